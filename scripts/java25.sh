@@ -1,0 +1,23 @@
+# Sourced by every script: finds a Java 25+ JDK and exports JAVA_HOME and JAVA.
+# Order: $JAVA_HOME if it is 25+, then /usr/lib/jvm/*25* (and newer), else one clear error.
+_stablekd_java_version() { # prints the feature version of the java binary $1, or nothing
+  "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p' | head -1
+}
+_stablekd_find_java() {
+  local cand v
+  for cand in "${JAVA_HOME:-}" /usr/lib/jvm/*25* /usr/lib/jvm/*2[6-9]* /usr/lib/jvm/*3[0-9]*; do
+    [ -n "$cand" ] && [ -x "$cand/bin/java" ] && [ -x "$cand/bin/javac" ] || continue
+    v=$(_stablekd_java_version "$cand/bin/java")
+    if [ -n "$v" ] && [ "$v" -ge 25 ]; then echo "$cand"; return 0; fi
+  done
+  return 1
+}
+if ! JAVA_HOME=$(_stablekd_find_java); then
+  echo "stablekd: no Java 25 found (checked \$JAVA_HOME and /usr/lib/jvm/*25*); install a JDK 25 (e.g. Temurin 25) or set JAVA_HOME to one." >&2
+  exit 1
+fi
+export JAVA_HOME
+export JAVA="$JAVA_HOME/bin/java"
+export PATH="$JAVA_HOME/bin:$PATH"
+# The JVM flags every launch needs (DESIGN §2).
+STABLEKD_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"

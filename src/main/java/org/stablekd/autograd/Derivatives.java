@@ -1,0 +1,87 @@
+package org.stablekd.autograd;
+
+import org.stablekd.backend.ConvGeometry;
+import org.stablekd.backend.Op;
+import org.stablekd.backend.PoolGeometry;
+import org.stablekd.ops.Attrs;
+import org.stablekd.ops.Conv;
+import org.stablekd.ops.Layout;
+import org.stablekd.ops.Losses;
+import org.stablekd.ops.Norm;
+import org.stablekd.ops.Pointwise;
+import org.stablekd.ops.Pool;
+import org.stablekd.tensor.Tensor;
+
+/**
+ * The derivatives table: for each op, the gradients of its inputs given the gradient g of its
+ * output. One exhaustive switch over {@link Op}: a new op without a rule here does not compile.
+ * A rule computes only the gradients {@link Node#needs} asks for and returns null for the others.
+ * Rules run under noGrad (no double backward).
+ */
+final class Derivatives {
+    private Derivatives() {}
+
+    static Tensor[] backward(Node n, Tensor g) {
+        return switch (n.op()) {
+            case CONV2D -> {
+                // inputs: x, w, bias?
+                ConvGeometry geo = (ConvGeometry) n.attrs();
+                Tensor dx = n.needs(0) ? Conv.inputGrad(geo, g, n.input(1)) : null;
+                Tensor[] dwb = n.needs(1) || n.needs(2)
+                        ? Conv.weightGrad(geo, n.input(0), g, n.needs(2)) : new Tensor[2];
+                yield new Tensor[] {dx, n.needs(1) ? dwb[0] : null, dwb[1]};
+            }
+            case LINEAR -> {
+                // y = x·wᵀ + b:  dx = g·w,  dw = gᵀ·x,  db = Σ_rows g
+                yield new Tensor[] {
+                    n.needs(0) ? Conv.matmul(false, false, g, n.input(1)) : null,
+                    n.needs(1) ? Conv.matmul(true, false, g, n.input(0)) : null,
+                    n.needs(2) ? Conv.sumRows(g) : null};
+            }
+            case BATCH_NORM -> {
+                var a = (Attrs.BatchNorm) n.attrs();
+                yield Norm.grads(n.input(0), g, n.input(1), n.saved(0), n.saved(1), a.training(),
+                        n.needs(0), n.needs(1), n.needs(2));
+            }
+            case RELU -> new Tensor[] {Pointwise.activationGrad(Op.RELU, n.saved(0), g)};
+            case RELU6 -> new Tensor[] {Pointwise.activationGrad(Op.RELU6, n.input(0), g)};
+            case ADD -> new Tensor[] {g, g};
+            case SUB -> new Tensor[] {g, n.needs(1) ? Pointwise.scaleRaw(g, -1) : null};
+            case MUL -> new Tensor[] {
+                n.needs(0) ? Pointwise.mulRaw(g, n.input(1)) : null,
+                n.needs(1) ? Pointwise.mulRaw(g, n.input(0)) : null};
+            case SCALE -> new Tensor[] {Pointwise.scaleRaw(g, ((Attrs.Scalar) n.attrs()).value())};
+            case ADD_SCALAR -> new Tensor[] {g};
+            case ADD_RELU -> {
+                Tensor d = Pointwise.activationGrad(Op.ADD_RELU, n.saved(0), g);
+                yield new Tensor[] {d, d};
+            }
+            case RESHAPE -> new Tensor[] {g.viewAs(((Attrs.Reshape) n.attrs()).inputShape().dims())};
+            case CONCAT -> {
+                int[] channels = new int[n.inputCount()];
+                boolean[] wanted = new boolean[n.inputCount()];
+                for (int i = 0; i < channels.length; i++) {
+                    channels[i] = n.input(i).dim(1);
+                    wanted[i] = n.needs(i);
+                }
+                yield Layout.concatGrads(g, channels, wanted);
+            }
+            case NARROW -> {
+                var a = (Attrs.Narrow) n.attrs();
+                yield new Tensor[] {Layout.narrowGrad(g, n.input(0).shape(), a.dim(), a.start(), a.length())};
+            }
+            case CHANNEL_SHUFFLE -> new Tensor[] {Layout.shuffleGrad(g, ((Attrs.Shuffle) n.attrs()).groups())};
+            case MAX_POOL2D -> new Tensor[] {Pool.maxGrad((PoolGeometry) n.attrs(), g, n.saved(0))};
+            case AVG_POOL2D -> new Tensor[] {Pool.avgGrad((PoolGeometry) n.attrs(), g)};
+            case GLOBAL_AVG_POOL -> new Tensor[] {Pool.globalAvgGrad(g, n.input(0).shape())};
+            case SOFTMAX, LOG_SOFTMAX -> new Tensor[] {
+                Losses.softmaxGrad(n.saved(0), g, ((Attrs.Softmax) n.attrs()).temperature(), n.op() == Op.LOG_SOFTMAX)};
+            case CROSS_ENTROPY -> new Tensor[] {
+                Losses.crossEntropyGrad(n.input(0), n.input(1), ((Attrs.CrossEntropy) n.attrs()).labelSmoothing(), g), null};
+            case KD_LOSS -> Losses.kdGrads(n.input(0), n.input(1), ((Attrs.Kd) n.attrs()).tau(), g, n.needs(0), n.needs(1));
+            case MSE_LOSS -> Losses.mseGrads(n.input(0), n.input(1), g, n.needs(0), n.needs(1));
+            case SUM -> new Tensor[] {Pointwise.broadcastScalar(g, 1, n.input(0))};
+            case MEAN -> new Tensor[] {Pointwise.broadcastScalar(g, 1.0 / n.input(0).numel(), n.input(0))};
+        };
+    }
+}

@@ -1,0 +1,15 @@
+package org.stablekd.backend;
+
+import org.stablekd.tensor.Tensor;
+
+/** 2-D convolution (cross-correlation, as PyTorch). All tensors contiguous NCHW; outputs are overwritten. */
+public interface ConvKernels {
+    /** y (n,k,p,q) = conv(x (n,c,h,w), w (k,c/g,r,s)) + bias (k) if bias != null. */
+    void forward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y);
+
+    /** dx (n,c,h,w) = the gradient of the forward w.r.t. x, given dy (n,k,p,q). */
+    void backwardInput(ConvGeometry g, Tensor dy, Tensor w, Tensor dx);
+
+    /** dw (k,c/g,r,s) and, if dbias != null, dbias (k) from x and dy. */
+    void backwardWeight(ConvGeometry g, Tensor x, Tensor dy, Tensor dw, Tensor dbias);
+}

@@ -1,0 +1,24 @@
+package org.stablekd.backend;
+
+import org.stablekd.tensor.Tensor;
+
+/**
+ * Batch normalization over (n, h, w) per channel of x (n,c,h,w). gamma, beta, running stats and
+ * saved statistics are (c). PyTorch semantics: the batch is normalized with the biased variance;
+ * the running variance is updated with the unbiased one: run = (1-momentum)·run + momentum·stat.
+ */
+public interface NormKernels {
+    /** Training: y, saveMean, saveInvStd (= 1/sqrt(var+eps)), and the running stats updated in place. */
+    void batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd);
+
+    /** Eval: y = (x - runMean) / sqrt(runVar + eps) · gamma + beta. */
+    void batchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y);
+
+    /**
+     * Backward given the statistics the forward used (batch ones in training, running ones as
+     * mean and 1/sqrt(var+eps) in eval). Any of dx, dgamma, dbeta may be null (not needed).
+     */
+    void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+                           Tensor dx, Tensor dgamma, Tensor dbeta);
+}

@@ -1,0 +1,36 @@
+package org.stablekd.backend;
+
+import org.stablekd.tensor.Tensor;
+
+/**
+ * Softmax and the classification losses over rows of (n, classes) logits. Loss outputs are
+ * one-element tensors; backwards take the incoming gradient as a one-element tensor g and
+ * recompute the softmaxes from the logits (nothing but the inputs is saved).
+ */
+public interface SoftmaxLossKernels {
+    /** y = softmax(x/T) or, if log, log_softmax(x/T), per row. */
+    void softmax(Tensor x, double temperature, boolean log, Tensor y);
+
+    /** dx from the forward output y and dy. */
+    void softmaxBackward(Tensor y, Tensor dy, double temperature, boolean log, Tensor dx);
+
+    /**
+     * Mean over rows of cross-entropy with integer labels (n, I32); with label smoothing ε the
+     * target is (1-ε)·onehot + ε/classes (PyTorch's definition).
+     */
+    void crossEntropy(Tensor logits, Tensor labels, double smoothing, Tensor loss);
+
+    void crossEntropyBackward(Tensor logits, Tensor labels, double smoothing, Tensor g, Tensor dlogits);
+
+    /** loss = τ²/n · Σ_rows KL(softmax(t/τ) ‖ softmax(s/τ)). */
+    void kdLoss(Tensor student, Tensor teacher, double tau, Tensor loss);
+
+    /** Gradients w.r.t. student (dS, may be null) and teacher (dT, may be null) logits. */
+    void kdLossBackward(Tensor student, Tensor teacher, double tau, Tensor g, Tensor dStudent, Tensor dTeacher);
+
+    /** loss = mean((a-b)²). */
+    void mse(Tensor a, Tensor b, Tensor loss);
+
+    /** da = 2g(a-b)/numel, db = -da; either may be null. */
+    void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db);
+}

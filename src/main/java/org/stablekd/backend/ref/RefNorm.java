@@ -1,0 +1,93 @@
+package org.stablekd.backend.ref;
+
+import org.stablekd.backend.NormKernels;
+import org.stablekd.tensor.Tensor;
+
+/**
+ * Reference batch normalization over x (n,c,h,w), statistics per channel over m = n·h·w values.
+ * Backward (training): x̂ = (x-μ)·σ⁻¹, dβ = Σdy, dγ = Σdy·x̂, dx = γσ⁻¹/m · (m·dy − dβ − x̂·dγ).
+ * Backward (eval, statistics constant): dx = dy·γ·σ⁻¹.
+ */
+final class RefNorm implements NormKernels {
+
+    @Override
+    public void batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                               double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        Buf xb = Buf.of(x), yb = Buf.of(y), gb = Buf.of(gamma), bb = Buf.of(beta);
+        Buf rm = Buf.of(runMean), rv = Buf.of(runVar), sm = Buf.of(saveMean), si = Buf.of(saveInvStd);
+        long m = (long) n * hw;
+        for (int ch = 0; ch < c; ch++) {
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < hw; j++) sum += xb.get(((long) i * c + ch) * hw + j);
+            double mean = sum / m;
+            double sq = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < hw; j++) {
+                    double d = xb.get(((long) i * c + ch) * hw + j) - mean;
+                    sq += d * d;
+                }
+            double var = sq / m;
+            double invStd = 1.0 / Math.sqrt(var + eps);
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < hw; j++) {
+                    long idx = ((long) i * c + ch) * hw + j;
+                    yb.set(idx, (xb.get(idx) - mean) * invStd * gb.get(ch) + bb.get(ch));
+                }
+            sm.set(ch, mean);
+            si.set(ch, invStd);
+            rm.set(ch, (1 - momentum) * rm.get(ch) + momentum * mean);
+            rv.set(ch, (1 - momentum) * rv.get(ch) + momentum * sq / (m - 1));
+        }
+    }
+
+    @Override
+    public void batchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
+        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        Buf xb = Buf.of(x), yb = Buf.of(y), gb = Buf.of(gamma), bb = Buf.of(beta), rm = Buf.of(runMean), rv = Buf.of(runVar);
+        for (int ch = 0; ch < c; ch++) {
+            double invStd = 1.0 / Math.sqrt(rv.get(ch) + eps);
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < hw; j++) {
+                    long idx = ((long) i * c + ch) * hw + j;
+                    yb.set(idx, (xb.get(idx) - rm.get(ch)) * invStd * gb.get(ch) + bb.get(ch));
+                }
+        }
+    }
+
+    @Override
+    public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+                                  Tensor dx, Tensor dgamma, Tensor dbeta) {
+        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        Buf xb = Buf.of(x), dyb = Buf.of(dy), gb = Buf.of(gamma), mb = Buf.of(mean), sb = Buf.of(invStd);
+        Buf dxb = Buf.of(dx), dgb = Buf.of(dgamma), dbb = Buf.of(dbeta);
+        long m = (long) n * hw;
+        for (int ch = 0; ch < c; ch++) {
+            double mu = mb.get(ch), is = sb.get(ch);
+            double sumDy = 0, sumDyXhat = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < hw; j++) {
+                    long idx = ((long) i * c + ch) * hw + j;
+                    double d = dyb.get(idx);
+                    sumDy += d;
+                    sumDyXhat += d * (xb.get(idx) - mu) * is;
+                }
+            if (dgb != null) dgb.set(ch, sumDyXhat);
+            if (dbb != null) dbb.set(ch, sumDy);
+            if (dxb == null) continue;
+            double gm = gb.get(ch) * is;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < hw; j++) {
+                    long idx = ((long) i * c + ch) * hw + j;
+                    double d = dyb.get(idx);
+                    if (training) {
+                        double xhat = (xb.get(idx) - mu) * is;
+                        dxb.set(idx, gm / m * (m * d - sumDy - xhat * sumDyXhat));
+                    } else {
+                        dxb.set(idx, gm * d);
+                    }
+                }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package org.stablekd.ops;
+
+import org.stablekd.tensor.Shape;
+
+/** The attributes ops record for their backward (see each op's frontend). */
+public final class Attrs {
+    private Attrs() {}
+
+    /** BATCH_NORM: training uses and updates batch statistics; eval uses the running ones. */
+    public record BatchNorm(boolean training, double eps) {}
+
+    /** SCALE and ADD_SCALAR. */
+    public record Scalar(double value) {}
+
+    /** RESHAPE: the input's shape. */
+    public record Reshape(Shape inputShape) {}
+
+    /** NARROW: elements [start, start+length) of dim. */
+    public record Narrow(int dim, int start, int length) {}
+
+    /** CHANNEL_SHUFFLE. */
+    public record Shuffle(int groups) {}
+
+    /** SOFTMAX and LOG_SOFTMAX. */
+    public record Softmax(double temperature) {}
+
+    /** CROSS_ENTROPY. */
+    public record CrossEntropy(double labelSmoothing) {}
+
+    /** KD_LOSS. */
+    public record Kd(double tau) {}
+}

@@ -1,0 +1,88 @@
+package org.stablekd.ops;
+
+import static org.stablekd.ops.Checks.check;
+
+import org.stablekd.autograd.Autograd;
+import org.stablekd.backend.ConvGeometry;
+import org.stablekd.backend.Op;
+import org.stablekd.tensor.Shape;
+import org.stablekd.tensor.Tensor;
+
+/** 2-D convolution and the linear layer. */
+public final class Conv {
+    private Conv() {}
+
+    /** Square kernel helper: same stride and padding on both axes. */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, int groups) {
+        return conv2d(x, w, bias, stride, stride, padding, padding, groups);
+    }
+
+    /**
+     * y (n,k,p,q) = conv(x (n,c,h,w), w (k,c/groups,r,s)) + bias (k), bias optional (null).
+     * groups == c == k is a depthwise convolution.
+     */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int strideH, int strideW, int padH, int padW, int groups) {
+        String op = "conv2d";
+        Checks.rank(op, "input", x, 4, "(N,C,H,W)");
+        Checks.rank(op, "weight", w, 4, "(K,C/groups,R,S)");
+        Checks.floats(op, x, w, bias);
+        int c = x.dim(1), k = w.dim(0);
+        check(groups >= 1 && c % groups == 0 && k % groups == 0, op,
+                "groups=%d must divide input channels %d and output channels %d (input %s, weight %s)", groups, c, k, x.shape(), w.shape());
+        check(w.dim(1) == c / groups, op, "weight %s needs C/groups=%d in dim 1 for input %s with groups=%d", w.shape(), c / groups, x.shape(), groups);
+        check(strideH >= 1 && strideW >= 1 && padH >= 0 && padW >= 0, op, "stride (%d,%d) must be >= 1 and padding (%d,%d) >= 0", strideH, strideW, padH, padW);
+        if (bias != null) Checks.shape(op, "bias", bias, Shape.of(k));
+        ConvGeometry g = ConvGeometry.of(x.dim(0), c, x.dim(2), x.dim(3), k, w.dim(2), w.dim(3), strideH, strideW, padH, padW, groups);
+        check(g.p() >= 1 && g.q() >= 1, op, "kernel %dx%d with padding (%d,%d) does not fit input %s", g.r(), g.s(), padH, padW, x.shape());
+        Tensor xc = Checks.contiguous(x), wc = Checks.contiguous(w), bc = Checks.contiguous(bias);
+        Tensor y = Tensor.emptyLike(x, Shape.of(g.n(), k, g.p(), g.q()));
+        Checks.backend(Op.CONV2D, x).conv().forward(g, xc, wc, bc, y);
+        return Autograd.record(Op.CONV2D, y, g, new Tensor[] {xc, wc, bc});
+    }
+
+    /** dx of a convolution (for the derivatives table). */
+    public static Tensor inputGrad(ConvGeometry g, Tensor dy, Tensor w) {
+        Tensor dx = Tensor.emptyLike(dy, Shape.of(g.n(), g.c(), g.h(), g.w()));
+        Checks.backend(Op.CONV2D, dy).conv().backwardInput(g, dy, w, dx);
+        return dx;
+    }
+
+    /** {dw, dbias or null} of a convolution (for the derivatives table). */
+    public static Tensor[] weightGrad(ConvGeometry g, Tensor x, Tensor dy, boolean withBias) {
+        Tensor dw = Tensor.emptyLike(dy, Shape.of(g.k(), g.cPerGroup(), g.r(), g.s()));
+        Tensor db = withBias ? Tensor.emptyLike(dy, Shape.of(g.k())) : null;
+        Checks.backend(Op.CONV2D, dy).conv().backwardWeight(g, x, dy, dw, db);
+        return new Tensor[] {dw, db};
+    }
+
+    /** y (n,out) = x (n,in) · wᵀ (w is (out,in)) + bias (out), bias optional. */
+    public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        String op = "linear";
+        Checks.rank(op, "input", x, 2, "(N,in)");
+        Checks.rank(op, "weight", w, 2, "(out,in)");
+        Checks.floats(op, x, w, bias);
+        check(x.dim(1) == w.dim(1), op, "input %s has %d features, weight %s expects %d", x.shape(), x.dim(1), w.shape(), w.dim(1));
+        if (bias != null) Checks.shape(op, "bias", bias, Shape.of(w.dim(0)));
+        Tensor xc = Checks.contiguous(x), wc = Checks.contiguous(w), bc = Checks.contiguous(bias);
+        Tensor y = Tensor.emptyLike(x, Shape.of(x.dim(0), w.dim(0)));
+        var backend = Checks.backend(Op.LINEAR, x);
+        if (bc != null) backend.copy().copy(bc.viewAs(1, w.dim(0)).expandView(x.dim(0), w.dim(0)), y);
+        backend.gemm().matmul(false, true, 1, xc, wc, bc != null ? 1 : 0, y);
+        return Autograd.record(Op.LINEAR, y, null, new Tensor[] {xc, wc, bc});
+    }
+
+    /** c = op(a)·op(b) into a new tensor (for the derivatives table). */
+    public static Tensor matmul(boolean transA, boolean transB, Tensor a, Tensor b) {
+        int m = transA ? a.dim(1) : a.dim(0), n = transB ? b.dim(0) : b.dim(1);
+        Tensor c = Tensor.emptyLike(a, Shape.of(m, n));
+        Checks.backend(Op.LINEAR, a).gemm().matmul(transA, transB, 1, a, b, 0, c);
+        return c;
+    }
+
+    /** Column sums of a (rows, cols) matrix (the bias gradient of linear). */
+    public static Tensor sumRows(Tensor x) {
+        Tensor out = Tensor.emptyLike(x, Shape.of(x.dim(1)));
+        Checks.backend(Op.LINEAR, x).reduce().sumRows(x, out);
+        return out;
+    }
+}

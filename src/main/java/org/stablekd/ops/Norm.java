@@ -1,0 +1,85 @@
+package org.stablekd.ops;
+
+import static org.stablekd.ops.Checks.check;
+
+import org.stablekd.autograd.Autograd;
+import org.stablekd.backend.Op;
+import org.stablekd.tensor.Shape;
+import org.stablekd.tensor.Tensor;
+
+/** Batch normalization (PyTorch's BatchNorm2d: momentum 0.1 and eps 1e-5 by default). */
+public final class Norm {
+    public static final double DEFAULT_MOMENTUM = 0.1;
+    public static final double DEFAULT_EPS = 1e-5;
+
+    private Norm() {}
+
+    /**
+     * y = (x − μ)/√(σ²+eps)·gamma + beta per channel of x (n,c,h,w). Training: μ, σ² are the
+     * batch statistics and runMean/runVar (c) are updated in place (unbiased variance); eval:
+     * the running statistics are used and left alone.
+     */
+    public static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                   boolean training, double momentum, double eps) {
+        String op = "batch_norm";
+        Checks.rank(op, "input", x, 4, "(N,C,H,W)");
+        Checks.floats(op, x, gamma, beta, runMean, runVar);
+        Shape ch = Shape.of(x.dim(1));
+        Checks.shape(op, "weight (gamma)", gamma, ch);
+        Checks.shape(op, "bias (beta)", beta, ch);
+        Checks.shape(op, "running_mean", runMean, ch);
+        Checks.shape(op, "running_var", runVar, ch);
+        check(eps > 0, op, "eps must be positive, got %s", eps);
+        check(!training || (long) x.dim(0) * x.dim(2) * x.dim(3) > 1, op,
+                "training needs more than one value per channel, got input %s", x.shape());
+        check(runMean.isContiguous() && runVar.isContiguous(), op, "running statistics must be contiguous (they are updated in place)");
+        Tensor xc = Checks.contiguous(x), gc = Checks.contiguous(gamma), bc = Checks.contiguous(beta);
+        Tensor y = Tensor.emptyLike(x);
+        var kernels = Checks.backend(Op.BATCH_NORM, x).norm();
+        boolean record = Autograd.needsGrad(x, gamma, beta);
+        Tensor mean = null, invStd = null;
+        if (training) {
+            mean = Tensor.emptyLike(x, ch);
+            invStd = Tensor.emptyLike(x, ch);
+            kernels.batchNormTrain(xc, gc, bc, runMean, runVar, momentum, eps, y, mean, invStd);
+        } else {
+            kernels.batchNormEval(xc, gc, bc, runMean, runVar, eps, y);
+            if (record) {
+                // the backward needs 1/sqrt(runVar + eps), computed once here
+                mean = Tensor.emptyLike(x, ch);
+                invStd = Tensor.emptyLike(x, ch);
+                var copy = Checks.backend(Op.RESHAPE, x).copy();
+                copy.copy(runMean, mean);
+                invStdOf(runVar, eps, invStd);
+            }
+        }
+        return Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps),
+                new Tensor[] {xc, gc, bc}, mean, invStd);
+    }
+
+    /**
+     * out = 1/sqrt(var + eps) on any device, through the eval kernel itself:
+     * y = (1 − 0)·invStd·1 + 0 for a (1,c,1,1) input of ones.
+     */
+    private static void invStdOf(Tensor var, double eps, Tensor out) {
+        int c = (int) var.numel();
+        var backend = Checks.backend(Op.BATCH_NORM, var);
+        Tensor ones = Tensor.emptyLike(var, Shape.of(1, c, 1, 1));
+        Tensor zeros = Tensor.emptyLike(var);
+        Tensor unit = Tensor.emptyLike(var);
+        backend.pointwise().fill(ones, 1);
+        backend.pointwise().fill(zeros, 0);
+        backend.pointwise().fill(unit, 1);
+        backend.norm().batchNormEval(ones, unit, zeros, zeros, var, eps, out.viewAs(1, c, 1, 1));
+    }
+
+    /** {dx, dgamma, dbeta}, each null where not wanted (for the derivatives table). */
+    public static Tensor[] grads(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+                                 boolean wantX, boolean wantGamma, boolean wantBeta) {
+        Tensor dx = wantX ? Tensor.emptyLike(x) : null;
+        Tensor dg = wantGamma ? Tensor.emptyLike(gamma) : null;
+        Tensor db = wantBeta ? Tensor.emptyLike(gamma) : null;
+        Checks.backend(Op.BATCH_NORM, x).norm().batchNormBackward(x, dy, gamma, mean, invStd, training, dx, dg, db);
+        return new Tensor[] {dx, dg, db};
+    }
+}

@@ -1,0 +1,18 @@
+package org.stablekd.testing;
+
+/**
+ * Every tolerance the tests use, in one place: |actual − expected| ≤ atol + rtol·|expected|.
+ */
+public record Tolerance(double atol, double rtol) {
+    /** A float32 kernel against the double-accumulating reference on small test shapes. */
+    public static final Tolerance F32_VS_REF = new Tolerance(1e-4, 1e-4);
+    /** Analytic double gradients against central finite differences (step {@link #FD_STEP}). */
+    public static final Tolerance FD_F64 = new Tolerance(1e-6, 1e-5);
+    public static final double FD_STEP = 1e-6;
+    /** Our float32 results against PyTorch float32 golden fixtures. */
+    public static final Tolerance GOLDEN_F32 = new Tolerance(1e-4, 1e-4);
+    /** Whole-model logits against PyTorch (deeper sums, more rounding). */
+    public static final Tolerance GOLDEN_MODEL_F32 = new Tolerance(5e-4, 5e-4);
+    /** Bit-identical. */
+    public static final Tolerance EXACT = new Tolerance(0, 0);
+}
