@@ -37,6 +37,7 @@ public final class Conv {
         Tensor xc = Checks.contiguous(x), wc = Checks.contiguous(w), bc = Checks.contiguous(bias);
         Tensor y = Tensor.emptyLike(x, Shape.of(g.n(), k, g.p(), g.q()));
         Checks.backend(Op.CONV2D, x).conv().forward(g, xc, wc, bc, y);
+        MacCounter.add(g.macs());
         return Autograd.record(Op.CONV2D, y, g, new Tensor[] {xc, wc, bc});
     }
 
@@ -68,6 +69,7 @@ public final class Conv {
         var backend = Checks.backend(Op.LINEAR, x);
         if (bc != null) backend.copy().copy(bc.viewAs(1, w.dim(0)).expandView(x.dim(0), w.dim(0)), y);
         backend.gemm().matmul(false, true, 1, xc, wc, bc != null ? 1 : 0, y);
+        MacCounter.add((long) x.dim(0) * x.dim(1) * w.dim(0));
         return Autograd.record(Op.LINEAR, y, null, new Tensor[] {xc, wc, bc});
     }
 

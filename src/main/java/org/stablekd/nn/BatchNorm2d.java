@@ -1,0 +1,42 @@
+package org.stablekd.nn;
+
+import org.stablekd.ops.Norm;
+import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Tensor;
+
+/**
+ * nn.BatchNorm2d(c): weight (γ=1), bias (β=0), running_mean (0), running_var (1),
+ * num_batches_tracked; momentum 0.1, eps 1e-5. Training uses batch statistics and updates the
+ * running ones; eval uses the running ones.
+ */
+public final class BatchNorm2d extends Module {
+    public final int channels;
+    private final Parameter weight, bias;
+    private final Buffer runningMean, runningVar, batchesTracked;
+
+    public BatchNorm2d(int channels) {
+        this.channels = channels;
+        this.weight = param("weight", Tensor.full(DType.F32, 1, channels));
+        this.bias = param("bias", Tensor.zeros(DType.F32, channels));
+        this.runningMean = buffer("running_mean", Tensor.zeros(DType.F32, channels));
+        this.runningVar = buffer("running_var", Tensor.full(DType.F32, 1, channels));
+        // PyTorch keeps an int64 scalar; I32 holds the same counts here and loads from either.
+        this.batchesTracked = buffer("num_batches_tracked", Tensor.scalar(DType.I32, 0));
+    }
+
+    public Parameter weight() { return weight; }
+    public Parameter bias() { return bias; }
+    public Buffer runningMean() { return runningMean; }
+    public Buffer runningVar() { return runningVar; }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        boolean training = isTraining();
+        if (training) {
+            Tensor n = batchesTracked.value();
+            n.setFlat(0, n.getFlat(0) + 1);
+        }
+        return Norm.batchNorm(x, weight.value(), bias.value(), runningMean.value(), runningVar.value(),
+                training, Norm.DEFAULT_MOMENTUM, Norm.DEFAULT_EPS);
+    }
+}

@@ -1,0 +1,63 @@
+package org.stablekd.nn;
+
+import org.stablekd.ops.Conv;
+import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Rng;
+import org.stablekd.tensor.Tensor;
+
+/** nn.Conv2d: weight (out, in/groups, k, k), optional bias (out). Initialized by the model. */
+public final class Conv2d extends Module {
+    public final int in, out, kernel, stride, padding, groups;
+    private final Parameter weight;
+    private final Parameter bias;
+
+    public Conv2d(int in, int out, int kernel, int stride, int padding, int groups, boolean withBias) {
+        if (in % groups != 0 || out % groups != 0) {
+            throw new IllegalArgumentException("Conv2d(" + in + "→" + out + "): groups " + groups + " must divide both channel counts");
+        }
+        this.in = in;
+        this.out = out;
+        this.kernel = kernel;
+        this.stride = stride;
+        this.padding = padding;
+        this.groups = groups;
+        this.weight = param("weight", Tensor.zeros(DType.F32, out, in / groups, kernel, kernel));
+        this.bias = withBias ? param("bias", Tensor.zeros(DType.F32, out)) : null;
+    }
+
+    public Conv2d(int in, int out, int kernel, int stride, int padding) {
+        this(in, out, kernel, stride, padding, 1, false);
+    }
+
+    public Parameter weight() { return weight; }
+    public Parameter bias() { return bias; }
+
+    /** PyTorch's fans: fan_out = out·k·k, fan_in = (in/groups)·k·k. */
+    public int fanOut() { return out * kernel * kernel; }
+    public int fanIn() { return in / groups * kernel * kernel; }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        return Conv.conv2d(x, weight.value(), bias == null ? null : bias.value(), stride, padding, groups);
+    }
+
+    /** kaiming_normal_(mode='fan_out', nonlinearity='relu'): N(0, √(2/fan_out)), fan_out = out·k·k. */
+    public Conv2d kaimingFanOut(Rng rng) {
+        Init.normal(weight.value(), rng, Math.sqrt(2.0 / fanOut()));
+        return this;
+    }
+
+    /** N(0, std) weights (WRN, MobileNetV2, ShuffleNet use their own std); bias stays 0. */
+    public Conv2d normal(Rng rng, double std) {
+        Init.normal(weight.value(), rng, std);
+        return this;
+    }
+
+    /** PyTorch's default Conv2d init: kaiming_uniform(a=√5) → U(±1/√fan_in), bias U(±1/√fan_in). */
+    public Conv2d pytorchDefault(Rng rng) {
+        double bound = 1 / Math.sqrt(fanIn());
+        Init.uniform(weight.value(), rng, -bound, bound);
+        if (bias != null) Init.uniform(bias.value(), rng, -bound, bound);
+        return this;
+    }
+}
