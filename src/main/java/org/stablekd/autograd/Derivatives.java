@@ -82,6 +82,7 @@ final class Derivatives {
             case MSE_LOSS -> Losses.mseGrads(n.input(0), n.input(1), g, n.needs(0), n.needs(1));
             case SUM -> new Tensor[] {Pointwise.broadcastScalar(g, 1, n.input(0))};
             case MEAN -> new Tensor[] {Pointwise.broadcastScalar(g, 1.0 / n.input(0).numel(), n.input(0))};
+            case SGD_STEP -> throw new IllegalStateException("sgd_step updates parameters in place and is never recorded");
         };
     }
 }

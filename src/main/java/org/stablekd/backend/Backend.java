@@ -37,4 +37,6 @@ public interface Backend {
     SoftmaxLossKernels softmaxLoss();
 
     ReduceKernels reduce();
+
+    OptimizerKernels optimizer();
 }

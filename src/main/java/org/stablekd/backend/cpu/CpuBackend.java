@@ -9,6 +9,7 @@ import org.stablekd.backend.CopyKernels;
 import org.stablekd.backend.GemmKernels;
 import org.stablekd.backend.NormKernels;
 import org.stablekd.backend.Op;
+import org.stablekd.backend.OptimizerKernels;
 import org.stablekd.backend.PointwiseKernels;
 import org.stablekd.backend.PoolKernels;
 import org.stablekd.backend.ReduceKernels;
@@ -33,6 +34,7 @@ public final class CpuBackend implements Backend {
     private final PoolKernels pool = CpuPool.kernels();
     private final SoftmaxLossKernels softmaxLoss = CpuSoftmaxLoss.kernels();
     private final ReduceKernels reduce = CpuReduce.kernels();
+    private final OptimizerKernels optimizer = new CpuOptimizer();
 
     private CpuBackend() {
         supported.addAll(CpuConv.SUPPORTED);
@@ -43,6 +45,7 @@ public final class CpuBackend implements Backend {
         supported.addAll(CpuPool.SUPPORTED);
         supported.addAll(CpuSoftmaxLoss.SUPPORTED);
         supported.addAll(CpuReduce.SUPPORTED);
+        supported.addAll(CpuOptimizer.SUPPORTED);
     }
 
     @Override public String name() { return "cpu"; }
@@ -61,4 +64,5 @@ public final class CpuBackend implements Backend {
     @Override public PoolKernels pool() { return pool; }
     @Override public SoftmaxLossKernels softmaxLoss() { return softmaxLoss; }
     @Override public ReduceKernels reduce() { return reduce; }
+    @Override public OptimizerKernels optimizer() { return optimizer; }
 }

@@ -6,6 +6,7 @@ import org.stablekd.backend.CopyKernels;
 import org.stablekd.backend.GemmKernels;
 import org.stablekd.backend.NormKernels;
 import org.stablekd.backend.Op;
+import org.stablekd.backend.OptimizerKernels;
 import org.stablekd.backend.PointwiseKernels;
 import org.stablekd.backend.PoolKernels;
 import org.stablekd.backend.ReduceKernels;
@@ -28,6 +29,7 @@ public final class RefBackend implements Backend {
     private final PoolKernels pool = new RefPool();
     private final SoftmaxLossKernels softmaxLoss = new RefSoftmaxLoss();
     private final ReduceKernels reduce = new RefReduce();
+    private final OptimizerKernels optimizer = new RefOptimizer();
 
     private RefBackend() {}
 
@@ -51,4 +53,5 @@ public final class RefBackend implements Backend {
     @Override public PoolKernels pool() { return pool; }
     @Override public SoftmaxLossKernels softmaxLoss() { return softmaxLoss; }
     @Override public ReduceKernels reduce() { return reduce; }
+    @Override public OptimizerKernels optimizer() { return optimizer; }
 }
