@@ -30,6 +30,9 @@ import org.stablekd.tensor.Tensor;
  * to I32 (an out-of-range value is an error). Writing stores each tensor in its own dtype.
  * Tensors read are host tensors owned by the current {@code Scope}, if any.
  *
+ * <p>Like the reference implementation, a reader rejects overlapping byte ranges; unlike it,
+ * gaps between tensors are tolerated (nothing is lost by skipping bytes no tensor claims).
+ *
  * <p>Every problem with a file is a {@link SafetensorsFormatException} naming the file and,
  * where it applies, the tensor and its offsets.
  */

@@ -76,6 +76,15 @@ class SafetensorsTest {
     }
 
     @Test
+    void fileWithoutTensors() throws IOException {
+        Path file = dir.resolve("meta-only.safetensors");
+        Safetensors.write(file, Map.of(), Map.of("epoch", "3"));
+        TensorFile back = Safetensors.read(file);
+        assertTrue(back.tensors().isEmpty());
+        assertEquals(Map.of("epoch", "3"), back.metadata());
+    }
+
+    @Test
     void writeReplacesTheFileAtomicallyAndLeavesNoTemporaries() throws IOException {
         Path file = dir.resolve("w.safetensors");
         Safetensors.write(file, Map.of("x", Tensor.of(new float[] {1, 2}, 2)), Map.of("v", "1"));
