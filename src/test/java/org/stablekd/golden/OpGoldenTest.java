@@ -91,7 +91,7 @@ class OpGoldenTest {
     }
 
     static void replay(Path file, Backend backend) throws IOException {
-        try (Scope scope = Scope.open(); Restore use = Backends.use(backend)) {
+        try (Scope _ = Scope.open(); Restore _ = Backends.use(backend)) {
             GoldenFixture f = new GoldenFixture(file);
             String what = f.caseName() + " [" + backend.name() + "]";
             if (!f.format().equals(FORMAT)) throw f.fail("format '" + f.format() + "', this test reads " + FORMAT);
