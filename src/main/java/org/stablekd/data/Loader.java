@@ -332,6 +332,12 @@ public final class Loader implements AutoCloseable {
 
     // ---------------------------------------------------------------- shutdown
 
+    /** True while any worker thread runs (tests). */
+    boolean workersAlive() {
+        for (Thread t : workers) if (t.isAlive()) return true;
+        return false;
+    }
+
     /**
      * Stops the workers (a batch being filled is finished first) and frees the ring. Batches still
      * held become unusable. Idempotent.

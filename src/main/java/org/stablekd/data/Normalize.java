@@ -51,6 +51,7 @@ public final class Normalize implements Transform {
             double mu = sum[c] / n;
             m[c] = (float) (mu / 255);
             sd[c] = (float) (Math.sqrt(Math.max(0, sumSq[c] / n - mu * mu)) / 255);
+            if (!(sd[c] > 0)) throw new IllegalArgumentException(ds.name() + ": channel " + c + " is constant (" + mu + "), its std 0 cannot normalize");
         }
         return new Normalize(m, sd);
     }
