@@ -79,7 +79,8 @@ public final class Dataset {
     public Dataset subset(double fraction, long seed) {
         if (fraction == 1.0) return this;
         int[] keep = StratifiedSubset.indices(labels, numClasses(), fraction, seed);
-        return select(keep, name + String.format(" (%.4g%% stratified, seed %d)", 100 * fraction, seed));
+        String percent = new java.math.BigDecimal(100 * fraction).round(new java.math.MathContext(4)).stripTrailingZeros().toPlainString();
+        return select(keep, name + " (" + percent + "% stratified, seed " + seed + ")");
     }
 
     @Override

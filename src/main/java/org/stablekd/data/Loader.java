@@ -47,6 +47,9 @@ import org.stablekd.tensor.Tensor;
  * as a {@link DataLoaderException} with the original message when it reaches the batch that failed.
  * Holding every batch of the ring and asking for another is an {@link IllegalStateException}
  * instead of a deadlock.
+ *
+ * <p><b>Lifetime.</b> Close the loader (try-with-resources): its threads (daemons) hold it, so an
+ * unclosed loader keeps its threads and ring until the JVM exits. One consumer thread at a time.
  */
 public final class Loader implements AutoCloseable {
     /** One preallocated batch buffer. */

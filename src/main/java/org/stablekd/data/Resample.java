@@ -57,16 +57,17 @@ final class Resample {
             int lo = Math.max((int) Math.floor(center - support + 0.5), 0);
             int hi = Math.min((int) Math.floor(center + support + 0.5), inSize);
             int n = Math.min(Math.max(hi - lo, 0), maxTaps);
+            int at = i * maxTaps;
             double sum = 0;
-            double[] w = new double[n];
             for (int k = 0; k < n; k++) {
                 double x = (lo + k - center + 0.5) / filterScale;
-                w[k] = Math.max(0, 1 - Math.abs(x));
-                sum += w[k];
+                double w = Math.max(0, 1 - Math.abs(x));
+                t.weights[at + k] = (float) w;
+                sum += w;
             }
+            for (int k = 0; k < n; k++) t.weights[at + k] = sum == 0 ? 0 : (float) (t.weights[at + k] / sum);
             t.first[i] = lo;
             t.taps[i] = n;
-            for (int k = 0; k < n; k++) t.weights[i * maxTaps + k] = (float) (sum == 0 ? 0 : w[k] / sum);
         }
         return t;
     }

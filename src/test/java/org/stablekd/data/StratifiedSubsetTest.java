@@ -29,6 +29,7 @@ class StratifiedSubsetTest {
         Dataset sub = ds.subset(0.4, 7);
         assertArrayEquals(new int[] {4, 8, 12, 16, 1}, sub.classCounts());
         assertEquals(ds.classNames(), sub.classNames());
+        assertEquals("u (40% stratified, seed 7)", sub.name());
         // images travel with their labels
         byte[] img = new byte[2];
         for (int i = 0; i < sub.size(); i++) {
