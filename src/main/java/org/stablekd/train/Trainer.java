@@ -1,0 +1,214 @@
+package org.stablekd.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.stablekd.autograd.Autograd;
+import org.stablekd.data.Batch;
+import org.stablekd.data.Dataset;
+import org.stablekd.data.Loader;
+import org.stablekd.data.LoaderOptions;
+import org.stablekd.data.Transform;
+import org.stablekd.io.Safetensors;
+import org.stablekd.nn.Module;
+import org.stablekd.nn.ParameterSlab;
+import org.stablekd.ops.Pointwise;
+import org.stablekd.optim.LrSchedule;
+import org.stablekd.optim.Sgd;
+import org.stablekd.tensor.Scope;
+import org.stablekd.tensor.Tensor;
+
+/**
+ * The training loop: epochs of SGD steps over a {@link Loader}, an evaluation after each epoch,
+ * one JSON line of metrics per epoch, and an atomic checkpoint per epoch in the run folder:
+ *
+ * <pre>
+ *   out/checkpoint.safetensors   weights + optimizer + metadata (resume with --resume)
+ *   out/weights.safetensors      the trained model's state dict (PyTorch names), last epoch
+ *   out/best.safetensors         the state dict of the epoch with the best test top-1
+ *   out/metrics.jsonl            one record per epoch
+ * </pre>
+ *
+ * A NaN or infinite loss stops the run with {@link TrainingDivergedException}; the checkpoint of
+ * the last finished epoch stays as it was. Each step runs in a {@link Scope}, so the steady
+ * state allocates nothing new.
+ */
+public final class Trainer {
+
+    /** Everything the loop needs besides the method and the data. */
+    public record Options(int epochs, int batchSize, LrSchedule schedule, double momentum, double weightDecay,
+                          boolean nesterov, long seed, Path outDir, boolean resume, int workers, int evalBatchSize,
+                          boolean progressBar, Map<String, String> runInfo) {}
+
+    /** Final numbers of a run. */
+    public record Result(int epochs, double lastTop1, double bestTop1, int bestEpoch, double trainImagesPerSecond, double wallSeconds) {}
+
+    private final Options o;
+    private final PrintStream log;
+
+    public Trainer(Options options, PrintStream log) {
+        this.o = options;
+        this.log = log;
+    }
+
+    public Result fit(TrainingMethod method, Dataset train, Transform trainTf, Dataset test, Transform testTf) throws IOException {
+        Files.createDirectories(o.outDir());
+        Path ckpt = o.outDir().resolve("checkpoint.safetensors");
+        MetricsLog metrics = new MetricsLog(o.outDir().resolve("metrics.jsonl"));
+        Map<String, Module> trainable = method.trainable();
+        ParameterSlab slab = ParameterSlab.pack(new Group(trainable));
+        Sgd sgd = new Sgd(slab, o.momentum(), o.weightDecay(), o.nesterov());
+        int startEpoch = 0;
+        double bestTop1 = -1;
+        int bestEpoch = -1;
+        if (o.resume() && Files.exists(ckpt)) {
+            Checkpoint.Meta meta = Checkpoint.load(ckpt, method.model().name(), trainable,
+                    Map.of("momentum", sgd.momentumBuffer()), Map.of());
+            startEpoch = meta.nextEpoch();
+            bestTop1 = Double.parseDouble(meta.extra().getOrDefault("best_top1", "-1"));
+            bestEpoch = Integer.parseInt(meta.extra().getOrDefault("best_epoch", "-1"));
+            metrics.truncateFrom(startEpoch + 1);
+            log.printf("resuming %s from %s at epoch %d/%d%n", method.model().name(), ckpt, startEpoch + 1, o.epochs());
+        } else if (Files.exists(metrics.file())) {
+            Files.delete(metrics.file());   // a fresh run in an old folder starts a fresh log
+        }
+        double lastTop1 = Double.NaN;
+        long trainImages = 0;
+        double trainSeconds = 0;
+        long wall0 = System.nanoTime();
+        LoaderOptions trainOpts = LoaderOptions.batchSize(o.batchSize()).shuffle(true).dropLast(false).seed(o.seed()).workers(o.workers());
+        LoaderOptions testOpts = LoaderOptions.batchSize(o.evalBatchSize()).shuffle(false).seed(o.seed()).workers(o.workers());
+        try (Loader trainLoader = new Loader(train, trainTf, trainOpts); Loader testLoader = new Loader(test, testTf, testOpts)) {
+            int steps = trainLoader.batchesPerEpoch();
+            for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
+                method.startEpoch(epoch);
+                method.model().train(true);
+                for (Module m : trainable.values()) m.train(true);
+                EpochStats st = new EpochStats();
+                long t0 = System.nanoTime();
+                try (ProgressBar bar = progress(epoch, train.size())) {
+                    int i = 0;
+                    for (Batch b : trainLoader.startEpoch(epoch)) {
+                        double lr = o.schedule().at(epoch, (double) i / steps);
+                        try (b; Scope s = Scope.open()) {
+                            TrainingMethod.Step step = method.step(b.images(), b.labels(), epoch, (long) epoch * steps + i);
+                            Tensor total = null;
+                            for (Tensor l : step.losses().values()) total = total == null ? l : Pointwise.add(total, l);
+                            double loss = total.item();
+                            if (!Double.isFinite(loss)) {
+                                throw new TrainingDivergedException(String.format(
+                                        "the loss became %s at epoch %d, step %d of %d (lr %.4g, losses %s); %s — lower --lr or check the data",
+                                        loss, epoch + 1, i + 1, steps, lr, describe(step.losses()),
+                                        Files.exists(ckpt) ? "the last good checkpoint is " + ckpt + " (resume with --resume)" : "no epoch had finished, so there is no checkpoint"));
+                            }
+                            Autograd.backward(total);
+                            sgd.step(lr);
+                            sgd.zeroGrad();
+                            st.add(loss, Accuracy.topk(step.logits(), b.labels(), 1)[0], b.size(), step.losses());
+                        }
+                        i++;
+                        if (bar != null) {
+                            bar.stepBy(b.size());
+                            bar.setExtraMessage(String.format(" loss %.4f acc %.2f%% lr %.3g", st.loss(), st.top1(), lr));
+                        }
+                    }
+                }
+                double epochSeconds = (System.nanoTime() - t0) / 1e9;
+                trainImages += st.images;
+                trainSeconds += epochSeconds;
+                Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch);
+                lastTop1 = ev.top1();
+                boolean best = ev.top1() > bestTop1;
+                if (best) {
+                    bestTop1 = ev.top1();
+                    bestEpoch = epoch + 1;
+                }
+                Map<String, Object> rec = new LinkedHashMap<>();
+                rec.put("epoch", epoch + 1);
+                rec.put("method", method.name());
+                rec.put("lr", o.schedule().at(epoch, 0));
+                rec.put("train_loss", st.loss());
+                st.lossSums.forEach((k, v) -> rec.put("train_" + k, v / st.images));
+                rec.put("train_top1", st.top1());
+                rec.put("test_loss", ev.loss());
+                rec.put("test_top1", ev.top1());
+                rec.put("test_top5", ev.top5());
+                rec.put("train_images_per_s", st.images / epochSeconds);
+                rec.put("epoch_seconds", epochSeconds);
+                rec.put("eval_seconds", ev.seconds());
+                rec.put("wall_seconds", (System.nanoTime() - wall0) / 1e9);
+                metrics.append(rec);
+                log.printf("epoch %d/%d  train loss %.4f top1 %.2f%%  test loss %.4f top1 %.2f%% top5 %.2f%%  %.0f img/s  %.0fs%s%n",
+                        epoch + 1, o.epochs(), st.loss(), st.top1(), ev.loss(), ev.top1(), ev.top5(), st.images / epochSeconds,
+                        epochSeconds, best ? "  (best)" : "");
+                // weights first, then the checkpoint that says this epoch is done
+                Safetensors.write(o.outDir().resolve("weights.safetensors"), method.model().stateDict(), weightsMeta(method));
+                if (best) Safetensors.write(o.outDir().resolve("best.safetensors"), method.model().stateDict(), weightsMeta(method));
+                Map<String, String> extra = new LinkedHashMap<>(o.runInfo());
+                extra.putAll(method.checkpointMetadata());
+                extra.put("best_top1", Double.toString(bestTop1));
+                extra.put("best_epoch", Integer.toString(bestEpoch));
+                Checkpoint.save(ckpt, trainable, Map.of("momentum", sgd.momentumBuffer()),
+                        new Checkpoint.Meta(method.model().name(), epoch + 1, extra), Map.of());
+            }
+        }
+        double wall = (System.nanoTime() - wall0) / 1e9;
+        return new Result(o.epochs(), lastTop1, bestTop1, bestEpoch, trainSeconds > 0 ? trainImages / trainSeconds : 0, wall);
+    }
+
+    private Map<String, String> weightsMeta(TrainingMethod method) {
+        Map<String, String> md = new LinkedHashMap<>(o.runInfo());
+        md.put("model", method.model().name());
+        md.put("classes", Integer.toString(method.model().numClasses()));
+        md.put("input", method.model().inputShape().toString());
+        return md;
+    }
+
+    private ProgressBar progress(int epoch, int images) {
+        if (!o.progressBar()) return null;
+        return new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch + 1, o.epochs()))
+                .setInitialMax(images).setUnit(" img", 1).showSpeed().setStyle(ProgressBarStyle.ASCII)
+                .setUpdateIntervalMillis(500).setMaxRenderedLength(120).continuousUpdate().build();
+    }
+
+    private static String describe(Map<String, Tensor> losses) {
+        StringBuilder sb = new StringBuilder();
+        losses.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ", ").append(k).append('=').append(v.item()));
+        return sb.toString();
+    }
+
+    /** Running sums over an epoch. */
+    private static final class EpochStats {
+        double lossSum;
+        long hits, images;
+        final Map<String, Double> lossSums = new LinkedHashMap<>();
+
+        void add(double loss, int top1Hits, int n, Map<String, Tensor> parts) {
+            lossSum += loss * n;
+            hits += top1Hits;
+            images += n;
+            if (parts.size() > 1) parts.forEach((k, v) -> lossSums.merge(k, v.item() * n, Double::sum));
+        }
+
+        double loss() { return images == 0 ? 0 : lossSum / images; }
+        double top1() { return images == 0 ? 0 : 100.0 * hits / images; }
+    }
+
+    /** Several trained modules seen as one, so their parameters share one slab (names: role.path). */
+    static final class Group extends Module {
+        Group(Map<String, Module> parts) {
+            parts.forEach((role, m) -> child(role.replace('.', '_'), m));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            throw new UnsupportedOperationException("a parameter group has no forward");
+        }
+    }
+}
