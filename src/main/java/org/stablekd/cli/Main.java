@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /** The {@code stablekd} command. Subcommands live in this package, one class each. */
 @Command(name = "stablekd", mixinStandardHelpOptions = true, version = "stablekd 0.1.0",
         description = "Train and distill convolutional networks on the JVM, with StableKD.",
-        subcommands = {Main.Info.class, CommandLine.HelpCommand.class})
+        subcommands = {ModelsCommand.class, TrainCommand.class, EvalCommand.class, PredictCommand.class, Main.Info.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
     @Override
@@ -31,6 +31,7 @@ public final class Main implements Callable<Integer> {
             // user errors: one sentence, no stack trace
             if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException || ex instanceof java.io.IOException) {
                 cmd.getErr().println("stablekd: " + ex.getMessage());
+                if (Boolean.getBoolean("stablekd.debug")) ex.printStackTrace(cmd.getErr());
                 return 2;
             }
             throw ex;

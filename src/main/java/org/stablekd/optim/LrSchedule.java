@@ -17,6 +17,11 @@ public interface LrSchedule {
             int passed = (int) Arrays.stream(milestones).filter(m -> m <= epoch).count();
             return base * Math.pow(gamma, passed);
         }
+
+        @Override
+        public String toString() {
+            return "multistep x" + gamma + " at epochs " + Arrays.toString(Arrays.stream(milestones).map(m -> m + 1).toArray());
+        }
     }
 
     /** Cosine from base to min over {@code epochs}, evaluated per step. */
@@ -25,6 +30,11 @@ public interface LrSchedule {
         public double at(int epoch, double fraction) {
             double t = Math.min(1, (epoch + fraction) / epochs);
             return min + 0.5 * (base - min) * (1 + Math.cos(Math.PI * t));
+        }
+
+        @Override
+        public String toString() {
+            return "cosine to " + min + " over " + epochs + " epochs";
         }
     }
 
@@ -35,6 +45,11 @@ public interface LrSchedule {
             double t = epoch + fraction;
             double r = inner.at(epoch, fraction);
             return t < epochs ? r * (t + 1e-9) / epochs : r;
+        }
+
+        @Override
+        public String toString() {
+            return inner + ", linear warm-up over " + epochs + " epochs";
         }
     }
 
