@@ -118,18 +118,26 @@ public final class Zoo {
 
     static String unknownMessage(String name) {
         List<String> near = nearNames(name);
-        return "unknown model '" + name + "'" + (near.isEmpty() ? "" : "; did you mean " + String.join(" or ", near) + "?")
+        return "unknown model '" + name + "'" + (near.isEmpty() ? "." : "; did you mean " + String.join(" or ", near) + "?")
                 + " Valid names: " + String.join(", ", ENTRIES.keySet());
     }
 
-    /** Registered names equal ignoring case or '_'/'-', or within edit distance 2 of it. */
+    /**
+     * The registered names closest to {@code name} when compared ignoring case, '_' and '-':
+     * all at the smallest edit distance, if that distance is at most 2 (and a third of the name).
+     */
     static List<String> nearNames(String name) {
         List<String> out = new ArrayList<>();
         if (name == null) return out;
         String key = normalize(name);
+        int best = Math.min(2, key.length() / 3);
         for (String n : ENTRIES.keySet()) {
-            String k = normalize(n);
-            if (k.equals(key) || editDistance(k, key) <= Math.min(2, key.length() / 3)) out.add(n);
+            int d = editDistance(normalize(n), key);
+            if (d < best) out.clear();
+            if (d <= best) {
+                best = d;
+                out.add(n);
+            }
         }
         return Collections.unmodifiableList(out);
     }
