@@ -77,7 +77,7 @@ final class ModelFixtures {
 
     /** Reads a safetensors fixture into host tensors that outlive any open scope. */
     static TensorFile tensors(String relative) {
-        try (Restore r = Scope.suspend()) {
+        try (Restore _ = Scope.suspend()) {
             return Safetensors.read(path(relative));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -51,7 +51,7 @@ class ModelGoldenTest {
 
         m.eval();
         int compared = 0;
-        try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
+        try (Restore _ = Autograd.noGrad(); Scope _ = Scope.open()) {
             Tensor h = x;
             for (int i = 0; i < m.stageCount(); i++) {
                 h = m.forwardStage(i, h);
@@ -67,7 +67,7 @@ class ModelGoldenTest {
         assertEquals(stageTensors, compared, "every stored stage output was compared");
 
         m.train(true);
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Close.assertClose(m.forward(x), g.get("logits_train"), TOL, caseName + " train logits");
         }
         List<String> after = new ArrayList<>(g.keySet().stream().filter(k -> k.startsWith("after_train.")).toList());
@@ -94,7 +94,7 @@ class ModelGoldenTest {
         assertTrue(m.stateDict().get("bn1.running_var").getFlat(0) != 1.0, "running statistics loaded");
         m.eval();
         Map<String, Tensor> golden = ModelFixtures.tensors("resnet8_state_dict_logits.safetensors").tensors();
-        try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
+        try (Restore _ = Autograd.noGrad(); Scope _ = Scope.open()) {
             Close.assertClose(m.forward(golden.get("input")), golden.get("logits_eval"), TOL, "resnet8 from a PyTorch state dict");
         }
     }

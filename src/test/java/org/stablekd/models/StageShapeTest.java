@@ -76,7 +76,7 @@ class StageShapeTest {
         assertEquals(List.of("layer1", "layer2", "layer3", "head"), Zoo.create("resnet8", 10, new Rng(0)).stageNames());
         assertEquals(List.of("block1", "block2", "block3", "head"), Zoo.create("wrn_16_1", 10, new Rng(0)).stageNames());
         assertEquals(List.of("block0", "block1", "block2", "block3_4", "head"), Zoo.create("vgg8", 10, new Rng(0)).stageNames());
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Tensor x = Tensor.randn(new Rng(9), DType.F32, 1, 1, 3, 32, 32);
             Tensor whole = m.forward(x);
             Tensor parts = m.forwardStages(2, 5, m.forwardStages(0, 2, x));
