@@ -1,0 +1,88 @@
+package org.stablekd.models;
+
+import org.stablekd.nn.BatchNorm2d;
+import org.stablekd.nn.Conv2d;
+import org.stablekd.nn.Module;
+import org.stablekd.nn.Sequential;
+import org.stablekd.ops.Pointwise;
+import org.stablekd.tensor.Tensor;
+
+/**
+ * The post-activation residual blocks of the ResNet families: RepDistiller's resnet.py and
+ * torchvision name the projection shortcut {@code downsample}, RepDistiller's resnetv2.py names
+ * it {@code shortcut}; the math is the same. The shortcut is a 1×1 conv (stride s) + BN when the
+ * stride or the channel count changes, else the identity (no parameters).
+ */
+final class ResidualBlocks {
+    private ResidualBlocks() {}
+
+    /** y = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); conv1 3×3 stride s, conv2 3×3. */
+    static final class Basic extends Module {
+        private final Conv2d conv1, conv2;
+        private final BatchNorm2d bn1, bn2;
+        private final Sequential shortcut; // null: identity
+
+        Basic(int in, int out, int stride, String shortcutName) {
+            conv1 = child("conv1", new Conv2d(in, out, 3, stride, 1));
+            bn1 = child("bn1", new BatchNorm2d(out));
+            conv2 = child("conv2", new Conv2d(out, out, 3, 1, 1));
+            bn2 = child("bn2", new BatchNorm2d(out));
+            shortcut = stride == 1 && in == out ? null
+                    : child(shortcutName, new Sequential(new Conv2d(in, out, 1, stride, 0), new BatchNorm2d(out)));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) { // x (N,in,H,W) → (N,out,H/s,W/s)
+            Tensor y = Pointwise.relu(bn1.forward(conv1.forward(x)));
+            y = bn2.forward(conv2.forward(y));
+            return Pointwise.addRelu(y, shortcut == null ? x : shortcut.forward(x));
+        }
+    }
+
+    /**
+     * y = relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + shortcut(x)): conv1 1×1 to
+     * {@code planes}, conv2 3×3 stride s, conv3 1×1 to 4·planes.
+     */
+    static final class Bottleneck extends Module {
+        static final int EXPANSION = 4;
+        private final Conv2d conv1, conv2, conv3;
+        private final BatchNorm2d bn1, bn2, bn3;
+        private final Sequential shortcut; // null: identity
+
+        Bottleneck(int in, int planes, int stride, String shortcutName) {
+            int out = planes * EXPANSION;
+            conv1 = child("conv1", new Conv2d(in, planes, 1, 1, 0));
+            bn1 = child("bn1", new BatchNorm2d(planes));
+            conv2 = child("conv2", new Conv2d(planes, planes, 3, stride, 1));
+            bn2 = child("bn2", new BatchNorm2d(planes));
+            conv3 = child("conv3", new Conv2d(planes, out, 1, 1, 0));
+            bn3 = child("bn3", new BatchNorm2d(out));
+            shortcut = stride == 1 && in == out ? null
+                    : child(shortcutName, new Sequential(new Conv2d(in, out, 1, stride, 0), new BatchNorm2d(out)));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) { // x (N,in,H,W) → (N,4·planes,H/s,W/s)
+            Tensor y = Pointwise.relu(bn1.forward(conv1.forward(x)));
+            y = Pointwise.relu(bn2.forward(conv2.forward(y)));
+            y = bn3.forward(conv3.forward(y));
+            return Pointwise.addRelu(y, shortcut == null ? x : shortcut.forward(x));
+        }
+    }
+
+    /** {@code blocks} basic blocks in→out, the first with stride s. */
+    static Sequential basicLayer(int in, int out, int blocks, int stride, String shortcutName) {
+        Sequential layer = new Sequential();
+        for (int i = 0; i < blocks; i++) layer.add(new Basic(i == 0 ? in : out, out, i == 0 ? stride : 1, shortcutName));
+        return layer;
+    }
+
+    /** {@code blocks} bottleneck blocks in→4·planes, the first with stride s. */
+    static Sequential bottleneckLayer(int in, int planes, int blocks, int stride, String shortcutName) {
+        Sequential layer = new Sequential();
+        for (int i = 0; i < blocks; i++) {
+            layer.add(new Bottleneck(i == 0 ? in : planes * Bottleneck.EXPANSION, planes, i == 0 ? stride : 1, shortcutName));
+        }
+        return layer;
+    }
+}
