@@ -162,9 +162,10 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
             store(p.sub(floor).mul(scale), d, dO + j);
         }
         for (; j < cols; j++) set(d, dO + j, ((float) Math.exp(get(x, xo + j) - m) * inv - floor) * scale);
-        // the label's entry again, in double: p − 1 + ε − ε/C cancels when p → 1
-        double p = Math.exp((double) get(x, xo + label) - m) / s;
-        set(d, dO + label, (float) (scale * (p - (1 - eps) - eps / cols)));
+        // The label's entry p − (1−ε) − ε/C cancels as p → 1 (a confident, correct prediction).
+        // The row of d sums to zero, so take it as minus the sum of the other, accurate entries.
+        double others = rowDot(d, dO, null, 0, label) + rowDot(d, dO + label + 1, null, 0, cols - label - 1);
+        set(d, dO + label, (float) -others);
     }
 
     // ---------------------------------------------------------------- KD kernels
