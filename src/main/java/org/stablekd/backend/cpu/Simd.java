@@ -4,6 +4,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Tensor;
@@ -17,6 +19,8 @@ import org.stablekd.tensor.Tensor;
 final class Simd {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int LANES = F.length();
+    /** Ints of the same shape: as many lanes as {@link #F}, so float masks cast to int masks. */
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
 
@@ -37,6 +41,19 @@ final class Simd {
 
     static void store(FloatVector v, MemorySegment s, long i) {
         v.intoMemorySegment(s, i * Float.BYTES, ORDER);
+    }
+
+    /** Masked: lanes outside {@code live} are neither read (they load as 0) nor written. */
+    static FloatVector load(MemorySegment s, long i, VectorMask<Float> live) {
+        return FloatVector.fromMemorySegment(F, s, i * Float.BYTES, ORDER, live);
+    }
+
+    static void store(FloatVector v, MemorySegment s, long i, VectorMask<Float> live) {
+        v.intoMemorySegment(s, i * Float.BYTES, ORDER, live);
+    }
+
+    static void storeInts(IntVector v, MemorySegment s, long i, VectorMask<Integer> live) {
+        v.intoMemorySegment(s, i * Integer.BYTES, ORDER, live);
     }
 
     static float get(MemorySegment s, long i) {
@@ -64,7 +81,10 @@ final class Simd {
         });
     }
 
-    /** A per-thread double scratch of at least {@code n} entries (reused; contents undefined). */
+    /**
+     * A per-thread double scratch of at least {@code n} entries (reused; contents undefined). One
+     * user at a time per thread: do not hold it across a call that may take it too.
+     */
     static double[] doubles(int n) {
         double[] d = DOUBLES.get();
         if (d.length < n) {
@@ -75,6 +95,18 @@ final class Simd {
     }
 
     private static final ThreadLocal<double[]> DOUBLES = ThreadLocal.withInitial(() -> new double[64]);
+
+    /** A per-thread float scratch of at least {@code n} entries (reused; contents undefined). */
+    static float[] floats(int n) {
+        float[] f = FLOATS.get();
+        if (f.length < n) {
+            f = new float[Math.max(n, 2 * f.length)];
+            FLOATS.set(f);
+        }
+        return f;
+    }
+
+    private static final ThreadLocal<float[]> FLOATS = ThreadLocal.withInitial(() -> new float[1024]);
 
     /** Throws unless every tensor is F32: these kernels read and write float32 only. */
     static void requireF32(String what, Tensor... ts) {

@@ -23,7 +23,7 @@ class CpuPoolTest {
     /** Kernel 1..4, stride 1..3, padding up to half the kernel, floor and ceil, on odd and even planes. */
     private static Iterable<PoolGeometry> geometries(int n, int c) {
         java.util.List<PoolGeometry> gs = new java.util.ArrayList<>();
-        int[][] planes = {{8, 8}, {9, 7}, {5, 11}, {32, 32}, {1, 1}, {3, 3}};
+        int[][] planes = {{8, 8}, {9, 7}, {5, 11}, {32, 32}, {1, 1}, {3, 3}, {4, 45}}; // 45: rows of several vectors plus a tail
         for (int[] hw : planes)
             for (int k = 1; k <= 4; k++)
                 for (int s = 1; s <= 3; s++)
