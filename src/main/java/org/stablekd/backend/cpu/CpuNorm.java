@@ -20,9 +20,11 @@ import org.stablekd.tensor.Tensor;
  * Batch normalization over x (n,c,h,w), statistics per channel over m = n·h·w values.
  *
  * <p>Training forward, per channel (its n planes of h·w stay in L2 between the passes: 64×32×32
- * floats are 256 KiB): (1) μ = Σx/m, (2) σ² = Σ(x−μ)²/m — two-pass, so a large mean does not
- * cancel the variance away — (3) y = (x−μ)·(γ/√(σ²+eps)) + β. Sums are float vector partials per
- * plane (at most {@link CpuReduce#BLOCK} values) added in double: accurate over 64×32×32 values.
+ * floats are 256 KiB): (1) μ = K + Σ(x−K)/m around a pivot K (the channel's first value),
+ * (2) σ² = Σ(x−μ)²/m — two-pass, so a large mean does not cancel the variance away —
+ * (3) y = (x−μ)·(γ/√(σ²+eps)) + β. Sums are float vector partials per plane (at most
+ * {@link CpuReduce#BLOCK} values) added in double: accurate over 64×32×32 values, also for
+ * |mean| ≫ std (tested at mean 1000, std 0.1).
  * Backward, per channel: one fused pass for Σdy and Σdy·(x−μ), one pass for
  * dx = γσ⁻¹·dy − γσ⁻³/m·Σdy(x−μ)·(x−μ) − γσ⁻¹/m·Σdy (training) or dx = γσ⁻¹·dy (eval).
  * Channels are independent, so work splits over channels (training) or planes (eval) and results
@@ -45,10 +47,10 @@ final class CpuNorm implements NormKernels {
     // ---------------------------------------------------------------- kernels
     // x: (n, c, hw) contiguous from element xo; channel ch is the n planes at xo + (i·c + ch)·hw.
 
-    // Σ over channel ch of x, in double (float partials per plane block).
-    static double channelSum(MemorySegment x, long xo, int n, int c, int hw, int ch) {
+    // Σ over channel ch of (x − pivot), in double (float partials per plane block).
+    static double channelSumShifted(MemorySegment x, long xo, int n, int c, int hw, int ch, float pivot) {
         double s = 0;
-        for (int i = 0; i < n; i++) s += CpuReduce.sum(x, xo + ((long) i * c + ch) * hw, hw);
+        for (int i = 0; i < n; i++) s += CpuReduce.sumShifted(x, xo + ((long) i * c + ch) * hw, hw, pivot);
         return s;
     }
 
@@ -152,15 +154,21 @@ final class CpuNorm implements NormKernels {
         long smo = saveMean.offset(), sio = saveInvStd.offset();
         Parallel.forRange(c, grainChannels(m), (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
-                double mean = channelSum(xs, xo, n, c, hw, ch) / m;
+                // pass 1 around a pivot (the channel's first value): float partials of x − pivot
+                // stay small even when |mean| ≫ std
+                float pivot = get(xs, xo + (long) ch * hw);
+                double mean = pivot + channelSumShifted(xs, xo, n, c, hw, ch, pivot) / m;
                 float meanF = (float) mean;
                 double sq = channelSumSqDev(xs, xo, n, c, hw, ch, meanF);
                 // Σ(x − meanF)² = Σ(x − mean)² + m·(mean − meanF)²: remove the rounding of the mean
                 sq = Math.max(0, sq - m * (mean - meanF) * (mean - meanF));
                 double var = sq / m;
                 double invStd = 1.0 / Math.sqrt(var + eps);
-                float scale = (float) (get(gs, go + ch) * invStd);
-                float shift = get(bs, bo + ch);
+                double scaleD = get(gs, go + ch) * invStd;
+                float scale = (float) scaleD;
+                // y = (x − meanF)·scale + β − (mean − meanF)·scale: the float mean's rounding (up to
+                // half an ulp of |mean|, large next to a small std) goes into the shift
+                float shift = (float) (get(bs, bo + ch) - (mean - meanF) * scaleD);
                 for (int i = 0; i < n; i++) {
                     long p = ((long) i * c + ch) * hw;
                     normalize(xs, xo + p, ys, yo + p, hw, meanF, scale, shift);

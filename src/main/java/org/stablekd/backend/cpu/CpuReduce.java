@@ -41,26 +41,32 @@ final class CpuReduce implements ReduceKernels {
 
     // x: (n) contiguous from element xo.  Returns Σ x in double (float blocks of BLOCK, 4 accumulators).
     static double sum(MemorySegment x, long xo, long n) {
+        return sumShifted(x, xo, n, 0f);
+    }
+
+    // Σ (x − shift) in double.  With shift near the mean the float block sums stay small, so a
+    // large mean does not eat their precision (batch-norm statistics use this).
+    static double sumShifted(MemorySegment x, long xo, long n, float shift) {
         double total = 0;
         for (long b = 0; b < n; b += BLOCK) {
-            total += sumBlock(x, xo + b, (int) Math.min(BLOCK, n - b));
+            total += sumBlock(x, xo + b, (int) Math.min(BLOCK, n - b), shift);
         }
         return total;
     }
 
-    // x: (len) contiguous, len small enough that a float sum stays accurate (≤ BLOCK).
-    private static float sumBlock(MemorySegment x, long xo, int len) {
+    // Σ (x − shift) over len ≤ BLOCK contiguous values, in float.
+    private static float sumBlock(MemorySegment x, long xo, int len, float shift) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int i = 0;
         for (int bound = F.loopBound(len) - 3 * LANES; i < bound; i += 4 * LANES) {
-            a0 = a0.add(load(x, xo + i));
-            a1 = a1.add(load(x, xo + i + LANES));
-            a2 = a2.add(load(x, xo + i + 2 * LANES));
-            a3 = a3.add(load(x, xo + i + 3 * LANES));
+            a0 = a0.add(load(x, xo + i).sub(shift));
+            a1 = a1.add(load(x, xo + i + LANES).sub(shift));
+            a2 = a2.add(load(x, xo + i + 2 * LANES).sub(shift));
+            a3 = a3.add(load(x, xo + i + 3 * LANES).sub(shift));
         }
-        for (int bound = F.loopBound(len); i < bound; i += LANES) a0 = a0.add(load(x, xo + i));
+        for (int bound = F.loopBound(len); i < bound; i += LANES) a0 = a0.add(load(x, xo + i).sub(shift));
         float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-        for (; i < len; i++) s += get(x, xo + i);
+        for (; i < len; i++) s += get(x, xo + i) - shift;
         return s;
     }
 
