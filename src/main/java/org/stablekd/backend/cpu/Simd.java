@@ -30,7 +30,7 @@ final class Simd {
      * kernel runs inline on the caller, where waking a worker would cost more than it saves.
      */
     static final int SPAN = 1 << 13;
-    static final int SPAN_GRAIN = 8;
+    static final int SPAN_GRAIN = 4;
 
     private Simd() {}
 

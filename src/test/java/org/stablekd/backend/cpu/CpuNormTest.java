@@ -53,6 +53,18 @@ class CpuNormTest {
     }
 
     @Test
+    void trainingStatisticsWhenTheFirstPlaneIsFarFromTheMean() {
+        // sample 0 of every channel sits 50 above the rest: the pivot (its mean) is ~8σ from the
+        // channel mean, so the one-pass variance is redone with a second pass
+        try (Scope s = Scope.open()) {
+            Tensor x = Data.normal(22, 0.01, 64, 3, 8, 8);
+            for (int ch = 0; ch < 3; ch++)
+                for (int j = 0; j < 64; j++) x.set(x.get(0, ch, j / 8, j % 8) + 50, 0, ch, j / 8, j % 8);
+            checkTrain(x, "64x3x8x8 first sample offset");
+        }
+    }
+
+    @Test
     void trainingForwardOnOddAndTinyPlanes() {
         try (Scope s = Scope.open()) {
             checkTrain(Data.normal(7, 2, 3, 5, 7, 9), "3x5x7x9");
