@@ -7,6 +7,7 @@ import static org.stablekd.backend.cpu.Simd.load;
 import static org.stablekd.backend.cpu.Simd.set;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Set;
 import jdk.incubator.vector.FloatVector;
@@ -28,6 +29,8 @@ final class CpuReduce implements ReduceKernels {
 
     static final int BLOCK = 4096;
     static final int SUM_CHUNK = 1 << 15;
+    /** Rows summed in float before sumRows adds them into its double column sums. */
+    static final int ROW_BLOCK = 64;
 
     private static final CpuReduce INSTANCE = new CpuReduce();
 
@@ -41,32 +44,26 @@ final class CpuReduce implements ReduceKernels {
 
     // x: (n) contiguous from element xo.  Returns Σ x in double (float blocks of BLOCK, 4 accumulators).
     static double sum(MemorySegment x, long xo, long n) {
-        return sumShifted(x, xo, n, 0f);
-    }
-
-    // Σ (x − shift) in double.  With shift near the mean the float block sums stay small, so a
-    // large mean does not eat their precision (batch-norm statistics use this).
-    static double sumShifted(MemorySegment x, long xo, long n, float shift) {
         double total = 0;
         for (long b = 0; b < n; b += BLOCK) {
-            total += sumBlock(x, xo + b, (int) Math.min(BLOCK, n - b), shift);
+            total += sumBlock(x, xo + b, (int) Math.min(BLOCK, n - b));
         }
         return total;
     }
 
-    // Σ (x − shift) over len ≤ BLOCK contiguous values, in float.
-    private static float sumBlock(MemorySegment x, long xo, int len, float shift) {
+    // Σ x over len ≤ BLOCK contiguous values, in float.
+    private static float sumBlock(MemorySegment x, long xo, int len) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int i = 0;
         for (int bound = F.loopBound(len) - 3 * LANES; i < bound; i += 4 * LANES) {
-            a0 = a0.add(load(x, xo + i).sub(shift));
-            a1 = a1.add(load(x, xo + i + LANES).sub(shift));
-            a2 = a2.add(load(x, xo + i + 2 * LANES).sub(shift));
-            a3 = a3.add(load(x, xo + i + 3 * LANES).sub(shift));
+            a0 = a0.add(load(x, xo + i));
+            a1 = a1.add(load(x, xo + i + LANES));
+            a2 = a2.add(load(x, xo + i + 2 * LANES));
+            a3 = a3.add(load(x, xo + i + 3 * LANES));
         }
-        for (int bound = F.loopBound(len); i < bound; i += LANES) a0 = a0.add(load(x, xo + i).sub(shift));
+        for (int bound = F.loopBound(len); i < bound; i += LANES) a0 = a0.add(load(x, xo + i));
         float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-        for (; i < len; i++) s += get(x, xo + i) - shift;
+        for (; i < len; i++) s += get(x, xo + i);
         return s;
     }
 
@@ -74,15 +71,14 @@ final class CpuReduce implements ReduceKernels {
     // Columns go LANES at a time down the rows; every ROW_BLOCK rows the float lanes are added
     // into double per-column sums (blocked summation again).
     static void sumRows(MemorySegment x, long xo, int rows, int cols, MemorySegment out, long oo, int j0, int j1) {
-        final int rowBlock = 64;
-        float[] lanes = new float[LANES];
+        float[] lanes = new float[LANES];   // LANES-sized, once per call
         double[] acc = new double[LANES];
         int j = j0;
         for (; j + LANES <= j1; j += LANES) {
-            java.util.Arrays.fill(acc, 0);
-            for (int r0 = 0; r0 < rows; r0 += rowBlock) {
+            Arrays.fill(acc, 0);
+            for (int r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
                 FloatVector a = FloatVector.zero(F);
-                for (int r = r0, r1 = Math.min(rows, r0 + rowBlock); r < r1; r++) {
+                for (int r = r0, r1 = Math.min(rows, r0 + ROW_BLOCK); r < r1; r++) {
                     a = a.add(load(x, xo + (long) r * cols + j));
                 }
                 a.intoArray(lanes, 0);

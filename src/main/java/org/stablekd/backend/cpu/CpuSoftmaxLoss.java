@@ -78,24 +78,31 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
         return s;
     }
 
-    // Σ a·b (b null: Σ a)
+    // Σ a
+    static float rowSum(MemorySegment a, long ao, int cols) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int j = 0;
+        for (int bound = F.loopBound(cols) - LANES; j < bound; j += 2 * LANES) {
+            a0 = a0.add(load(a, ao + j));
+            a1 = a1.add(load(a, ao + j + LANES));
+        }
+        for (int bound = F.loopBound(cols); j < bound; j += LANES) a0 = a0.add(load(a, ao + j));
+        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) s += get(a, ao + j);
+        return s;
+    }
+
+    // Σ a·b
     static float rowDot(MemorySegment a, long ao, MemorySegment b, long bo, int cols) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         int j = 0;
         for (int bound = F.loopBound(cols) - LANES; j < bound; j += 2 * LANES) {
-            if (b == null) {
-                a0 = a0.add(load(a, ao + j));
-                a1 = a1.add(load(a, ao + j + LANES));
-            } else {
-                a0 = load(a, ao + j).fma(load(b, bo + j), a0);
-                a1 = load(a, ao + j + LANES).fma(load(b, bo + j + LANES), a1);
-            }
+            a0 = load(a, ao + j).fma(load(b, bo + j), a0);
+            a1 = load(a, ao + j + LANES).fma(load(b, bo + j + LANES), a1);
         }
-        for (int bound = F.loopBound(cols); j < bound; j += LANES) {
-            a0 = b == null ? a0.add(load(a, ao + j)) : load(a, ao + j).fma(load(b, bo + j), a0);
-        }
+        for (int bound = F.loopBound(cols); j < bound; j += LANES) a0 = load(a, ao + j).fma(load(b, bo + j), a0);
         float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        for (; j < cols; j++) s += b == null ? get(a, ao + j) : get(a, ao + j) * get(b, bo + j);
+        for (; j < cols; j++) s += get(a, ao + j) * get(b, bo + j);
         return s;
     }
 
@@ -125,7 +132,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
                                    int cols, float invT, boolean log) {
         int j = 0;
         if (log) {
-            float dot = rowDot(dy, dyo, null, 0, cols);
+            float dot = rowSum(dy, dyo, cols);
             for (int bound = F.loopBound(cols); j < bound; j += LANES) {
                 FloatVector p = load(y, yo + j).lanewise(VectorOperators.EXP);
                 store(p.mul(-dot).add(load(dy, dyo + j)).mul(invT), dx, dxo + j);
@@ -146,7 +153,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
     static double crossEntropyRow(MemorySegment x, long xo, int cols, int label, double eps) {
         float m = rowMax(x, xo, cols);
         double lse = m + Math.log(rowSumExp(x, xo, cols, 1f, m));
-        double all = eps == 0 ? 0 : rowDot(x, xo, null, 0, cols);
+        double all = eps == 0 ? 0 : rowSum(x, xo, cols);
         return lse - (1 - eps) * get(x, xo + label) - eps / cols * all;
     }
 
@@ -164,7 +171,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
         for (; j < cols; j++) set(d, dO + j, ((float) Math.exp(get(x, xo + j) - m) * inv - floor) * scale);
         // The label's entry p − (1−ε) − ε/C cancels as p → 1 (a confident, correct prediction).
         // The row of d sums to zero, so take it as minus the sum of the other, accurate entries.
-        double others = rowDot(d, dO, null, 0, label) + rowDot(d, dO + label + 1, null, 0, cols - label - 1);
+        double others = rowSum(d, dO, label) + rowSum(d, dO + label + 1, cols - label - 1);
         set(d, dO + label, (float) -others);
     }
 
