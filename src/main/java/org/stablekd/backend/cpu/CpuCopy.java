@@ -20,6 +20,8 @@ import org.stablekd.tensor.Tensor;
  *   <li>one contiguous run on both sides: a bulk copy ({@link MemorySegment#copy}), in parallel
  *       spans when large;</li>
  *   <li>innermost dim contiguous on both sides: a bulk copy per row, rows split over threads;</li>
+ *   <li>transpose-like (innermost dim contiguous in dst only, another dim contiguous in src, e.g.
+ *       NCHW → NHWC): the same element walk in 16×8 tiles of those two dims;</li>
  *   <li>otherwise a general N-d walk, element by element along the innermost dim (any strides,
  *       stride 0 broadcast sources included).</li>
  * </ol>
@@ -27,6 +29,13 @@ import org.stablekd.tensor.Tensor;
  */
 final class CpuCopy implements CopyKernels {
     static final Set<Op> SUPPORTED = EnumSet.of(Op.RESHAPE, Op.CONCAT, Op.NARROW, Op.CHANNEL_SHUFFLE);
+
+    /**
+     * Tiles of the transpose-like path: TILE rows of the src-contiguous dim (16 floats = one cache
+     * line) by TILE_B elements of the last dim. TILE_B stays at 8: strided src lines often sit a
+     * power of two apart (an NCHW plane), all in one L1 set, and a set holds 8.
+     */
+    private static final int TILE = 16, TILE_B = 8;
 
     /** Bytes a thread must have to copy before the copy is split (memcpy is cheap to start). */
     private static final long PARALLEL_BYTES = 1 << 18;
@@ -93,10 +102,66 @@ final class CpuCopy implements CopyKernels {
             bulk(src, so, dst, dO, inner, bytes);
             return;
         }
+        int k = rowsContiguous ? -1 : transposedDim(ss, ds);
+        if (k >= 0) {
+            tiled(dims, k, src, so, ss, dst, dO, ds, bytes);
+            return;
+        }
         long rowBytes = (long) inner * bytes;
         int grain = (int) Math.max(1, PARALLEL_BYTES / Math.max(1, rowBytes));
         if (outer > Integer.MAX_VALUE) throw new IllegalArgumentException("cpu copy: " + outer + " rows is more than one call handles");
         Parallel.forRange((int) outer, grain, (r0, r1) -> rows(dims, src, so, ss, dst, dO, ds, bytes, r0, r1, rowsContiguous));
+    }
+
+    /**
+     * For a transpose-like layout — the last dim contiguous in dst but strided in src, and some
+     * other dim contiguous in src — that dim, else -1.
+     */
+    static int transposedDim(long[] ss, long[] ds) {
+        int last = ss.length - 1;
+        if (ds[last] != 1 || ss[last] == 1) return -1;
+        for (int k = last - 1; k >= 0; k--) if (ss[k] == 1) return k;
+        return -1;
+    }
+
+    // Transpose-like copy: TILE×TILE_B tiles of dims (k, last), so the strided side (src along
+    // last) reuses each cache line it touches TILE times instead of once.  Work items are
+    // (index over the other dims, TILE rows of k), split over threads.
+    private static void tiled(int[] dims, int k, MemorySegment src, long so, long[] ss, MemorySegment dst, long dO, long[] ds, int bytes) {
+        int rank = dims.length, last = rank - 1, a = dims[k], b = dims[last];
+        int[] od = new int[rank - 2];
+        long[] os = new long[rank - 2], odst = new long[rank - 2];
+        long outer = 1;
+        for (int i = 0, o = 0; i < last; i++) {
+            if (i == k) continue;
+            od[o] = dims[i];
+            os[o] = ss[i];
+            odst[o] = ds[i];
+            outer *= dims[i];
+            o++;
+        }
+        int aTiles = (a + TILE - 1) / TILE;
+        long items = outer * aTiles;
+        if (items > Integer.MAX_VALUE) throw new IllegalArgumentException("cpu copy: " + items + " tiles is more than one call handles");
+        int grain = (int) Math.max(1, PARALLEL_BYTES / ((long) TILE * b * bytes));
+        Parallel.forRange((int) items, grain, (i0, i1) -> {
+            for (int item = i0; item < i1; item++) {
+                long si = so, di = dO, rem = item / aTiles;
+                for (int d = od.length - 1; d >= 0; d--) {
+                    long idx = rem % od[d];
+                    rem /= od[d];
+                    si += idx * os[d];
+                    di += idx * odst[d];
+                }
+                int a0 = item % aTiles * TILE, a1 = Math.min(a, a0 + TILE);
+                for (int b0 = 0; b0 < b; b0 += TILE_B) {
+                    int b1 = Math.min(b, b0 + TILE_B);
+                    for (int i = a0; i < a1; i++) {
+                        row(src, si + i * ss[k] + b0 * ss[last], ss[last], dst, di + i * ds[k] + b0, 1, b1 - b0, bytes);
+                    }
+                }
+            }
+        });
     }
 
     // One contiguous run of n elements: memmove in block spans, split over threads when large.
