@@ -15,7 +15,7 @@ import org.stablekd.tensor.Tensor;
  * narrowed views, narrow, channel shuffle's permuted view, conv's bias broadcast).
  *
  * <p>First the shape is simplified: size-1 dims dropped, neighbouring dims merged where both
- * sides are contiguous across them. Then one of three paths:
+ * sides are contiguous across them. Then one of four paths:
  * <ol>
  *   <li>one contiguous run on both sides: a bulk copy ({@link MemorySegment#copy}), in parallel
  *       spans when large;</li>
@@ -68,7 +68,8 @@ final class CpuCopy implements CopyKernels {
             for (int i = 0; i < dims.length; i++) {
                 if (dims[i] == 1) continue;
                 // merge into the previous kept dim when both sides step over it contiguously
-                if (r > 0 && s[r - 1] == ss[i] * dims[i] && t[r - 1] == ds[i] * dims[i]) {
+                if (r > 0 && s[r - 1] == ss[i] * dims[i] && t[r - 1] == ds[i] * dims[i]
+                        && (long) d[r - 1] * dims[i] <= Integer.MAX_VALUE) {
                     d[r - 1] *= dims[i];
                     s[r - 1] = ss[i];
                     t[r - 1] = ds[i];

@@ -35,9 +35,10 @@ import org.stablekd.tensor.Tensor;
  *
  * <p>Threads take blocks of whole channels. Each pass walks its block in memory order (sample by
  * sample, the block's planes one after the other) rather than channel by channel: a channel's
- * planes lie c·h·w apart, and reading 4 KiB pieces at a 256 KiB stride is ~1.5× slower than a
- * stream. A channel's sums still run over samples in order, so results do not depend on the
- * thread count.
+ * planes lie c·h·w apart, and reading 4 KiB pieces at a 256 KiB stride is ~2× slower than a
+ * stream (64×64×32×32, one thread: moments 1.13 → 0.44 ms, normalize 1.8 → 1.0 ms). A channel's
+ * sums still run over samples in order, so results do not depend on the thread count (see
+ * Note [Determinism]).
  */
 final class CpuNorm implements NormKernels {
     static final Set<Op> SUPPORTED = EnumSet.of(Op.BATCH_NORM);

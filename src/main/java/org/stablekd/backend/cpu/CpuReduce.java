@@ -21,7 +21,7 @@ import org.stablekd.tensor.Tensor;
  * elements, blocks added in double (blocked summation: the float error is that of ~BLOCK/64
  * additions per lane, whatever the length). Determinism: a big sum is cut into fixed
  * {@link #SUM_CHUNK}-element pieces whose partials are added in order, so the result does not
- * even depend on the thread count.
+ * even depend on the thread count (see Note [Determinism]).
  */
 final class CpuReduce implements ReduceKernels {
     /** SUM and MEAN (MEAN = sum then SCALE, and its backward fillFromScalar, from CpuPointwise). */

@@ -29,7 +29,8 @@ import org.stablekd.tensor.Tensor;
  * </pre>
  * The KD row is fused: one pass for both maxima, one pass for both exp-sums and W (so the loss
  * needs two exps per logit pair and no scratch row); its backward adds one writing pass.
- * Per-row losses are added in row order in double: the same result for any thread count.
+ * Per-row losses are added in row order in double: the same result for any thread count
+ * (see Note [Determinism]).
  */
 final class CpuSoftmaxLoss implements SoftmaxLossKernels {
     static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS, Op.MSE_LOSS);
