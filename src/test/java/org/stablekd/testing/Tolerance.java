@@ -6,6 +6,11 @@ package org.stablekd.testing;
 public record Tolerance(double atol, double rtol) {
     /** A float32 kernel against the double-accumulating reference on small test shapes. */
     public static final Tolerance F32_VS_REF = new Tolerance(1e-4, 1e-4);
+    /**
+     * {@link #F32_VS_REF} without its atol: for results far below 1e-4 whose relative accuracy is
+     * the point (e.g. the cross-entropy gradient of a confident, correct prediction).
+     */
+    public static final Tolerance F32_RELATIVE = new Tolerance(0, 1e-4);
     /** Analytic double gradients against central finite differences (step {@link #FD_STEP}). */
     public static final Tolerance FD_F64 = new Tolerance(1e-6, 1e-5);
     public static final double FD_STEP = 1e-6;

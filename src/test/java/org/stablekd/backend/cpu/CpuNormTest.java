@@ -1,0 +1,135 @@
+package org.stablekd.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.stablekd.testing.Close.assertClose;
+
+import org.junit.jupiter.api.Test;
+import org.stablekd.backend.Backends;
+import org.stablekd.backend.NormKernels;
+import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Scope;
+import org.stablekd.tensor.Tensor;
+import org.stablekd.testing.Tolerance;
+
+/** CpuNorm against the ref on training-sized batches: statistics accuracy, backward subsets, determinism. */
+class CpuNormTest {
+    private final NormKernels cpu = Backends.cpu().norm();
+    private final NormKernels ref = Backends.ref().norm();
+
+    /** Runs the training forward on both backends and compares y, saved and running statistics. */
+    private void checkTrain(Tensor x, String what) {
+        int c = x.dim(1);
+        Tensor gamma = Data.uniform(1, 0.5, 1.5, c), beta = Data.normal(2, 1, c);
+        Tensor[] got = trainOn(cpu, x, gamma, beta), want = trainOn(ref, x, gamma, beta);
+        String[] names = {"y", "saveMean", "saveInvStd", "runMean", "runVar"};
+        for (int i = 0; i < names.length; i++) assertClose(got[i], want[i], Tolerance.F32_VS_REF, what + " " + names[i]);
+    }
+
+    private static Tensor[] trainOn(NormKernels k, Tensor x, Tensor gamma, Tensor beta) {
+        int c = x.dim(1);
+        Tensor runMean = Data.normal(3, 1, c), runVar = Data.uniform(4, 0.5, 1.5, c);
+        Tensor y = Tensor.emptyLike(x), mean = Tensor.empty(DType.F32, c), invStd = Tensor.empty(DType.F32, c);
+        k.batchNormTrain(x, gamma, beta, runMean, runVar, 0.1, 1e-5, y, mean, invStd);
+        return new Tensor[] {y, mean, invStd, runMean, runVar};
+    }
+
+    @Test
+    void trainingForwardOnALargeBatch() {
+        try (Scope s = Scope.open()) {
+            checkTrain(Data.normal(5, 1, 16, 8, 32, 32), "16x8x32x32");
+        }
+    }
+
+    @Test
+    void trainingStatisticsOver64x32x32ValuesWithALargeMean() {
+        // mean 1000, std 0.1: a one-pass Σx² − m·μ² cancels 8 digits away, even when summed in
+        // double from float partials; the two-pass Σ(x − μ)² does not
+        try (Scope s = Scope.open()) {
+            Tensor x = Data.normal(6, 0.1, 64, 2, 32, 32);
+            Tensor shifted = Tensor.emptyLike(x);
+            Backends.cpu().pointwise().unary(org.stablekd.backend.Op.ADD_SCALAR, x, 1000, shifted);
+            checkTrain(shifted, "64x2x32x32 mean 1000 std 0.1");
+        }
+    }
+
+    @Test
+    void trainingStatisticsWhenTheFirstPlaneIsFarFromTheMean() {
+        // sample 0 of every channel sits 50 above the rest: the pivot (its mean) is ~8σ from the
+        // channel mean, so the one-pass variance is redone with a second pass
+        try (Scope s = Scope.open()) {
+            Tensor x = Data.normal(22, 0.01, 64, 3, 8, 8);
+            for (int ch = 0; ch < 3; ch++)
+                for (int j = 0; j < 64; j++) x.set(x.get(0, ch, j / 8, j % 8) + 50, 0, ch, j / 8, j % 8);
+            checkTrain(x, "64x3x8x8 first sample offset");
+        }
+    }
+
+    @Test
+    void trainingForwardOnOddAndTinyPlanes() {
+        try (Scope s = Scope.open()) {
+            checkTrain(Data.normal(7, 2, 3, 5, 7, 9), "3x5x7x9");
+            checkTrain(Data.normal(8, 1, 2, 3, 1, 1), "2x3x1x1");
+            checkTrain(Data.normal(9, 1, 1, 4, 4, 4), "1x4x4x4");
+            checkTrain(Data.normal(10, 1, 4, 3, 17, 16), "4x3x17x16");
+        }
+    }
+
+    @Test
+    void evalForwardMatchesRef() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Data.normal(11, 1, 5, 6, 9, 13);
+            Tensor gamma = Data.uniform(12, 0.5, 1.5, 6), beta = Data.normal(13, 1, 6);
+            Tensor rm = Data.normal(14, 1, 6), rv = Data.uniform(15, 0.5, 1.5, 6);
+            Tensor got = Tensor.emptyLike(x), want = Tensor.emptyLike(x);
+            cpu.batchNormEval(x, gamma, beta, rm, rv, 1e-5, got);
+            ref.batchNormEval(x, gamma, beta, rm, rv, 1e-5, want);
+            assertClose(got, want, Tolerance.F32_VS_REF, "eval forward");
+        }
+    }
+
+    @Test
+    void backwardMatchesRefForEverySubsetOfOutputs() {
+        try (Scope s = Scope.open()) {
+            for (int[] shape : new int[][] {{16, 8, 32, 32}, {3, 5, 7, 9}, {2, 3, 1, 1}}) {
+                int c = shape[1];
+                Tensor x = Data.normal(16, 1.5, shape), dy = Data.normal(17, 1, shape);
+                Tensor gamma = Data.uniform(18, 0.5, 1.5, c);
+                Tensor mean = Tensor.empty(DType.F32, c), invStd = Tensor.empty(DType.F32, c);
+                ref.batchNormTrain(x, gamma, Data.normal(19, 1, c), Tensor.zeros(DType.F32, c), Tensor.zeros(DType.F32, c),
+                        0.1, 1e-5, Tensor.emptyLike(x), mean, invStd);
+                for (boolean training : new boolean[] {true, false}) {
+                    for (int mask = 1; mask < 8; mask++) {
+                        Tensor[] got = backwardOn(cpu, x, dy, gamma, mean, invStd, training, mask);
+                        Tensor[] want = backwardOn(ref, x, dy, gamma, mean, invStd, training, mask);
+                        String what = java.util.Arrays.toString(shape) + (training ? " training" : " eval") + " outputs " + mask;
+                        for (int i = 0; i < 3; i++) {
+                            if (want[i] != null) assertClose(got[i], want[i], Tolerance.F32_VS_REF, what + " grad " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static Tensor[] backwardOn(NormKernels k, Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd,
+                                       boolean training, int mask) {
+        int c = x.dim(1);
+        Tensor dx = (mask & 1) != 0 ? Tensor.emptyLike(x) : null;
+        Tensor dg = (mask & 2) != 0 ? Tensor.empty(DType.F32, c) : null;
+        Tensor db = (mask & 4) != 0 ? Tensor.empty(DType.F32, c) : null;
+        k.batchNormBackward(x, dy, gamma, mean, invStd, training, dx, dg, db);
+        return new Tensor[] {dx, dg, db};
+    }
+
+    @Test
+    void trainingIsDeterministic() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Data.normal(20, 1, 16, 8, 32, 32), dy = Data.normal(21, 1, 16, 8, 32, 32);
+            Tensor gamma = Data.uniform(1, 0.5, 1.5, 8), beta = Data.normal(2, 1, 8);
+            Tensor[] a = trainOn(cpu, x, gamma, beta), b = trainOn(cpu, x, gamma, beta);
+            for (int i = 0; i < a.length; i++) assertArrayEquals(a[i].toFloatArray(), b[i].toFloatArray(), "forward output " + i);
+            Tensor[] ga = backwardOn(cpu, x, dy, gamma, a[1], a[2], true, 7), gb = backwardOn(cpu, x, dy, gamma, a[1], a[2], true, 7);
+            for (int i = 0; i < 3; i++) assertArrayEquals(ga[i].toFloatArray(), gb[i].toFloatArray(), "gradient " + i);
+        }
+    }
+}
