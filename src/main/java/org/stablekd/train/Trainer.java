@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -170,11 +171,13 @@ public final class Trainer {
         return md;
     }
 
+    /** A live bar on a terminal; in a log (no console), one line every 30 s instead of a redraw. */
     private ProgressBar progress(int epoch, int images) {
         if (!o.progressBar()) return null;
-        return new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch + 1, o.epochs()))
-                .setInitialMax(images).setUnit(" img", 1).showSpeed().setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(500).setMaxRenderedLength(120).continuousUpdate().build();
+        ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch + 1, o.epochs()))
+                .setInitialMax(images).setUnit(" img", 1).showSpeed().setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(110);
+        if (System.console() != null) return b.setUpdateIntervalMillis(500).continuousUpdate().build();
+        return b.setUpdateIntervalMillis(30_000).setConsumer(new DelegatingProgressBarConsumer(log::println, 110)).build();
     }
 
     private static String describe(Map<String, Tensor> losses) {
