@@ -14,22 +14,25 @@ import org.stablekd.backend.Op;
 import org.stablekd.tensor.Tensor;
 
 /**
- * 2-D convolution on the CPU. Picks a kernel per shape:
- * <ul>
- *   <li>depthwise (groups = c = k): {@link DepthwiseConv}, direct;</li>
- *   <li>1×1, stride 1, no padding: the image <em>is</em> the column matrix, one {@link Sgemm} per image and group;</li>
- *   <li>everything else: lowered per image and group with {@link Im2col} into reused scratch, then {@link Sgemm}.</li>
- * </ul>
- * Per image and group g (kg = k/groups output channels, crs = (c/groups)·r·s, pq = p·q):
+ * 2-D convolution on the CPU, lowered onto {@link Sgemm} except for depthwise layers. Per image
+ * and group (kg = k/groups output channels, crs = (c/groups)·r·s, pq = p·q):
  * <pre>
- *   forward          y_g  (kg, pq)  = w_g (kg, crs) · cols (crs, pq)          [+ bias]
- *   input gradient   cols'(crs, pq) = w_gᵀ · dy_g (kg, pq),  dx_g = col2im(cols')
+ *   forward          y_g  (kg, pq)  = w_g (kg, crs) · cols (crs, pq)   [+ bias]
+ *   input gradient   stride 1: a forward convolution of dy with flipped weights (see
+ *                    {@link #inputGradientAsConvolution}); else cols' (crs, pq) = w_gᵀ · dy_g, dx_g = col2im(cols')
  *   weight gradient  dw_g (kg, crs) += dy_g (kg, pq) · rows (pq, crs),  rows = colsᵀ
  * </pre>
- * Threads: images are split into contiguous ranges, one per thread, each with its own scratch
- * (when there are fewer images than threads, the products themselves run multi-threaded). The
- * weight gradient sums its images in order into one partial per range, and the partials are
- * added in range order: a fixed order for a given thread count (Note [Determinism]).
+ * The forward never materializes cols: the weights are packed once per call into SGEMM's A
+ * panels, and blocks of output pixels are packed straight from the zero-padded image into B
+ * panels ({@link Im2col#packPanels}), a block small enough to stay in L2; this is what keeps
+ * layers with few output channels (16, as in resnet20) fast. Depthwise layers (groups = c = k)
+ * run {@link DepthwiseConv}, direct.
+ *
+ * <p>Threads: images are split into contiguous ranges, one per thread, each with its own scratch
+ * ({@link ConvScratch}); with fewer images than threads the pixels (forward) or the products
+ * are split instead. The weight gradient sums its images in order into one partial per range,
+ * and the partials are added in range order: a fixed order for a given thread count
+ * (Note [Determinism]).
  */
 final class CpuConv implements ConvKernels {
     /** The ops this family runs fast for F32. */
@@ -39,7 +42,7 @@ final class CpuConv implements ConvKernels {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     // ConvScratch slots of the lowering path
-    private static final int PADDED = 0, COLS = 1, PARTIALS = 5;
+    private static final int PADDED = 0, COLS = 1, WEIGHTS = 3, FLIPPED = 4, PARTIALS = 5;
 
     private CpuConv() {}
 
@@ -80,11 +83,6 @@ final class CpuConv implements ConvKernels {
 
     // ---------------------------------------------------------------- lowering to SGEMM
 
-    /** 1×1, stride 1, no padding: the image (c, h·w) is already the column matrix. */
-    static boolean pointwise(ConvGeometry g) {
-        return g.r() == 1 && g.s() == 1 && g.strideH() == 1 && g.strideW() == 1 && g.padH() == 0 && g.padW() == 0;
-    }
-
     private static int crs(ConvGeometry g) {
         return g.cPerGroup() * g.r() * g.s();
     }
@@ -114,71 +112,113 @@ final class CpuConv implements ConvKernels {
         else Sgemm.gemmSerial(transA, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
-    static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
-                        MemorySegment bias, long bOff, MemorySegment y, long yOff) {
-        int cg = g.cPerGroup(), kg = g.kPerGroup(), crs = crs(g), pq = g.p() * g.q();
-        int hp = g.h() + 2 * g.padH(), wp = g.w() + 2 * g.padW();
-        long hw = (long) g.h() * g.w();
-        overImages(g, (start, end, parallelGemm) -> {
-            ConvScratch s = ConvScratch.get();
-            float[] padded = pointwise(g) ? null : s.buffer(PADDED, paddedSize(g));
-            float[] cols = pointwise(g) ? null : s.buffer(COLS, (long) crs * pq);
-            MemorySegment colSeg = cols == null ? null : MemorySegment.ofArray(cols);
-            for (int img = start; img < end; img++) {
-                for (int grp = 0; grp < g.groups(); grp++) {
-                    long xg = xOff + ((long) img * g.c() + (long) grp * cg) * hw;
-                    long yg = yOff + ((long) img * g.k() + (long) grp * kg) * pq;
-                    long wg = wOff + (long) grp * kg * crs;
-                    if (pointwise(g)) {
-                        gemm(parallelGemm, false, false, kg, pq, crs, w, wg, crs, x, xg, pq, 0f, y, yg, pq);
-                    } else {
-                        Im2col.pad(x, xg, cg, g.h(), g.w(), g.padH(), g.padW(), padded);
-                        Im2col.im2col(padded, cg, hp, wp, g.r(), g.s(), g.strideH(), g.strideW(), g.p(), g.q(), cols);
-                        gemm(parallelGemm, false, false, kg, pq, crs, w, wg, crs, colSeg, 0, pq, 0f, y, yg, pq);
-                    }
-                }
-                if (bias != null) addBias(g, bias, bOff, y, yOff + (long) img * g.k() * pq);
-            }
-        });
+    /** Pixels per packed block of cols: about 192 KiB of panels (stays in L2), at least one panel. */
+    private static int pixelBlock(int crs) {
+        return Math.max(1, (48 * 1024) / (crs * Sgemm.NR)) * Sgemm.NR;
     }
 
-    /** y (k, pq) += bias (k) broadcast along each row. */
-    private static void addBias(ConvGeometry g, MemorySegment bias, long bOff, MemorySegment y, long yOff) {
-        int pq = g.p() * g.q(), vl = SPECIES.length(), pqv = SPECIES.loopBound(pq);
+    static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+        int kg = g.kPerGroup(), crs = crs(g), pq = g.p() * g.q();
+        int panelRows = Sgemm.roundUp(kg, Sgemm.MR);
+        // the weights, packed once per call into SGEMM's A panels (the caller's scratch, read by every thread)
+        float[] packedW = ConvScratch.get().buffer(WEIGHTS, (long) g.groups() * panelRows * crs);
+        for (int grp = 0; grp < g.groups(); grp++) {
+            Sgemm.packA(false, kg, crs, w, wOff + (long) grp * kg * crs, crs, 0, 0, packedW, grp * panelRows * crs);
+        }
+        if (g.n() >= Parallel.threads()) {
+            Parallel.forRange(g.n(), 1, (start, end) -> {
+                for (int img = start; img < end; img++) forwardImage(g, x, xOff, packedW, bias, bOff, y, yOff, img, 0, pq);
+            });
+        } else {
+            for (int img = 0; img < g.n(); img++) {
+                final int image = img;
+                Parallel.forRange(Sgemm.ceilDiv(pq, Sgemm.NR), 1, (start, end) ->
+                        forwardImage(g, x, xOff, packedW, bias, bOff, y, yOff, image, start * Sgemm.NR, Math.min(pq, end * Sgemm.NR)));
+            }
+        }
+    }
+
+    /** Output pixels [pix0, pix1) of one image, every group: pad, pack cols panels block by block, multiply. */
+    private static void forwardImage(ConvGeometry g, MemorySegment x, long xOff, float[] packedW, MemorySegment bias, long bOff,
+                                     MemorySegment y, long yOff, int img, int pix0, int pix1) {
+        int cg = g.cPerGroup(), kg = g.kPerGroup(), crs = crs(g), pq = g.p() * g.q();
+        int hp = g.h() + 2 * g.padH(), wp = g.w() + 2 * g.padW(), panelRows = Sgemm.roundUp(kg, Sgemm.MR);
+        int block = pixelBlock(crs);
+        long hw = (long) g.h() * g.w();
+        ConvScratch s = ConvScratch.get();
+        float[] padded = s.buffer(PADDED, paddedSize(g));
+        float[] panels = s.buffer(COLS, (long) crs * block);
+        for (int grp = 0; grp < g.groups(); grp++) {
+            long xg = xOff + ((long) img * g.c() + (long) grp * cg) * hw;
+            long yg = yOff + ((long) img * g.k() + (long) grp * kg) * pq;
+            Im2col.pad(x, xg, cg, g.h(), g.w(), g.padH(), g.padW(), padded);
+            for (int j0 = pix0; j0 < pix1; j0 += block) {
+                int nb = Math.min(block, pix1 - j0);
+                Im2col.packPanels(padded, cg, hp, wp, g.r(), g.s(), g.strideH(), g.strideW(), g.p(), g.q(), j0, nb, panels, s.index);
+                Sgemm.gemmPacked(kg, nb, crs, 1f, packedW, grp * panelRows * crs, panels, 0, 0f, y, yg + j0, pq);
+            }
+        }
+        if (bias != null) addBias(g, bias, bOff, y, yOff + (long) img * g.k() * pq, pix0, pix1);
+    }
+
+    /** y (k, pq) += bias (k) broadcast along each row, for pixels [pix0, pix1). */
+    private static void addBias(ConvGeometry g, MemorySegment bias, long bOff, MemorySegment y, long yOff, int pix0, int pix1) {
+        int pq = g.p() * g.q(), vl = SPECIES.length(), end = pix0 + SPECIES.loopBound(pix1 - pix0);
         for (int ch = 0; ch < g.k(); ch++) {
             float b = bias.getAtIndex(F, bOff + ch);
             FloatVector bv = FloatVector.broadcast(SPECIES, b);
             long row = yOff + (long) ch * pq;
-            for (int e = 0; e < pqv; e += vl) {
+            for (int e = pix0; e < end; e += vl) {
                 long at = (row + e) * Float.BYTES;
                 FloatVector.fromMemorySegment(SPECIES, y, at, ORDER).add(bv).intoMemorySegment(y, at, ORDER);
             }
-            for (int e = pqv; e < pq; e++) y.setAtIndex(F, row + e, y.getAtIndex(F, row + e) + b);
+            for (int e = end; e < pix1; e++) y.setAtIndex(F, row + e, y.getAtIndex(F, row + e) + b);
         }
     }
 
+    /**
+     * With stride 1 the input gradient is itself a convolution: dx = conv(dy, w') with
+     * w'[g·cg + cc][kk][i][j] = w[g·kg + kk][cc][r-1-i][s-1-j] (channels swapped within each group,
+     * taps flipped) and padding r-1-padH, s-1-padW; so it runs on the forward's fast path.
+     */
+    static boolean inputGradientAsConvolution(ConvGeometry g) {
+        return g.strideH() == 1 && g.strideW() == 1 && g.padH() <= g.r() - 1 && g.padW() <= g.s() - 1;
+    }
+
     static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
+        if (inputGradientAsConvolution(g)) {
+            int cg = g.cPerGroup(), kg = g.kPerGroup(), r = g.r(), s = g.s();
+            float[] flipped = ConvScratch.get().buffer(FLIPPED, (long) g.k() * cg * r * s);
+            for (int grp = 0; grp < g.groups(); grp++)
+                for (int kk = 0; kk < kg; kk++)
+                    for (int cc = 0; cc < cg; cc++)
+                        for (int i = 0; i < r; i++)
+                            for (int j = 0; j < s; j++) {
+                                long src = wOff + ((((long) grp * kg + kk) * cg + cc) * r + (r - 1 - i)) * s + (s - 1 - j);
+                                flipped[(((grp * cg + cc) * kg + kk) * r + i) * s + j] = w.getAtIndex(F, src);
+                            }
+            ConvGeometry t = ConvGeometry.of(g.n(), g.k(), g.p(), g.q(), g.c(), r, s, 1, 1, r - 1 - g.padH(), s - 1 - g.padW(), g.groups());
+            forward(t, dy, dyOff, MemorySegment.ofArray(flipped), 0, null, 0, dx, dxOff);
+            return;
+        }
         int cg = g.cPerGroup(), kg = g.kPerGroup(), crs = crs(g), pq = g.p() * g.q();
         int hp = g.h() + 2 * g.padH(), wp = g.w() + 2 * g.padW();
         long hw = (long) g.h() * g.w();
         overImages(g, (start, end, parallelGemm) -> {
             ConvScratch s = ConvScratch.get();
-            float[] padded = pointwise(g) ? null : s.buffer(PADDED, paddedSize(g));
-            float[] cols = pointwise(g) ? null : s.buffer(COLS, (long) crs * pq);
-            MemorySegment colSeg = cols == null ? null : MemorySegment.ofArray(cols);
+            float[] padded = s.buffer(PADDED, paddedSize(g));
+            float[] cols = s.buffer(COLS, (long) crs * pq);
+            MemorySegment colSeg = MemorySegment.ofArray(cols);
             for (int img = start; img < end; img++) {
                 for (int grp = 0; grp < g.groups(); grp++) {
                     long dxg = dxOff + ((long) img * g.c() + (long) grp * cg) * hw;
                     long dyg = dyOff + ((long) img * g.k() + (long) grp * kg) * pq;
                     long wg = wOff + (long) grp * kg * crs;
-                    if (pointwise(g)) {
-                        gemm(parallelGemm, true, false, crs, pq, kg, w, wg, crs, dy, dyg, pq, 0f, dx, dxg, pq);
-                    } else {
-                        gemm(parallelGemm, true, false, crs, pq, kg, w, wg, crs, dy, dyg, pq, 0f, colSeg, 0, pq);
-                        Arrays.fill(padded, 0, (int) paddedSize(g), 0f);
-                        Im2col.col2im(cols, cg, hp, wp, g.r(), g.s(), g.strideH(), g.strideW(), g.p(), g.q(), padded);
-                        Im2col.crop(padded, cg, g.h(), g.w(), g.padH(), g.padW(), dx, dxg);
-                    }
+                    gemm(parallelGemm, true, false, crs, pq, kg, w, wg, crs, dy, dyg, pq, 0f, colSeg, 0, pq);
+                    Arrays.fill(padded, 0, (int) paddedSize(g), 0f);
+                    Im2col.col2im(cols, cg, hp, wp, g.r(), g.s(), g.strideH(), g.strideW(), g.p(), g.q(), padded);
+                    Im2col.crop(padded, cg, g.h(), g.w(), g.padH(), g.padW(), dx, dxg);
                 }
             }
         });

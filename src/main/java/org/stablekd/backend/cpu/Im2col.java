@@ -3,6 +3,9 @@ package org.stablekd.backend.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Lowering a convolution to a matrix product, one image (or one group of it) at a time.
@@ -20,6 +23,9 @@ import java.util.Arrays;
  * tests; with stride 1 a row of cols is a plain copy of a padded row.
  */
 final class Im2col {
+    private static final VectorSpecies<Float> SPECIES = Sgemm.SPECIES;
+    private static final int VL = Sgemm.VL, NR = Sgemm.NR;
+
     private Im2col() {}
 
     /** padded (c, h+2ph, w+2pw) = x (c, h, w) with a zero border; x at element xOff of seg. */
@@ -54,6 +60,46 @@ final class Im2col {
                             for (int ow = 0; ow < q; ow++) cols[dst + ow] = padded[src + ow * sw];
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * Implicit im2col: columns [j0, j0+n) of cols, written straight into SGEMM's packed-B panel
+     * layout ({@link Sgemm#packB} with kc = c·r·s): panel t holds pixels j0 + t·NR.., as
+     * bp[t·NR·crs + row·NR + jj], pixels past n zero. Each half panel (VL pixels) is one vector
+     * load per cols row: a plain load when its pixels sit consecutively in the padded image
+     * (stride 1 within one output row, or across rows when they abut: 1×1 without padding), else a gather through {@code index} (scratch of VL ints).
+     */
+    static void packPanels(float[] padded, int c, int hp, int wp, int r, int s, int sh, int sw, int p, int q,
+                           int j0, int n, float[] bp, int[] index) {
+        int crs = c * r * s;
+        for (int t = 0; t * NR < n; t++) {
+            for (int half = 0; half < NR; half += VL) {
+                int first = j0 + t * NR + half, valid = Math.min(VL, j0 + n - first);
+                int dst = t * NR * crs + half;
+                if (valid <= 0) {
+                    for (int row = 0; row < crs; row++) FloatVector.zero(SPECIES).intoArray(bp, dst + row * NR);
+                    continue;
+                }
+                int oh = first / q, ow = first % q;
+                int base = oh * sh * wp + ow * sw;
+                if (sw == 1 && valid == VL && (ow + VL <= q || (wp == q && sh == 1))) {   // one row, or rows that abut
+                    for (int ci = 0, row = 0; ci < c; ci++)
+                        for (int i = 0; i < r; i++)
+                            for (int j = 0; j < s; j++, row++)
+                                FloatVector.fromArray(SPECIES, padded, base + (ci * hp + i) * wp + j).intoArray(bp, dst + row * NR);
+                } else {
+                    for (int lane = 0; lane < VL; lane++) {
+                        int pix = Math.min(first + lane, first + valid - 1);
+                        index[lane] = (pix / q) * sh * wp + (pix % q) * sw;
+                    }
+                    VectorMask<Float> mask = SPECIES.indexInRange(0, valid);
+                    for (int ci = 0, row = 0; ci < c; ci++)
+                        for (int i = 0; i < r; i++)
+                            for (int j = 0; j < s; j++, row++)
+                                FloatVector.fromArray(SPECIES, padded, (ci * hp + i) * wp + j, index, 0, mask).intoArray(bp, dst + row * NR);
                 }
             }
         }

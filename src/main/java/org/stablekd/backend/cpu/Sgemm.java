@@ -101,7 +101,7 @@ final class Sgemm {
                 for (int ic = 0; ic < m; ic += MC) {
                     int mc = Math.min(MC, m - ic);
                     float[] ap = s.packedA(roundUp(mc, MR) * kc);
-                    packA(transA, mc, kc, a, aOff, lda, ic, pc, ap);
+                    packA(transA, mc, kc, a, aOff, lda, ic, pc, ap, 0);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
@@ -110,6 +110,30 @@ final class Sgemm {
                             kernel(kc, ap, ir * kc, bp, jr * kc, alpha, betaHere, c, cTile, ldc, mr, nr, s.tile);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * c (m,n) = alpha·A·B + beta·c with both operands already packed over the whole depth k:
+     * ap from apOff holds ⌈m/MR⌉ panels in the {@link #packA} layout with kc = k, bp from bpOff
+     * ⌈n/NR⌉ panels in the {@link #packB} layout with kc = k. For callers that pack once and
+     * reuse (a convolution's weights) or pack straight from their own layout (im2col panels).
+     * Calling thread only; same summation order as {@link #gemmSerial}.
+     */
+    static void gemmPacked(int m, int n, int k, float alpha, float[] ap, int apOff, float[] bp, int bpOff,
+                           float beta, MemorySegment c, long cOff, int ldc) {
+        float[] tile = Scratch.get().tile;
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            float betaHere = pc == 0 ? beta : 1f;
+            for (int jr = 0; jr < n; jr += NR) {
+                int nr = Math.min(NR, n - jr);
+                for (int ir = 0; ir < m; ir += MR) {
+                    int mr = Math.min(MR, m - ir);
+                    kernel(kc, ap, apOff + ir * k + pc * MR, bp, bpOff + jr * k + pc * NR, alpha, betaHere,
+                            c, cOff + (long) ir * ldc + jr, ldc, mr, nr, tile);
                 }
             }
         }
@@ -155,12 +179,12 @@ final class Sgemm {
 
     /**
      * Packs op(a)[ic..ic+mc)[pc..pc+kc) into MR-tall panels: panel t holds rows ic+t·MR..,
-     * stored as ap[t·MR·kc + p·MR + ii]; rows past mc are zero.
+     * stored as ap[apOff + t·MR·kc + p·MR + ii]; rows past mc are zero.
      */
-    static void packA(boolean transA, int mc, int kc, MemorySegment a, long aOff, int lda, int ic, int pc, float[] ap) {
+    static void packA(boolean transA, int mc, int kc, MemorySegment a, long aOff, int lda, int ic, int pc, float[] ap, int apOff) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
-            int dst = ir * kc;
+            int dst = apOff + ir * kc;
             if (transA) {
                 // a is (k,m): the MR values of one step of k are contiguous
                 for (int p = 0; p < kc; p++, dst += MR) {
