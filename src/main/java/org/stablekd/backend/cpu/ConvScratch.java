@@ -10,6 +10,7 @@ final class ConvScratch {
     private final float[][] slots = new float[8][0];
     /** Gather indices for one vector. */
     final int[] index = new int[Sgemm.VL];
+    private int[] ints = new int[0];
 
     private ConvScratch() {}
 
@@ -24,5 +25,11 @@ final class ConvScratch {
         }
         if (slots[slot].length < size) slots[slot] = new float[(int) size];
         return slots[slot];
+    }
+
+    /** The int buffer (offset tables) with at least {@code size} entries. */
+    int[] ints(int size) {
+        if (ints.length < size) ints = new int[size];
+        return ints;
     }
 }

@@ -56,6 +56,10 @@ class CpuConvTest {
         cs.add(c("1x1 bias k=1", 2, 5, 3, 3, 1, 1, 1, 1, 1, 0, 0, 1, true));
         cs.add(c("1x1 s2", 2, 6, 7, 7, 4, 1, 1, 2, 2, 0, 0, 1, true));
         cs.add(c("1x1 pad 1", 2, 3, 4, 4, 5, 1, 1, 1, 1, 1, 1, 1, false));
+        // wide enough for the direct (no im2col) stride-1 weight gradient: tails, groups, bias, no padding
+        cs.add(c("direct wgrad groups=2 bias", 2, 4, 20, 30, 6, 3, 3, 1, 1, 1, 1, 2, true));
+        cs.add(c("direct wgrad 5x5 pad (2,1) tail", 1, 3, 18, 40, 5, 5, 5, 1, 1, 2, 1, 1, true));
+        cs.add(c("direct wgrad no padding", 3, 3, 20, 40, 4, 3, 3, 1, 1, 0, 0, 1, true));
         cs.add(c("batch 5 (uneven thread split)", 5, 4, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, true));
         // groups and depthwise
         cs.add(c("groups=2 3x3", 2, 4, 6, 5, 6, 3, 3, 1, 1, 1, 1, 2, false));
