@@ -17,10 +17,11 @@ import jdk.incubator.vector.VectorSpecies;
  *   cols   (c·r·s, p·q)              cols[(ci·r + i)·s + j][oh·q + ow] = padded[ci][oh·sh + i][ow·sw + j]
  *   rows   (p·q, c·r·s)              rows = colsᵀ (for the weight gradient)
  * </pre>
- * so that y (k, p·q) = w (k, c·r·s) · cols. The backward of the input runs the other way:
- * cols' = wᵀ · dy, then {@link #col2im} adds every column entry back into a padded image, and
- * {@link #crop} drops the border. Padding the image first keeps the inner loops free of bounds
- * tests; with stride 1 a row of cols is a plain copy of a padded row.
+ * so that y (k, p·q) = w (k, c·r·s) · cols. The forward never stores cols: {@link #packPanels}
+ * writes blocks of it straight into SGEMM's packed-B layout. The backward of the input (strided
+ * layers) runs the other way: cols' = wᵀ · dy, then {@link #col2im} adds every entry back into a
+ * padded image and {@link #crop} drops the border. Padding the image first keeps the inner loops
+ * free of bounds tests; with stride 1 a row of cols is a shifted run of a padded row.
  */
 final class Im2col {
     private static final VectorSpecies<Float> SPECIES = Sgemm.SPECIES;
@@ -40,27 +41,6 @@ final class Im2col {
             for (int i = 0; i < h; i++) {
                 long src = (xOff + ((long) ci * h + i) * w) * Float.BYTES;
                 MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, src, padded, (ci * hp + i + ph) * wp + pw, w);
-            }
-        }
-    }
-
-    /** cols (c·r·s, p·q) from a padded image (c, hp, wp), see the class comment. */
-    static void im2col(float[] padded, int c, int hp, int wp, int r, int s, int sh, int sw, int p, int q, float[] cols) {
-        int pq = p * q;
-        for (int ci = 0; ci < c; ci++) {
-            for (int i = 0; i < r; i++) {
-                for (int j = 0; j < s; j++) {
-                    int row = ((ci * r + i) * s + j) * pq;
-                    for (int oh = 0; oh < p; oh++) {
-                        int src = (ci * hp + oh * sh + i) * wp + j;
-                        int dst = row + oh * q;
-                        if (sw == 1) {
-                            System.arraycopy(padded, src, cols, dst, q);
-                        } else {
-                            for (int ow = 0; ow < q; ow++) cols[dst + ow] = padded[src + ow * sw];
-                        }
-                    }
-                }
             }
         }
     }
@@ -125,7 +105,7 @@ final class Im2col {
         }
     }
 
-    /** padded (c, hp, wp) += the entries of cols (c·r·s, p·q) at the places {@link #im2col} read them from. */
+    /** padded (c, hp, wp) += the entries of cols (c·r·s, p·q) at the places cols would have read them from (the class comment). */
     static void col2im(float[] cols, int c, int hp, int wp, int r, int s, int sh, int sw, int p, int q, float[] padded) {
         int pq = p * q;
         for (int ci = 0; ci < c; ci++) {
