@@ -146,15 +146,16 @@ class CpuConvTest {
         }
     }
 
-    /** Same inputs, same bits, call after call (Note [Determinism]). */
-    @Test
-    void weightGradientIsDeterministic() {
-        ConvGeometry g = ConvGeometry.of(7, 8, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1);
+    /** Same inputs, same bits, call after call (Note [Determinism]): the im2row path and the direct path. */
+    @ParameterizedTest(name = "h=w={0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {10, 32})
+    void weightGradientIsDeterministic(int size) {
+        ConvGeometry g = ConvGeometry.of(7, 8, size, size, 8, 3, 3, 1, 1, 1, 1, 1);
         ConvKernels cpu = CpuBackend.INSTANCE.conv();
         try (Scope scope = Scope.open()) {
             Rng rng = new Rng(9);
-            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, 7, 8, 10, 10);
-            Tensor dy = Tensor.uniform(rng, DType.F32, -1, 1, 7, 8, 10, 10);
+            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, 7, 8, size, size);
+            Tensor dy = Tensor.uniform(rng, DType.F32, -1, 1, 7, 8, size, size);
             float[] first = null;
             for (int round = 0; round < 5; round++) {
                 Tensor dw = Tensor.empty(DType.F32, 8, 8, 3, 3), db = Tensor.empty(DType.F32, 8);
