@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the engine (installed into the local Maven repository) and the JMH benchmarks, runs
+# them with short settings, and prints a GFLOP/s table (also saved next to the JSON).
+#
+#   benchmarks/run.sh                         # everything on cpu, plus ref on two small shapes
+#   benchmarks/run.sh ConvBench.forward       # a JMH regex: only the matching benchmarks (cpu)
+#   benchmarks/run.sh ConvBench -p layer=r20-l1-16to16-32px -p batch=64   # extra JMH options
+#   JMH_OPTS="-wi 5 -i 10 -f 2" benchmarks/run.sh SgemmBench              # longer runs
+#
+# Output: benchmarks/results/jmh-<timestamp>.json and .md. Needs Java 25 (found by
+# scripts/java25.sh), Maven, and python3 for the table.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+# shellcheck source=../scripts/java25.sh
+source "$root/scripts/java25.sh"
+
+echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
+(cd "$root" && mvn -q -DskipTests install)
+(cd "$here" && mvn -q package)
+
+short_opts=${JMH_OPTS:-"-wi 2 -w 1s -i 3 -r 1s -f 1"}
+stamp=$(date +%Y%m%d-%H%M%S)
+mkdir -p "$here/results"
+jar="$here/target/benchmarks.jar"
+run_jmh() { # run_jmh OUTPUT.json ARGS...
+  local out=$1; shift
+  # shellcheck disable=SC2086
+  "$JAVA" $STABLEKD_JVM_FLAGS -jar "$jar" $short_opts -rf json -rff "$out" "$@"
+}
+
+jsons=()
+if [ $# -gt 0 ]; then
+  run_jmh "$here/results/jmh-$stamp.json" "$@"
+  jsons+=("$here/results/jmh-$stamp.json")
+else
+  run_jmh "$here/results/jmh-$stamp-cpu.json" 'SgemmBench|ConvBench'
+  jsons+=("$here/results/jmh-$stamp-cpu.json")
+  # the scalar oracle is slow: one square product and two conv layers at batch 4
+  run_jmh "$here/results/jmh-$stamp-ref-gemm.json" SgemmBench -p backend=ref -p shape=256x256x256-NN
+  run_jmh "$here/results/jmh-$stamp-ref-conv.json" ConvBench -p backend=ref -p batch=4 \
+      -p layer=r20-l1-16to16-32px,r20-l3-64to64-8px
+  run_jmh "$here/results/jmh-$stamp-cpu-b4.json" ConvBench -p backend=cpu -p batch=4 \
+      -p layer=r20-l1-16to16-32px,r20-l3-64to64-8px
+  jsons+=("$here/results/jmh-$stamp-ref-gemm.json" "$here/results/jmh-$stamp-ref-conv.json" "$here/results/jmh-$stamp-cpu-b4.json")
+fi
+python3 "$here/table.py" "${jsons[@]}" | tee "$here/results/jmh-$stamp.md"

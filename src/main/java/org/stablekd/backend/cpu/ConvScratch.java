@@ -1,0 +1,35 @@
+package org.stablekd.backend.cpu;
+
+/**
+ * Per-thread heap scratch for the convolution kernels: a few numbered float buffers, grown on
+ * demand and then reused, so a training step in the steady state allocates nothing here.
+ * Contents are undefined on return; every kernel initializes what it reads.
+ */
+final class ConvScratch {
+    private static final ThreadLocal<ConvScratch> LOCAL = ThreadLocal.withInitial(ConvScratch::new);
+    private final float[][] slots = new float[8][0];
+    /** Gather indices for one vector. */
+    final int[] index = new int[Sgemm.VL];
+    private int[] ints = new int[0];
+
+    private ConvScratch() {}
+
+    static ConvScratch get() {
+        return LOCAL.get();
+    }
+
+    /** Buffer number {@code slot} (0..7) with at least {@code size} floats. */
+    float[] buffer(int slot, long size) {
+        if (size > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException("conv scratch of " + size + " floats is too large for one heap array; use a smaller batch or image");
+        }
+        if (slots[slot].length < size) slots[slot] = new float[(int) size];
+        return slots[slot];
+    }
+
+    /** The int buffer (offset tables) with at least {@code size} entries. */
+    int[] ints(int size) {
+        if (ints.length < size) ints = new int[size];
+        return ints;
+    }
+}
