@@ -59,5 +59,10 @@ public interface LrSchedule {
         public double at(int epoch, double fraction) {
             return lr;
         }
+
+        @Override
+        public String toString() {
+            return "constant";
+        }
     }
 }

@@ -96,7 +96,7 @@ public final class Trainer {
                 try (ProgressBar bar = progress(epoch, train.size())) {
                     int i = 0;
                     for (Batch b : trainLoader.startEpoch(epoch)) {
-                        double lr = o.schedule().at(epoch, (double) i / steps);
+                        double lr = method.learningRate(o.schedule(), epoch, (double) i / steps);
                         try (b; Scope s = Scope.open()) {
                             TrainingMethod.Step step = method.step(b.images(), b.labels(), epoch, (long) epoch * steps + i);
                             Tensor total = null;
@@ -133,7 +133,8 @@ public final class Trainer {
                 Map<String, Object> rec = new LinkedHashMap<>();
                 rec.put("epoch", epoch + 1);
                 rec.put("method", method.name());
-                rec.put("lr", o.schedule().at(epoch, 0));
+                rec.put("lr", method.learningRate(o.schedule(), epoch, 0));
+                rec.putAll(method.epochInfo(epoch));
                 rec.put("train_loss", st.loss());
                 st.lossSums.forEach((k, v) -> rec.put("train_" + k, v / st.images));
                 rec.put("train_top1", st.top1());

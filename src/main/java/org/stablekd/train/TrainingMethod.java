@@ -29,6 +29,16 @@ public interface TrainingMethod {
     /** Called when an epoch starts, before its first step (StableKD changes stage here). */
     default void startEpoch(int epoch) {}
 
+    /** The learning rate at a point of the run; StableKD restarts the schedule per stage. */
+    default double learningRate(org.stablekd.optim.LrSchedule schedule, int epoch, double fraction) {
+        return schedule.at(epoch, fraction);
+    }
+
+    /** Extra fields for this epoch's metrics record (StableKD's stage and groups). */
+    default Map<String, Object> epochInfo(int epoch) {
+        return Map.of();
+    }
+
     /** Extra metadata saved in checkpoints (plan stage, …). */
     default Map<String, String> checkpointMetadata() {
         return Map.of();
