@@ -53,6 +53,36 @@ public abstract class Model extends Module {
     }
 
     /**
+     * The parameters stage {@code i} uses, in the model's parameter order: found by running the
+     * stage once (eval, no recording, batch 1 of zeros) and noting which parameters it reads.
+     */
+    public List<Parameter> stageParameters(int i) {
+        List<Shape> shapes = stageShapes(1);
+        Shape in = i == 0 ? null : shapes.get(i - 1);
+        boolean wasTraining = isTraining();
+        eval();
+        java.util.Set<Parameter> used;
+        try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
+            Tensor x;
+            if (i == 0) {
+                int[] dims = new int[inputShape.rank() + 1];
+                dims[0] = 1;
+                for (int d = 0; d < inputShape.rank(); d++) dims[d + 1] = inputShape.dim(d);
+                x = Tensor.zeros(DType.F32, dims);
+            } else {
+                x = Tensor.zeros(DType.F32, in);
+            }
+            Tensor input = x;
+            used = Parameter.usedBy(() -> forwardStage(i, input));
+        } finally {
+            train(wasTraining);
+        }
+        List<Parameter> out = new ArrayList<>();
+        for (Parameter p : namedParameters().values()) if (used.contains(p)) out.add(p);
+        return out;
+    }
+
+    /**
      * The output shape of each stage for a batch of {@code batch} images, found by running a
      * forward on zeros in eval mode without recording (running statistics are not touched).
      */

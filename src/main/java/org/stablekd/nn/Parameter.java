@@ -1,5 +1,8 @@
 package org.stablekd.nn;
 
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
 import org.stablekd.tensor.Tensor;
 
 /**
@@ -15,7 +18,24 @@ public final class Parameter {
 
     /** The current value: a leaf tensor that requires a gradient. */
     public Tensor value() {
+        Set<Parameter> seen = USES.get();
+        if (seen != null) seen.add(this);
         return value;
+    }
+
+    private static final ThreadLocal<Set<Parameter>> USES = new ThreadLocal<>();
+
+    /** The parameters {@code body} reads on this thread (which parameters a stage uses). */
+    static Set<Parameter> usedBy(Runnable body) {
+        Set<Parameter> previous = USES.get();
+        Set<Parameter> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        USES.set(seen);
+        try {
+            body.run();
+        } finally {
+            USES.set(previous);
+        }
+        return seen;
     }
 
     /** The accumulated gradient (null before the first backward unless slab-backed). */

@@ -59,12 +59,22 @@ public final class Trainer {
     }
 
     public Result fit(TrainingMethod method, Dataset train, Transform trainTf, Dataset test, Transform testTf) throws IOException {
+        return fit(method, train, trainTf, test, testTf, null);
+    }
+
+    /**
+     * Trains; {@code observerFactory} (may be null) builds a step observer from the parameter slab,
+     * e.g. the IBOE gradient-noise diagnostic.
+     */
+    public Result fit(TrainingMethod method, Dataset train, Transform trainTf, Dataset test, Transform testTf,
+                      java.util.function.Function<ParameterSlab, StepObserver> observerFactory) throws IOException {
         Files.createDirectories(o.outDir());
         Path ckpt = o.outDir().resolve("checkpoint.safetensors");
         MetricsLog metrics = new MetricsLog(o.outDir().resolve("metrics.jsonl"));
         Map<String, Module> trainable = method.trainable();
         ParameterSlab slab = ParameterSlab.pack(new Group(trainable));
         Sgd sgd = new Sgd(slab, o.momentum(), o.weightDecay(), o.nesterov());
+        StepObserver observer = observerFactory == null ? null : observerFactory.apply(slab);
         int startEpoch = 0;
         double bestTop1 = -1;
         int bestEpoch = -1;
@@ -109,6 +119,7 @@ public final class Trainer {
                                         Files.exists(ckpt) ? "the last good checkpoint is " + ckpt + " (resume with --resume)" : "no epoch had finished, so there is no checkpoint"));
                             }
                             Autograd.backward(total);
+                            if (observer != null) observer.afterBackward();
                             sgd.step(lr);
                             sgd.zeroGrad();
                             st.add(loss, Accuracy.topk(step.logits(), b.labels(), 1)[0], b.size(), step.losses());
@@ -145,6 +156,7 @@ public final class Trainer {
                 rec.put("epoch_seconds", epochSeconds);
                 rec.put("eval_seconds", ev.seconds());
                 rec.put("wall_seconds", (System.nanoTime() - wall0) / 1e9);
+                if (observer != null) rec.putAll(observer.epochMetrics());
                 metrics.append(rec);
                 log.printf("epoch %d/%d  train loss %.4f top1 %.2f%%  test loss %.4f top1 %.2f%% top5 %.2f%%  %.0f img/s  %.0fs%s%n",
                         epoch + 1, o.epochs(), st.loss(), st.top1(), ev.loss(), ev.top1(), ev.top5(), st.images / epochSeconds,

@@ -14,8 +14,6 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.stablekd.data.Dataset;
-import org.stablekd.data.ImageShape;
-import org.stablekd.data.InMemoryImages;
 import org.stablekd.data.Normalize;
 import org.stablekd.data.Transform;
 import org.stablekd.data.Compose;
@@ -34,6 +32,7 @@ import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Shape;
 import org.stablekd.tensor.Tensor;
+import org.stablekd.testing.TestData;
 
 class TrainerTest {
     static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
@@ -64,24 +63,8 @@ class TrainerTest {
         }
     }
 
-    /** Class 0: a horizontal bar, 1: a vertical bar, 2: a diagonal, at a random place, plus noise. */
     static Dataset blobs(int n, long seed) {
-        Rng rng = new Rng(seed);
-        InMemoryImages imgs = new InMemoryImages(n, new ImageShape(1, 8, 8));
-        int[] labels = new int[n];
-        byte[] img = new byte[64];
-        for (int i = 0; i < n; i++) {
-            int c = i % 3;
-            labels[i] = c;
-            for (int p = 0; p < 64; p++) img[p] = (byte) rng.nextInt(60);
-            int oy = 1 + rng.nextInt(3), ox = 1 + rng.nextInt(3);
-            for (int k = 0; k < 4; k++) {
-                int y = c == 1 ? k : (c == 0 ? 1 : k), x = c == 0 ? k : (c == 1 ? 1 : k);
-                img[(oy + y) * 8 + ox + x] = (byte) 230;
-            }
-            imgs.write(i, img, 0);
-        }
-        return new Dataset("blobs", imgs, labels, Dataset.numberedClasses(3));
+        return TestData.bars(n, seed);
     }
 
     static final Transform TRAIN_TF = Compose.of(new RandomHorizontalFlip(0.5), new Normalize(new float[] {0.3f}, new float[] {0.3f}));
