@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.stablekd.data.Loader;
 import org.stablekd.data.LoaderOptions;
+import org.stablekd.models.Pretrained;
 import org.stablekd.nn.Model;
 import org.stablekd.tensor.Shape;
 import org.stablekd.train.DataSpec;
@@ -26,7 +27,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         runtime.apply();
         DataSpec d = DataSpec.load(data, input, 2);
-        Model m = Weights.load(model, weights, d.numClasses(), d.input());
+        Model m = Pretrained.load(model, weights, d.numClasses(), d.input());
         try (Loader l = new Loader(d.test(), d.testTransform(), LoaderOptions.batchSize(batch).shuffle(false).workers(1))) {
             Evaluator.Result r = Evaluator.evaluate(m, l, 0);
             System.out.printf("%s on %s test (%d images): top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%.1f s)%n",

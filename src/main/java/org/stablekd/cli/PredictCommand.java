@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.stablekd.autograd.Autograd;
 import org.stablekd.io.Safetensors;
 import org.stablekd.io.TensorFile;
+import org.stablekd.models.Pretrained;
 import org.stablekd.nn.Model;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Restore;
@@ -35,7 +36,7 @@ final class PredictCommand implements Callable<Integer> {
         Tensor x = f.tensors().get("input");
         if (x == null) throw new IllegalArgumentException(in + " has no tensor 'input' (it has " + f.tensors().keySet() + ")");
         if (x.rank() != 4 || x.dtype() != DType.F32) throw new IllegalArgumentException(in + ": 'input' must be F32 (N,C,H,W), got " + x.dtype() + " " + x.shape());
-        Model m = Weights.load(model, weights, classes, Shape.of(x.dim(1), x.dim(2), x.dim(3)));
+        Model m = Pretrained.load(model, weights, classes, Shape.of(x.dim(1), x.dim(2), x.dim(3)));
         Tensor logits;
         try (Restore ng = Autograd.noGrad()) {
             logits = m.forward(x);

@@ -1,0 +1,95 @@
+package org.stablekd.distill;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.stablekd.data.Dataset;
+import org.stablekd.data.Loader;
+import org.stablekd.data.LoaderOptions;
+import org.stablekd.models.Pretrained;
+import org.stablekd.models.Zoo;
+import org.stablekd.nn.Model;
+import org.stablekd.tensor.Rng;
+import org.stablekd.train.DataSpec;
+import org.stablekd.train.Evaluator;
+import org.stablekd.train.Trainer;
+import org.stablekd.train.TrainingMethod;
+
+/**
+ * Runs the methods of an {@link Experiment}: the data and the teacher are loaded once, each method
+ * trains a fresh student (same seed, so every method starts from the same weights) into
+ * {@code out/<label>}.
+ */
+public final class ExperimentRunner {
+    private final Experiment e;
+    private final PrintStream log;
+    private final DataSpec data;
+    private final Dataset train;
+    private Model teacher;
+
+    /** The result of one method. */
+    public record Outcome(String label, String method, Path dir, Trainer.Result result) {}
+
+    public ExperimentRunner(Experiment e, int loaderThreads, PrintStream log) throws IOException {
+        this.e = e;
+        this.log = log;
+        Zoo.entry(e.student());
+        if (e.teacher() != null) Zoo.entry(e.teacher());
+        if (e.dataFraction() <= 0 || e.dataFraction() > 1) throw new IllegalArgumentException("data_fraction must be in (0, 1], got " + e.dataFraction());
+        this.data = DataSpec.load(e.data(), e.input(), loaderThreads);
+        this.train = e.dataFraction() < 1 ? data.train().subset(e.dataFraction(), e.seed()) : data.train();
+    }
+
+    public DataSpec data() {
+        return data;
+    }
+
+    /** The frozen teacher, loaded on first use. */
+    public Model teacher() throws IOException {
+        if (teacher == null) {
+            if (e.teacher() == null || e.teacherWeights() == null) {
+                throw new IllegalArgumentException("this experiment has no teacher: give 'teacher: {model: NAME, weights: FILE}' (train one with 'stablekd train')");
+            }
+            teacher = Pretrained.load(e.teacher(), e.teacherWeights(), data.numClasses(), data.input());
+        }
+        return teacher;
+    }
+
+    /** The teacher's test accuracy (it is evaluated once per experiment, for the report). */
+    public Evaluator.Result evaluateTeacher(int workers) throws IOException {
+        try (Loader l = new Loader(data.test(), data.testTransform(), LoaderOptions.batchSize(256).shuffle(false).workers(workers))) {
+            return Evaluator.evaluate(teacher(), l, 0);
+        }
+    }
+
+    public Outcome run(Experiment.MethodSpec m, boolean resume, boolean progress, int workers) throws IOException {
+        Rng rng = new Rng(e.seed());
+        Model student = Zoo.create(e.student(), data.numClasses(), data.input(), rng);
+        Model t = Methods.needsTeacher(m.method()) ? teacher() : null;
+        TrainingMethod method = Methods.create(m, t, student, e.epochs(), e.lr(), new Rng(e.seed() + 1), log);
+        Path dir = e.out().resolve(m.label());
+        Map<String, String> info = new LinkedHashMap<>();
+        info.put("command", "distill");
+        info.put("experiment", e.name());
+        info.put("label", m.label());
+        info.put("method", m.method());
+        info.put("teacher", String.valueOf(e.teacher()));
+        info.put("student", e.student());
+        info.put("data", e.data());
+        info.put("data_fraction", Double.toString(e.dataFraction()));
+        info.put("seed", Long.toString(e.seed()));
+        info.put("params", m.params().toString());
+        log.printf("== %s: %s → %s with %s on %s (%d train images, %d epochs); writing %s%n", m.label(), e.teacher(), e.student(),
+                m.method(), data.name(), train.size(), e.epochs(), dir);
+        if (method instanceof StableKD s) log.println("   " + s.plan());
+        Trainer.Options o = new Trainer.Options(e.epochs(), e.batch(), e.lr().build(e.epochs()), e.momentum(), e.weightDecay(), e.nesterov(),
+                e.seed(), dir, resume, workers, 256, progress, info);
+        Trainer.Result r = new Trainer(o, log).fit(method, train, data.trainTransform(), data.test(), data.testTransform(),
+                e.iboeWindow() > 0 ? slab -> new GradientNoise(student, slab, e.iboeWindow()) : null);
+        log.printf("== %s: last test top-1 %.2f%%, best %.2f%% (epoch %d), %.0f img/s, %.1f min%n", m.label(), r.lastTop1(), r.bestTop1(),
+                r.bestEpoch(), r.trainImagesPerSecond(), r.wallSeconds() / 60);
+        return new Outcome(m.label(), m.method(), dir, r);
+    }
+}

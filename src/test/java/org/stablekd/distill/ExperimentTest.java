@@ -1,0 +1,71 @@
+package org.stablekd.distill;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.stablekd.tensor.Rng;
+
+class ExperimentTest {
+
+    private static Experiment parse(Path dir, String yaml) throws Exception {
+        Path f = dir.resolve("e.yaml");
+        Files.writeString(f, yaml);
+        return Experiment.load(f);
+    }
+
+    @Test
+    void theShippedStudyFileParses() throws Exception {
+        Experiment e = Experiment.load(Path.of("docs/experiments/fashion-resnet20-resnet8.yaml"));
+        assertEquals("resnet20", e.teacher());
+        assertEquals("resnet8", e.student());
+        assertEquals(List.of("ce", "kd", "fitnets", "dkd", "stablekd"), e.methods().stream().map(Experiment.MethodSpec::label).toList());
+        assertEquals(12, e.epochs());
+        assertEquals(50, e.iboeWindow());
+    }
+
+    @Test
+    void parsesMethodsWithLabelsAndParameters(@TempDir Path dir) throws Exception {
+        Experiment e = parse(dir, """
+                student: resnet8
+                teacher: {model: resnet20, weights: w.safetensors}
+                epochs: 6
+                optimizer: {lr: 0.1, schedule: cosine}
+                methods:
+                  - kd
+                  - {method: kd, label: kd-t2, tau: 2}
+                  - {method: stablekd, stage_epochs: [2, 2, 2], connectors: true}
+                """);
+        assertEquals(0.1, e.lr().base());
+        assertEquals("cosine", e.lr().kind());
+        assertEquals(2.0, e.method("kd-t2").num("tau", 4));
+        ToyNet t = new ToyNet("t", 8, 1), s = new ToyNet("s", 4, 2);
+        StableKD m = (StableKD) Methods.create(e.method("stablekd"), t, s, 6, e.lr(), new Rng(1), new PrintStream(OutputStream.nullOutputStream()));
+        assertArrayEquals(new int[] {2, 2, 2}, m.plan().stageEpochs());
+        assertTrue(m.plan().connectors());
+    }
+
+    @Test
+    void everyMistakeIsOneSentenceNamingTheFileAndKey(@TempDir Path dir) throws Exception {
+        var unknown = assertThrows(IllegalArgumentException.class, () -> parse(dir, "student: resnet8\nepoch: 3\nmethods: [kd]\n"));
+        assertTrue(unknown.getMessage().contains("e.yaml: unknown key 'epoch' at top level"), unknown.getMessage());
+        var yaml = assertThrows(IllegalArgumentException.class, () -> parse(dir, "student: [resnet8\n"));
+        assertTrue(yaml.getMessage().contains("not valid YAML"), yaml.getMessage());
+        Experiment e = parse(dir, "student: resnet8\nepochs: 6\nmethods:\n  - {method: kd, temperature: 2}\n  - {method: stablekd, stage_epochs: [1, 1]}\n");
+        ToyNet t = new ToyNet("t", 4, 1), s = new ToyNet("s", 4, 2);
+        var param = assertThrows(IllegalArgumentException.class, () -> Methods.create(e.method("kd"), t, s, 6, e.lr(), new Rng(1), null));
+        assertTrue(param.getMessage().contains("has no parameter 'temperature'"), param.getMessage());
+        var epochs = assertThrows(IllegalArgumentException.class, () -> Methods.create(e.method("stablekd"), t, s, 6, e.lr(), new Rng(1), null));
+        assertTrue(epochs.getMessage().contains("stage_epochs [1, 1] sum to 2 but the experiment has 6 epochs"), epochs.getMessage());
+        var noTeacher = assertThrows(IllegalArgumentException.class, () -> Methods.create(e.method("kd"), null, s, 6, e.lr(), new Rng(1), null));
+        assertTrue(noTeacher.getMessage().contains("needs a teacher"), noTeacher.getMessage());
+    }
+}
