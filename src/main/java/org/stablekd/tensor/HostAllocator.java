@@ -17,6 +17,12 @@ import java.util.Map;
  */
 public final class HostAllocator {
     public static final int ALIGNMENT = 64;
+    /**
+     * {@code -Dstablekd.poison=true}: every block handed out is filled with 0xFF bytes (NaN as
+     * floats), so a kernel that reads memory it has not written shows up as NaN. The tests run
+     * with it on.
+     */
+    private static final boolean POISON = Boolean.getBoolean("stablekd.poison");
     private static final HostAllocator INSTANCE = new HostAllocator();
     private static final Cleaner CLEANER = Cleaner.create();
 
@@ -67,6 +73,7 @@ public final class HostAllocator {
             inUseBytes += cls;
         }
         MemorySegment view = block.segment().asSlice(0, bytes);
+        if (POISON) view.fill((byte) 0xFF);
         ReturnToCache back = new ReturnToCache(this, block, cls);
         Storage s = new Storage(Device.CPU, view, 0, bytes, back);
         // Unreachable storage made outside a scope goes back to the cache too.

@@ -81,7 +81,7 @@ final class CpuNorm implements NormKernels {
                 s0 = s0.add(d);
                 q0 = d.fma(d, q0);
             }
-            float sum = s0.add(s1).reduceLanes(VectorOperators.ADD), sq = q0.add(q1).reduceLanes(VectorOperators.ADD);
+            float sum = Simd.sumLanes(s0.add(s1)), sq = Simd.sumLanes(q0.add(q1));
             for (; j < len; j++) {
                 float d = get(x, p + j) - pivot;
                 sum += d;
@@ -120,7 +120,7 @@ final class CpuNorm implements NormKernels {
                 s0 = s0.add(d);
                 t0 = d.fma(load(x, xp + j).sub(mean), t0);
             }
-            float sDy = s0.add(s1).reduceLanes(VectorOperators.ADD), sDyXc = t0.add(t1).reduceLanes(VectorOperators.ADD);
+            float sDy = Simd.sumLanes(s0.add(s1)), sDyXc = Simd.sumLanes(t0.add(t1));
             for (; j < len; j++) {
                 float d = get(dy, dp + j);
                 sDy += d;

@@ -62,7 +62,7 @@ final class CpuReduce implements ReduceKernels {
             a3 = a3.add(load(x, xo + i + 3 * LANES));
         }
         for (int bound = F.loopBound(len); i < bound; i += LANES) a0 = a0.add(load(x, xo + i));
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(a0.add(a1).add(a2.add(a3)));
         for (; i < len; i++) s += get(x, xo + i);
         return s;
     }

@@ -74,7 +74,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
         for (int bound = F.loopBound(cols); j < bound; j += LANES) {
             a0 = a0.add(load(x, xo + j).fma(invT, -m).lanewise(VectorOperators.EXP));
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(a0.add(a1));
         for (; j < cols; j++) s += (float) Math.exp(Math.fma(get(x, xo + j), invT, -m));
         return s;
     }
@@ -88,7 +88,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
             a1 = a1.add(load(a, ao + j + LANES));
         }
         for (int bound = F.loopBound(cols); j < bound; j += LANES) a0 = a0.add(load(a, ao + j));
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(a0.add(a1));
         for (; j < cols; j++) s += get(a, ao + j);
         return s;
     }
@@ -102,7 +102,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
             a1 = load(a, ao + j + LANES).fma(load(b, bo + j + LANES), a1);
         }
         for (int bound = F.loopBound(cols); j < bound; j += LANES) a0 = load(a, ao + j).fma(load(b, bo + j), a0);
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(a0.add(a1));
         for (; j < cols; j++) s += get(a, ao + j) * get(b, bo + j);
         return s;
     }
@@ -205,8 +205,8 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
             sumT = sumT.add(et);
             w = et.fma(xt.sub(xs), w);
         }
-        float ss = sumS.reduceLanes(VectorOperators.ADD), st = sumT.reduceLanes(VectorOperators.ADD);
-        float wt = w.reduceLanes(VectorOperators.ADD);
+        float ss = Simd.sumLanes(sumS), st = Simd.sumLanes(sumT);
+        float wt = Simd.sumLanes(w);
         for (; j < cols; j++) {
             float xs = get(s, so + j), xt = get(t, to + j);
             float et = (float) Math.exp(Math.fma(xt, invTau, -mt));
@@ -272,7 +272,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
                 FloatVector d = load(a, ap + j).sub(load(b, bp + j));
                 a0 = d.fma(d, a0);
             }
-            float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            float s = Simd.sumLanes(a0.add(a1));
             for (; j < len; j++) {
                 float d = get(a, ap + j) - get(b, bp + j);
                 s += d * d;

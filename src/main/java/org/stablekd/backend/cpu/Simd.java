@@ -34,6 +34,21 @@ final class Simd {
 
     private Simd() {}
 
+    private static final ThreadLocal<float[]> LANE_BUFFER = ThreadLocal.withInitial(() -> new float[LANES]);
+
+    /**
+     * The sum of a vector's lanes, added in lane order. Never {@code reduceLanes(ADD)} on floats:
+     * its order is unspecified and differs between interpreted, C1 and C2 code, so a result would
+     * depend on when the JIT compiled the kernel (NOTES.md, Note [Determinism]).
+     */
+    static float sumLanes(FloatVector v) {
+        float[] lanes = LANE_BUFFER.get();
+        v.intoArray(lanes, 0);
+        float s = 0f;
+        for (int i = 0; i < LANES; i++) s += lanes[i];
+        return s;
+    }
+
     /** Lanes {@code [i, i+LANES)} of a float buffer ({@code i} in elements). */
     static FloatVector load(MemorySegment s, long i) {
         return FloatVector.fromMemorySegment(F, s, i * Float.BYTES, ORDER);
