@@ -289,6 +289,106 @@ def mse_cases():
                  inputs, run, ["input", "target"], {}, seed)]
 
 
+# ---------------------------------------------------------------- distillation methods
+
+def dkd_reference(student, teacher, labels, alpha, beta, tau):
+    """mdistiller's dkd_loss semantics, written independently of its code.
+
+    TCKD: KL between the binary [target, rest] distributions of teacher and student.
+    NCKD: KL between the distributions over the non-target classes; the target logit is pushed
+    down by 1000 before the softmax (mdistiller's gt_mask trick), which renormalizes without it.
+    Both are summed over the batch, times tau^2, divided by the batch size.
+    """
+    n, classes = student.shape
+    is_target = F.one_hot(labels, classes).to(torch.bool)
+    p_s = F.softmax(student / tau, dim=1)
+    p_t = F.softmax(teacher / tau, dim=1)
+
+    def binary(p):  # (n, 2): [p_target, sum of the other classes]
+        return torch.stack([p[is_target], p.masked_fill(is_target, 0.0).sum(dim=1)], dim=1)
+
+    tckd = F.kl_div(torch.log(binary(p_s)), binary(p_t), reduction="sum") * tau ** 2 / n
+    push = 1000.0 * is_target.to(student.dtype)
+    log_s_hat = F.log_softmax(student / tau - push, dim=1)
+    t_hat = F.softmax(teacher / tau - push, dim=1)
+    nckd = F.kl_div(log_s_hat, t_hat, reduction="sum") * tau ** 2 / n
+    return alpha * tckd + beta * nckd
+
+
+def dkd_case(name, description, n, classes, alpha, beta, tau, teacher_margin=0.0):
+    seed = seeded(name)
+    labels = torch.randint(0, classes, (n,), dtype=torch.int64)
+    teacher = randn(n, classes, scale=3.0) + teacher_margin * F.one_hot(labels, classes).to(torch.float32)
+    inputs = collections.OrderedDict(student=randn(n, classes, scale=3.0), teacher=teacher, labels=labels)
+
+    def run(student, teacher, labels):
+        return dkd_reference(student, teacher, labels, alpha, beta, tau), {}
+
+    attrs = {"alpha": alpha, "beta": beta, "temperature": tau}
+    return emit(name, "dkd_loss", description, inputs, run, ["student"], attrs, seed)
+
+
+@case
+def dkd_cases():
+    return [
+        dkd_case("dkd_loss_t4", "mdistiller dkd_loss, alpha 1, beta 8, tau 4", 6, 10, 1.0, 8.0, 4.0),
+        dkd_case("dkd_loss_t1_wide", "mdistiller dkd_loss, alpha 0.5, beta 2, tau 1, 37 classes", 5, 37, 0.5, 2.0, 1.0),
+        dkd_case("dkd_loss_confident_teacher", "mdistiller dkd_loss, alpha 1, beta 8, tau 4, teacher target logit +60 (t_g ~ 1)",
+                 6, 10, 1.0, 8.0, 4.0, teacher_margin=60.0),
+        dkd_case("dkd_loss_cifar100", "mdistiller dkd_loss, alpha 1, beta 6, tau 4, 100 classes", 8, 100, 1.0, 6.0, 4.0),
+    ]
+
+
+def attention(f):
+    """RepDistiller's Attention.at with p = 2: F.normalize(mean over channels of f^2, one row per sample)."""
+    return F.normalize(f.pow(2).mean(1).view(f.size(0), -1))
+
+
+def attention_case(name, description, x):
+    seed = seeded(name)
+    inputs = collections.OrderedDict(x=x() if callable(x) else x)
+
+    def run(x):
+        return attention(x), {}
+
+    return emit(name, "attention_map", description, inputs, run, ["x"], {}, seed)
+
+
+def zero_and_tiny():
+    x = randn(3, 4, 5, 6)
+    x[1].zero_()      # a zero map: 0 / eps = 0, zero gradient
+    x[2] *= 1e-7      # ||mean_c f^2|| ~ 1e-13 < eps: the clamped branch, a = q / 1e-12
+    return x
+
+
+@case
+def attention_cases():
+    return [
+        attention_case("attention_map", "F.normalize(x.pow(2).mean(1).view(n, -1)) on (2,4,5,6)", lambda: randn(2, 4, 5, 6)),
+        attention_case("attention_map_8x8", "F.normalize(x.pow(2).mean(1).view(n, -1)) on (3,16,8,8)", lambda: randn(3, 16, 8, 8, scale=2.0)),
+        attention_case("attention_map_zero_and_tiny", "samples: normal, all zeros, scaled by 1e-7 (norm below eps 1e-12)", zero_and_tiny),
+    ]
+
+
+@case
+def at_loss_cases():
+    """RepDistiller's Attention.at_loss for one pair of features of different sizes and channels."""
+    name = "at_loss_pool"
+    seed = seeded(name)
+    inputs = collections.OrderedDict(student=randn(2, 3, 8, 8), teacher=randn(2, 5, 4, 4, scale=1.5))
+
+    def run(student, teacher):
+        s, t = student, teacher
+        if s.shape[2] > t.shape[2]:
+            s = F.adaptive_avg_pool2d(s, (t.shape[2], t.shape[2]))
+        elif s.shape[2] < t.shape[2]:
+            t = F.adaptive_avg_pool2d(t, (s.shape[2], s.shape[2]))
+        return (attention(s) - attention(t)).pow(2).mean(), {}
+
+    return [emit(name, "at_loss", "RepDistiller at_loss: the 8x8 student feature adaptive-pooled to 4x4, "
+                 "(at(f_s) - at(f_t)).pow(2).mean(), channels 3 vs 5", inputs, run, ["student", "teacher"], {}, seed)]
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     written = [p for make in CASES for p in make()]

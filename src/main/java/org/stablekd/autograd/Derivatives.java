@@ -5,6 +5,7 @@ import org.stablekd.backend.Op;
 import org.stablekd.backend.PoolGeometry;
 import org.stablekd.ops.Attrs;
 import org.stablekd.ops.Conv;
+import org.stablekd.ops.Distill;
 import org.stablekd.ops.Layout;
 import org.stablekd.ops.Losses;
 import org.stablekd.ops.Norm;
@@ -80,6 +81,10 @@ final class Derivatives {
                 Losses.crossEntropyGrad(n.input(0), n.input(1), ((Attrs.CrossEntropy) n.attrs()).labelSmoothing(), g), null};
             case KD_LOSS -> Losses.kdGrads(n.input(0), n.input(1), ((Attrs.Kd) n.attrs()).tau(), g, n.needs(0), n.needs(1));
             case MSE_LOSS -> Losses.mseGrads(n.input(0), n.input(1), g, n.needs(0), n.needs(1));
+            // inputs: student, teacher (frozen: the frontend rejects one that requires a gradient), labels
+            case DKD_LOSS -> new Tensor[] {
+                Distill.dkdGrad(n.input(0), n.input(1), n.input(2), (Attrs.Dkd) n.attrs(), g), null, null};
+            case ATTENTION_MAP -> new Tensor[] {Distill.attentionMapGrad(n.input(0), n.saved(0), g)};
             case SUM -> new Tensor[] {Pointwise.broadcastScalar(g, 1, n.input(0))};
             case MEAN -> new Tensor[] {Pointwise.broadcastScalar(g, 1.0 / n.input(0).numel(), n.input(0))};
             case SGD_STEP -> throw new IllegalStateException("sgd_step updates parameters in place and is never recorded");

@@ -36,6 +36,8 @@ public interface Backend {
 
     SoftmaxLossKernels softmaxLoss();
 
+    DistillKernels distill();
+
     ReduceKernels reduce();
 
     OptimizerKernels optimizer();

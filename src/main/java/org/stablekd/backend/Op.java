@@ -37,6 +37,9 @@ public enum Op {
     CROSS_ENTROPY,
     KD_LOSS,
     MSE_LOSS,
+    // distillation methods (DistillKernels)
+    DKD_LOSS,       // decoupled KD: α·TCKD + β·NCKD (Zhao et al. 2022)
+    ATTENTION_MAP,  // (N,C,H,W) → (N,H·W): normalize_rows(mean_c f²) (attention transfer)
     // reductions to a scalar
     SUM,
     MEAN,

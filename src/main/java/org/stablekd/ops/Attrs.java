@@ -29,4 +29,7 @@ public final class Attrs {
 
     /** KD_LOSS. */
     public record Kd(double tau) {}
+
+    /** DKD_LOSS: α·TCKD + β·NCKD at temperature τ. */
+    public record Dkd(double alpha, double beta, double tau) {}
 }

@@ -14,6 +14,7 @@ import org.stablekd.backend.Backends;
 import org.stablekd.backend.ConvGeometry;
 import org.stablekd.backend.ConvKernels;
 import org.stablekd.backend.CopyKernels;
+import org.stablekd.backend.DistillKernels;
 import org.stablekd.backend.GemmKernels;
 import org.stablekd.backend.NormKernels;
 import org.stablekd.backend.Op;
@@ -128,6 +129,7 @@ class AutogradTest {
         @Override public PoolKernels pool() { return ref.pool(); }
         @Override public ReduceKernels reduce() { return ref.reduce(); }
         @Override public OptimizerKernels optimizer() { return ref.optimizer(); }
+        @Override public DistillKernels distill() { return ref.distill(); }
 
         @Override
         public ConvKernels conv() {

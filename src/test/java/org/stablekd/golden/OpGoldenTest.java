@@ -20,7 +20,9 @@ import org.junit.jupiter.api.TestFactory;
 import org.stablekd.autograd.Autograd;
 import org.stablekd.backend.Backend;
 import org.stablekd.backend.Backends;
+import org.stablekd.distill.AT;
 import org.stablekd.ops.Conv;
+import org.stablekd.ops.Distill;
 import org.stablekd.ops.Losses;
 import org.stablekd.ops.Norm;
 import org.stablekd.ops.Pool;
@@ -62,7 +64,12 @@ class OpGoldenTest {
             Map.entry("log_softmax", f -> Losses.logSoftmax(f.input("x"), f.doubleAttr("temperature"))),
             Map.entry("cross_entropy", f -> Losses.crossEntropy(f.input("logits"), f.input("labels"), f.doubleAttr("label_smoothing"))),
             Map.entry("kd_loss", f -> Losses.kdLoss(f.input("student"), f.input("teacher"), f.doubleAttr("temperature"))),
-            Map.entry("mse_loss", f -> Losses.mse(f.input("input"), f.input("target"))));
+            Map.entry("mse_loss", f -> Losses.mse(f.input("input"), f.input("target"))),
+            Map.entry("dkd_loss", f -> Distill.dkdLoss(f.input("student"), f.input("teacher"), f.input("labels"),
+                    f.doubleAttr("alpha"), f.doubleAttr("beta"), f.doubleAttr("temperature"))),
+            Map.entry("attention_map", f -> Distill.attentionMap(f.input("x"))),
+            // not an op: RepDistiller's at_loss of one feature pair (pooling + two maps + MSE), AT's building block
+            Map.entry("at_loss", f -> AT.pairLoss(f.input("student"), f.input("teacher"))));
 
     static List<Backend> backends() {
         return List.of(Backends.ref(), Backends.cpu());

@@ -73,6 +73,18 @@ public final class OpRegistry {
     private static In state(Kind kind, int... shape) { return new In(shape, kind, false, 0); }
     private static In labels(int n, int classes) { return new In(new int[] {n}, Kind.LABELS, false, classes); }
 
+    /** A copy of teacher logits with each row's label logit raised by {@code margin} (not recorded: the teacher is frozen). */
+    static Tensor confident(Tensor teacher, Tensor labels, double margin) {
+        Tensor t = Tensor.emptyLike(teacher);
+        int classes = teacher.dim(1);
+        for (long e = 0; e < t.numel(); e++) t.setFlat(e, teacher.getFlat(e));
+        for (int i = 0; i < teacher.dim(0); i++) {
+            long e = (long) i * classes + (int) labels.getFlat(i);
+            t.setFlat(e, teacher.getFlat(e) + margin);
+        }
+        return t;
+    }
+
     private static Case c(String name, Op op, Function<Tensor[], Tensor> call, In... inputs) {
         return new Case(name, op, List.of(inputs), call);
     }
@@ -141,6 +153,19 @@ public final class OpRegistry {
         cs.add(c("kd_loss tau=4", Op.KD_LOSS, t -> Losses.kdLoss(t[0], t[1], 4), x(6, 10), x(6, 10)));
         cs.add(c("kd_loss tau=1 wide", Op.KD_LOSS, t -> Losses.kdLoss(t[0], t[1], 1), x(3, 37), x(3, 37)));
         cs.add(c("mse_loss", Op.MSE_LOSS, t -> Losses.mse(t[0], t[1]), x(3, 4, 5), x(3, 4, 5)));
+        // ---- distillation (the teacher logits are frozen: not differentiable)
+        cs.add(c("dkd_loss a=1 b=8 tau=4", Op.DKD_LOSS, t -> Distill.dkdLoss(t[0], t[1], t[2], 1, 8, 4),
+                x(6, 10), state(Kind.NORMAL, 6, 10), labels(6, 10)));
+        cs.add(c("dkd_loss a=0.5 b=2 tau=1 wide", Op.DKD_LOSS, t -> Distill.dkdLoss(t[0], t[1], t[2], 0.5, 2, 1),
+                x(5, 37), state(Kind.NORMAL, 5, 37), labels(5, 37)));
+        cs.add(c("dkd_loss confident teacher", Op.DKD_LOSS, t -> Distill.dkdLoss(t[0], confident(t[1], t[2], 40), t[2], 1, 8, 4),
+                x(4, 19), state(Kind.NORMAL, 4, 19), labels(4, 19)));
+        cs.add(c("dkd_loss 2 classes", Op.DKD_LOSS, t -> Distill.dkdLoss(t[0], t[1], t[2], 1, 8, 2),
+                x(5, 2), state(Kind.NORMAL, 5, 2), labels(5, 2)));
+        cs.add(c("attention_map", Op.ATTENTION_MAP, t -> Distill.attentionMap(t[0]), x(2, 3, 5, 7)));
+        cs.add(c("attention_map wide plane", Op.ATTENTION_MAP, t -> Distill.attentionMap(t[0]), x(2, 2, 9, 11)));
+        cs.add(c("attention_map plane over one block", Op.ATTENTION_MAP, t -> Distill.attentionMap(t[0]), x(1, 2, 33, 33)));
+        cs.add(c("attention_map 1x1 plane", Op.ATTENTION_MAP, t -> Distill.attentionMap(t[0]), x(3, 4, 1, 1)));
         // ---- reductions
         cs.add(c("sum", Op.SUM, t -> Reduce.sum(t[0]), x(3, 4, 7)));
         cs.add(c("mean", Op.MEAN, t -> Reduce.mean(t[0]), x(5, 13)));

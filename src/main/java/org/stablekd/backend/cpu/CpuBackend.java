@@ -6,6 +6,7 @@ import org.stablekd.backend.Backend;
 import org.stablekd.backend.Backends;
 import org.stablekd.backend.ConvKernels;
 import org.stablekd.backend.CopyKernels;
+import org.stablekd.backend.DistillKernels;
 import org.stablekd.backend.GemmKernels;
 import org.stablekd.backend.NormKernels;
 import org.stablekd.backend.Op;
@@ -33,6 +34,7 @@ public final class CpuBackend implements Backend {
     private final CopyKernels copy = CpuCopy.kernels();
     private final PoolKernels pool = CpuPool.kernels();
     private final SoftmaxLossKernels softmaxLoss = CpuSoftmaxLoss.kernels();
+    private final DistillKernels distill = CpuDistill.kernels();
     private final ReduceKernels reduce = CpuReduce.kernels();
     private final OptimizerKernels optimizer = new CpuOptimizer();
 
@@ -44,6 +46,7 @@ public final class CpuBackend implements Backend {
         supported.addAll(CpuCopy.SUPPORTED);
         supported.addAll(CpuPool.SUPPORTED);
         supported.addAll(CpuSoftmaxLoss.SUPPORTED);
+        supported.addAll(CpuDistill.SUPPORTED);
         supported.addAll(CpuReduce.SUPPORTED);
         supported.addAll(CpuOptimizer.SUPPORTED);
     }
@@ -63,6 +66,7 @@ public final class CpuBackend implements Backend {
     @Override public CopyKernels copy() { return copy; }
     @Override public PoolKernels pool() { return pool; }
     @Override public SoftmaxLossKernels softmaxLoss() { return softmaxLoss; }
+    @Override public DistillKernels distill() { return distill; }
     @Override public ReduceKernels reduce() { return reduce; }
     @Override public OptimizerKernels optimizer() { return optimizer; }
 }

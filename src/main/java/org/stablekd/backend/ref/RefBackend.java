@@ -3,6 +3,7 @@ package org.stablekd.backend.ref;
 import org.stablekd.backend.Backend;
 import org.stablekd.backend.ConvKernels;
 import org.stablekd.backend.CopyKernels;
+import org.stablekd.backend.DistillKernels;
 import org.stablekd.backend.GemmKernels;
 import org.stablekd.backend.NormKernels;
 import org.stablekd.backend.Op;
@@ -28,6 +29,7 @@ public final class RefBackend implements Backend {
     private final CopyKernels copy = new RefCopy();
     private final PoolKernels pool = new RefPool();
     private final SoftmaxLossKernels softmaxLoss = new RefSoftmaxLoss();
+    private final DistillKernels distill = new RefDistill();
     private final ReduceKernels reduce = new RefReduce();
     private final OptimizerKernels optimizer = new RefOptimizer();
 
@@ -52,6 +54,7 @@ public final class RefBackend implements Backend {
     @Override public CopyKernels copy() { return copy; }
     @Override public PoolKernels pool() { return pool; }
     @Override public SoftmaxLossKernels softmaxLoss() { return softmaxLoss; }
+    @Override public DistillKernels distill() { return distill; }
     @Override public ReduceKernels reduce() { return reduce; }
     @Override public OptimizerKernels optimizer() { return optimizer; }
 }
