@@ -57,10 +57,13 @@ final class HtmlPage {
     void summaryTable(List<RunSummary> rows, HtmlReport.Options o) {
         double bestLast = rows.stream().mapToDouble(RunSummary::lastTop1).filter(Double::isFinite).max().orElse(Double.NaN);
         int fastest = rows.stream().mapToInt(RunSummary::epochsToTarget).filter(e -> e >= 0).min().orElse(-1);
+        boolean tStddev = rows.stream().anyMatch(r -> Double.isFinite(r.teacherStddev()));
         b.append("<h2>Summary</h2>\n<table>\n<tr><th>run</th><th>method</th><th class=\"num\">epochs</th>")
                 .append("<th class=\"num\">last test top-1</th><th class=\"num\">best test top-1 (epoch)</th>");
         if (o.hasTarget()) b.append(String.format(Locale.ROOT, "<th class=\"num\">epochs to %.2f %%</th>", o.targetTop1()));
-        b.append("<th class=\"num\">wall time</th><th class=\"num\">train images/s</th></tr>\n");
+        b.append("<th class=\"num\">wall time</th><th class=\"num\">train images/s</th>");
+        if (tStddev) b.append("<th class=\"num\">T. stddev</th>");
+        b.append("</tr>\n");
         for (RunSummary r : rows) {
             b.append("<tr><td>").append(html(r.label())).append("</td><td>").append(html(r.method() == null ? Format.NONE : r.method())).append("</td>");
             num(Format.count(r.epochs() == 0 ? -1 : r.epochs()), false);
@@ -69,11 +72,14 @@ final class HtmlPage {
             if (o.hasTarget()) num(Format.count(r.epochsToTarget()), rows.size() > 1 && r.epochsToTarget() >= 0 && r.epochsToTarget() == fastest);
             num(Format.duration(r.wallSeconds()), false);
             num(Format.rate(r.imagesPerSecond()), false);
+            if (tStddev) num(Double.isFinite(r.teacherStddev()) ? String.format(Locale.ROOT, "%.5f", r.teacherStddev()) : Format.NONE, false);
             b.append("</tr>\n");
         }
         b.append("</table>\n<p class=\"note\">Last: the final epoch's test top-1, the number to report. Best: the highest test top-1 over all epochs, with its epoch")
                 .append(o.hasTarget() ? "; epochs to target: the first epoch whose test top-1 reached it" : "")
                 .append(". Wall time adds up the sessions of a resumed run. Train images/s: the median over epochs of training throughput")
+                .append(tStddev ? ". T. stddev: the stddev of the teacher's mean probability under the run's augmentation, last logged value"
+                        + " (Wang et al., NeurIPS 2022; lower predicts a lower student test loss)" : "")
                 .append(rows.size() > 1 ? "; bold marks the best of a column" : "").append(".</p>\n");
     }
 

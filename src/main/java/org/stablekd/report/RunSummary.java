@@ -15,9 +15,10 @@ import java.util.Map;
  * @param epochsToTarget  the first epoch whose test top-1 reached the target; −1 if none did or no target
  * @param wallSeconds     wall time of the run; a resumed run's sessions are added up (wall_seconds restarts at each)
  * @param imagesPerSecond training throughput, the median over epochs of train_images_per_s
+ * @param teacherStddev   the last logged {@code t_stddev} (the T. stddev of the run's augmentation), NaN if none
  */
 public record RunSummary(String label, String method, int epochs, double lastTop1, double bestTop1, int bestEpoch,
-                         int epochsToTarget, double wallSeconds, double imagesPerSecond) {
+                         int epochsToTarget, double wallSeconds, double imagesPerSecond, double teacherStddev) {
 
     /** {@code target} in percent top-1, NaN for none. */
     public static RunSummary of(RunMetrics m, double target) {
@@ -27,7 +28,10 @@ public record RunSummary(String label, String method, int epochs, double lastTop
         double last = Double.NaN, best = Double.NaN;
         int bestEpoch = -1, toTarget = -1;
         List<Double> rates = new ArrayList<>();
+        double tStddev = Double.NaN;
         for (Map<String, Object> r : recs) {
+            double t = RunMetrics.number(r, "t_stddev");
+            if (Double.isFinite(t)) tStddev = t;
             double e = RunMetrics.epoch(r), top1 = RunMetrics.number(r, "test_top1"), rate = RunMetrics.number(r, "train_images_per_s");
             if (Double.isFinite(e)) epochs = Math.max(epochs, (int) e);
             if (Double.isFinite(rate)) rates.add(rate);
@@ -40,7 +44,7 @@ public record RunSummary(String label, String method, int epochs, double lastTop
             if (toTarget < 0 && Double.isFinite(target) && top1 >= target) toTarget = (int) e;
         }
         if (!recs.isEmpty() && !Double.isFinite(RunMetrics.number(recs.getLast(), "test_top1"))) last = Double.NaN;
-        return new RunSummary(m.label(), method, epochs, last, best, bestEpoch, toTarget, wallSeconds(recs), median(rates));
+        return new RunSummary(m.label(), method, epochs, last, best, bestEpoch, toTarget, wallSeconds(recs), median(rates), tStddev);
     }
 
     /**

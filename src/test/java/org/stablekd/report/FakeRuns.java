@@ -61,6 +61,7 @@ final class FakeRuns {
             Map<String, Object> r = base(e, "kd", curve(e, 70, 6), ce + kd, 900 + 5 * (e % 4), 36.0 * e);
             r.put("train_ce", ce);
             r.put("train_kd", kd);
+            r.put("t_stddev", 0.0045 + 0.0001 * (e % 3));
             for (int b = 1; b <= 4; b++) {
                 r.put("iboe_snr_b" + b, 0.02 * b * (1 + 0.3 * Math.sin(e + b)) * (1 + e / 10.0));
                 r.put("iboe_cos_b" + b, 0.05 + 0.04 * b + 0.03 * Math.cos(e * 0.9 + b));

@@ -96,6 +96,9 @@ class HtmlReportTest {
         assertTrue(row(html, "StableKD").contains("<td>stablekd</td>"));
         assertTrue(html.contains("epochs to 50.00 %"));
         assertTrue(html.contains("best test top-1 (epoch)"));
+        assertTrue(html.contains("<th class=\"num\">T. stddev</th>"));
+        assertTrue(row(html, "KD").contains(">0.00450<"), "KD's last t_stddev, epoch 12: 0.0045 + 0.0001·(12 mod 3)");
+        assertTrue(row(html, "CE").endsWith("<td class=\"num\">—</td>"), "no t_stddev logged: a dash");
 
         // per-run details: files, stages; the bad weights file is a listed problem
         assertTrue(html.contains("<code>metrics.jsonl</code>"));
