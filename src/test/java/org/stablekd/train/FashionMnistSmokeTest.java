@@ -16,7 +16,8 @@ import org.stablekd.optim.LrSchedule;
 import org.stablekd.tensor.Rng;
 
 /**
- * Real data, end to end: resnet8 on 5 % of Fashion-MNIST for one epoch through the same path as
+ * Real data, end to end: resnet8 on 10 % of Fashion-MNIST for one epoch (57.5 % test top-1 on 2 threads
+ * when written; the bar is 40 %, chance is 10 %) through the same path as
  * 'stablekd train' must beat chance by far. Runs where the Debian package is installed
  * (.ci/run installs it); skipped with a message elsewhere.
  */
@@ -27,12 +28,12 @@ class FashionMnistSmokeTest {
         Assumptions.assumeTrue(Files.exists(dir.resolve("train-images-idx3-ubyte.gz")),
                 "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist); skipping the real-data smoke test");
         DataSpec d = DataSpec.load("fashion-mnist", null, 2);
-        Dataset train = d.train().subset(0.05, 1);
+        Dataset train = d.train().subset(0.1, 1);
         Dataset test = d.test().subset(0.1, 1);
         Model m = Zoo.create("resnet8", d.numClasses(), d.input(), new Rng(1));
         Trainer.Options o = new Trainer.Options(1, 64, new LrSchedule.Constant(0.05), 0.9, 5e-4, false, 1, out, false, 1, 256, false,
                 java.util.Map.of());
         Trainer.Result r = new Trainer(o, new PrintStream(OutputStream.nullOutputStream())).fit(new Supervised(m, 0), train, d.trainTransform(), test, d.testTransform());
-        assertTrue(r.lastTop1() > 45, "resnet8 after 3000 Fashion-MNIST images: test top-1 " + r.lastTop1() + " % (chance is 10 %)");
+        assertTrue(r.lastTop1() > 40, "resnet8 after 6000 Fashion-MNIST images: test top-1 " + r.lastTop1() + " % (chance is 10 %)");
     }
 }

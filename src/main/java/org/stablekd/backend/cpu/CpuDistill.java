@@ -85,7 +85,7 @@ final class CpuDistill implements DistillKernels {
             sumT = sumT.add(et);
             w = et.fma(xt.sub(xs), w);
         }
-        float a0 = sumS.reduceLanes(VectorOperators.ADD), a1 = sumT.reduceLanes(VectorOperators.ADD), a2 = w.reduceLanes(VectorOperators.ADD);
+        float a0 = Simd.sumLanes(sumS), a1 = Simd.sumLanes(sumT), a2 = Simd.sumLanes(w);
         for (; j < len; j++) {
             float xs = get(s, so + j), xt = get(t, to + j);
             float et = (float) Math.exp(Math.fma(xt, invTau, -mt));
