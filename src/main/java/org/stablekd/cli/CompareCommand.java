@@ -49,7 +49,7 @@ final class CompareCommand implements Callable<Integer> {
             }
             done.add(m.label());
         }
-        ReportWriter.write(e, target);
+        ReportWriter.write(e, target, "Experiment file: " + exp.config, "stablekd compare --config " + exp.config);
         return 0;
     }
 }

@@ -47,6 +47,7 @@ final class DistillCommand implements Callable<Integer> {
         @Option(names = "--seed") Long seed;
         @Option(names = "--out", description = "Base folder; each method writes OUT/LABEL.") Path out;
         @Option(names = "--iboe-window", description = "Record per-block gradient noise over windows of N steps (0 = off).") Integer iboeWindow;
+        @Option(names = "--augment", description = "Extra KD on mixed batches: none, mixup[:alpha], cutmix[:alpha], cutmix_pick[:passes].") String augment;
         @Option(names = "--workers", defaultValue = "1", description = "Data loader threads.") int workers;
         @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
         @Mixin RuntimeOptions runtime;
@@ -68,7 +69,7 @@ final class DistillCommand implements Callable<Integer> {
                     teacherWeights != null ? teacherWeights : base.teacherWeights(), student != null ? student : base.student(),
                     epochs != null ? epochs : base.epochs(), batch != null ? batch : base.batch(), lrSpec, base.momentum(), base.weightDecay(),
                     base.nesterov(), seed != null ? seed : base.seed(), out != null ? out : base.out(),
-                    iboeWindow != null ? iboeWindow : base.iboeWindow(), base.augment(), base.methods());
+                    iboeWindow != null ? iboeWindow : base.iboeWindow(), augment != null ? augment : base.augment(), base.methods());
         }
     }
 }

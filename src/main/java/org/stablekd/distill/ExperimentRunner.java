@@ -68,7 +68,7 @@ public final class ExperimentRunner {
         Rng rng = new Rng(e.seed());
         Model student = Zoo.create(e.student(), data.numClasses(), data.input(), rng);
         Model t = Methods.needsTeacher(m.method()) ? teacher() : null;
-        TrainingMethod method = Methods.create(m, t, student, e.epochs(), e.lr(), new Rng(e.seed() + 1), log);
+        TrainingMethod method = Methods.create(m, t, student, e.epochs(), e.lr(), e.augment(), e.seed(), new Rng(e.seed() + 1), log);
         Path dir = e.out().resolve(m.label());
         Map<String, String> info = new LinkedHashMap<>();
         info.put("command", "distill");

@@ -11,7 +11,7 @@ import org.stablekd.train.TrainingMethod;
 /** Builds a {@link TrainingMethod} from an experiment's method entry (the names and parameters users write). */
 public final class Methods {
     /** Method names, for help texts. */
-    public static final Set<String> NAMES = Set.of("ce", "kd", "fitnets", "stablekd");
+    public static final Set<String> NAMES = Set.of("ce", "kd", "fitnets", "at", "dkd", "stablekd");
 
     private Methods() {}
 
@@ -21,6 +21,12 @@ public final class Methods {
     }
 
     public static TrainingMethod create(Experiment.MethodSpec m, Model teacher, Model student, int epochs, LrSpec lr, Rng rng, PrintStream log) {
+        return create(m, teacher, student, epochs, lr, "none", 0, rng, log);
+    }
+
+    /** {@code augment} (none, mixup, cutmix, cutmix_pick) applies to KD; {@code seed} seeds it. */
+    public static TrainingMethod create(Experiment.MethodSpec m, Model teacher, Model student, int epochs, LrSpec lr, String augment,
+                                        long seed, Rng rng, PrintStream log) {
         if (needsTeacher(m.method()) && teacher == null) {
             throw new IllegalArgumentException("method " + m.label() + " (" + m.method() + ") needs a teacher: give 'teacher: {model: …, weights: …}'");
         }
@@ -30,8 +36,23 @@ public final class Methods {
                 yield new Supervised(student, m.num("label_smoothing", 0));
             }
             case "kd" -> {
-                m.allow(Set.of("ce_weight", "kd_weight", "tau"));
-                yield new KD(teacher, student, m.num("ce_weight", 0.1), m.num("kd_weight", 0.9), m.num("tau", 4));
+                m.allow(Set.of("ce_weight", "kd_weight", "tau", "augment"));
+                String aug = m.params().containsKey("augment") ? m.params().get("augment").asText() : augment;
+                yield new KD(teacher, student, m.num("ce_weight", 0.1), m.num("kd_weight", 0.9), m.num("tau", 4),
+                        org.stablekd.distill.augment.BatchAugment.parse(aug), seed);
+            }
+            case "dkd" -> {
+                m.allow(Set.of("alpha", "beta", "tau", "warmup"));
+                yield new DKD(teacher, student, m.num("alpha", DKD.DEFAULT_ALPHA), m.num("beta", DKD.defaultBeta(teacher.name(), student.name())),
+                        m.num("tau", DKD.DEFAULT_TAU), (int) m.num("warmup", DKD.DEFAULT_WARMUP_EPOCHS));
+            }
+            case "at" -> {
+                m.allow(Set.of("beta", "student_cuts", "teacher_cuts"));
+                int[] sc = m.ints("student_cuts"), tc = m.ints("teacher_cuts");
+                if (sc == null && tc == null) sc = tc = AT.innerCuts(teacher, student);
+                else if (sc == null) sc = tc;
+                else if (tc == null) tc = sc;
+                yield new AT(teacher, student, m.num("beta", AT.DEFAULT_BETA), sc, tc);
             }
             case "fitnets" -> {
                 m.allow(Set.of("hint_weight", "student_cut", "teacher_cut"));
