@@ -50,7 +50,7 @@ public final class ExperimentRunner {
     public Model teacher() throws IOException {
         if (teacher == null) {
             if (e.teacher() == null || e.teacherWeights() == null) {
-                throw new IllegalArgumentException("this experiment has no teacher: give 'teacher: {model: NAME, weights: FILE}' (train one with 'stablekd train')");
+                throw new IllegalArgumentException("this method needs a teacher: pass --teacher NAME --teacher-weights FILE, or 'teacher: {model: NAME, weights: FILE}' in the experiment file (train one with 'stablekd train')");
             }
             teacher = Pretrained.load(e.teacher(), e.teacherWeights(), data.numClasses(), data.input());
         }
