@@ -4,13 +4,13 @@
 //   Σ (a − b)²       sum_sq_diff_partials_f32 → sum_final_f32      (MSE: scale = 1/n)
 //   out[j] = Σ_i x[i, j] over rows of x (rows, cols)   sum_rows_f32  (linear-layer bias gradients)
 //
-// Two passes for a full sum: the host launches a grid of P blocks (P depends on n only, at most
-// REDUCE_MAX_PARTIALS), each writes one double partial; then one block of 1024 threads adds the
+// Launch: a full sum is two passes — the host (CudaReduce) launches P blocks of 256 threads (P
+// depends on n only, at most 1024), each writes one double partial; then one block of 1024 threads adds the
 // P partials in a fixed tree and writes out[0] = scale·Σ. Accumulating in double costs nothing
 // here (memory bound) and keeps long sums of floats close to the reference.
-// sum_final_f32 also finishes the per-row losses of softmax.cu, kd_loss.cu and dkd_loss.cu.
+// sum_rows_final_f32 finishes the per-row losses of softmax.cu, kd_loss.cu and dkd_loss.cu the same way.
 //
-// sum_rows_f32: one thread per column walking down the rows in order — reads are coalesced
+// sum_rows_f32 launch: one thread per column walking down the rows in order — reads are coalesced
 // across the threads of a warp (neighbouring columns), and each column's order is fixed.
 #include "common.cuh"
 
