@@ -12,7 +12,7 @@ import org.stablekd.tensor.Tensor;
 /**
  * Test support for the GPU benchmarks and tests (lives in package nn for {@code rebind}): moves a
  * module's parameters into one value slab and one gradient slab on a device, the layout of
- * {@link ParameterSlab}, and its buffers (BatchNorm running statistics) to the device. The engine
+ * {@link ParameterSlab}, and its BatchNorm running statistics to the device. The engine
  * itself has no device move yet (a {@code Module.to(Device)} for the main code is open work).
  */
 public record DeviceSlab(Tensor values, Tensor grads) {
@@ -38,7 +38,10 @@ public record DeviceSlab(Tensor values, Tensor grads) {
                 view.setGrad(Tensor.wrap(grads.storage(), at, DType.F32, old.shape()));
                 at += (old.numel() + ALIGN - 1) / ALIGN * ALIGN;
             }
-            for (Buffer b : module.namedBuffers().values()) b.rebind(toDevice.apply(b.value()));
+            // running statistics move; num_batches_tracked stays a host counter (BatchNorm2d bumps it with setFlat)
+            module.namedBuffers().forEach((name, b) -> {
+                if (name.endsWith("running_mean") || name.endsWith("running_var")) b.rebind(toDevice.apply(b.value()));
+            });
         }
         return new DeviceSlab(values, grads);
     }

@@ -47,8 +47,10 @@ final class KernelModule {
         ctx.makeCurrent();
         CUmod_st module = new CUmod_st();
         String from = null;
-        byte[] fatbin = KernelSources.fatbin();
-        String fatbinProblem = "the jar has no kernels.fatbin (built without nvcc)";
+        // -Dstablekd.cuda.nvrtc=true ignores the fatbin (to test the NVRTC path on a GPU machine)
+        boolean forceNvrtc = Boolean.getBoolean("stablekd.cuda.nvrtc");
+        byte[] fatbin = forceNvrtc ? null : KernelSources.fatbin();
+        String fatbinProblem = forceNvrtc ? "-Dstablekd.cuda.nvrtc=true" : "the jar has no kernels.fatbin (built without nvcc)";
         if (fatbin != null) {
             int rc = loadImage(module, fatbin);
             if (rc == CUDA_SUCCESS) {
@@ -61,7 +63,7 @@ final class KernelModule {
         }
         if (from == null) {
             if (!CudaProbe.present("libnvrtc.so.13")) {
-                throw new CudaException(fatbinProblem + " and NVRTC (libnvrtc.so.13) is not on LD_LIBRARY_PATH to compile src/main/cuda");
+                throw new CudaException(fatbinProblem + ", and NVRTC (libnvrtc.so.13) is not on LD_LIBRARY_PATH to compile src/main/cuda");
             }
             Check.cu(loadImage(module, compileWithNvrtc(ctx.ccMajor, ctx.ccMinor)), "cuModuleLoadData(NVRTC cubin)");
             from = "NVRTC sm_" + ctx.ccMajor + ctx.ccMinor;
