@@ -32,9 +32,15 @@ public final class Storage {
         this.releaser = releaser;
     }
 
-    /** Storage for a device backend (e.g. CUDA); {@code releaser} frees the pointer. */
+    /**
+     * Storage for a device backend (e.g. CUDA); {@code releaser} gives the pointer back. Like host
+     * storage it belongs to the current {@link Scope}, if any, and is released when that closes.
+     */
     public static Storage device(Device device, long pointer, long bytes, Releaser releaser) {
-        return new Storage(device, MemorySegment.NULL, pointer, bytes, releaser);
+        Storage s = new Storage(device, MemorySegment.NULL, pointer, bytes, releaser);
+        Scope scope = Scope.current();
+        if (scope != null) scope.adopt(s);
+        return s;
     }
 
     public Device device() {

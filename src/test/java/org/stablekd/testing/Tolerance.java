@@ -11,6 +11,12 @@ public record Tolerance(double atol, double rtol) {
      * the point (e.g. the cross-entropy gradient of a confident, correct prediction).
      */
     public static final Tolerance F32_RELATIVE = new Tolerance(0, 1e-4);
+    /**
+     * CUDA kernels (float32, cuDNN FMA math, no TF32) against the cpu backend on the registry's small
+     * shapes: both are float32 against the same double oracle within {@link #F32_VS_REF}, so the
+     * same bound. TF32 (-Dstablekd.cuda.tf32=true) is never tested against this.
+     */
+    public static final Tolerance CUDA_VS_CPU = new Tolerance(1e-4, 1e-4);
     /** Analytic double gradients against central finite differences (step {@link #FD_STEP}). */
     public static final Tolerance FD_F64 = new Tolerance(1e-6, 1e-5);
     public static final double FD_STEP = 1e-6;

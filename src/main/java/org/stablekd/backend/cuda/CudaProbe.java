@@ -1,0 +1,96 @@
+package org.stablekd.backend.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Finds out, before any JavaCPP class is touched, whether the CUDA backend can run here, and if
+ * not says why in one sentence: the libraries are opened with dlopen (the same search JavaCPP's
+ * bridges do: LD_LIBRARY_PATH, then the system), and the driver is asked for its version and GPU
+ * count through two FFM calls. Nothing here throws; a missing piece is a reason string.
+ */
+@SuppressWarnings("restricted") // dlopen and two downcalls; the launchers pass --enable-native-access=ALL-UNNAMED
+final class CudaProbe {
+    /** CUDA 13 needs a driver that reports at least 13.0 (r580). */
+    static final int MIN_DRIVER_VERSION = 13000;
+    static final int CUDA_ERROR_NO_DEVICE = 100;
+    static final int CUDA_ERROR_INSUFFICIENT_DRIVER = 35;
+
+    /** Libraries the backend needs, with the sentence printed when one is missing. */
+    private static final String[][] LIBRARIES = {
+        {"libcudart.so.13", "CUDA 13 runtime (libcudart.so.13) not found on LD_LIBRARY_PATH"},
+        {"libcublasLt.so.13", "cuBLAS 13 (libcublasLt.so.13) not found on LD_LIBRARY_PATH"},
+        {"libcublas.so.13", "cuBLAS 13 (libcublas.so.13) not found on LD_LIBRARY_PATH"},
+        {"libcudnn.so.9", "cuDNN 9 not found on LD_LIBRARY_PATH (libcudnn.so.9)"},
+    };
+
+    private CudaProbe() {}
+
+    /** Null when everything the backend needs is present, else the reason it is not. */
+    static String unavailableReason() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            return "the CUDA backend is built for linux-x86_64, this is " + os + "/" + arch;
+        }
+        Optional<SymbolLookup> driver = open("libcuda.so.1");
+        if (driver.isEmpty()) return "no CUDA driver (libcuda.so.1 not found)";
+        String gpu = checkDriverAndGpu(driver.get());
+        if (gpu != null) return gpu;
+        for (String[] lib : LIBRARIES) {
+            if (open(lib[0]).isEmpty()) return lib[1];
+        }
+        return null;
+    }
+
+    /** True when dlopen finds the library (used for NVRTC, needed only without a fatbin). */
+    static boolean present(String library) {
+        return open(library).isPresent();
+    }
+
+    private static Optional<SymbolLookup> open(String library) {
+        try {
+            return Optional.of(SymbolLookup.libraryLookup(library, Arena.global()));
+        } catch (IllegalArgumentException | IllegalCallerException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** cuInit, cuDriverGetVersion, cuDeviceGetCount through FFM; null when a GPU is usable. */
+    private static String checkDriverAndGpu(SymbolLookup driver) {
+        try {
+            Linker linker = Linker.nativeLinker();
+            FunctionDescriptor intOfInt = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT);
+            FunctionDescriptor intOfPtr = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS);
+            MethodHandle cuInit = linker.downcallHandle(driver.find("cuInit").orElseThrow(), intOfInt);
+            MethodHandle cuDriverGetVersion = linker.downcallHandle(driver.find("cuDriverGetVersion").orElseThrow(), intOfPtr);
+            MethodHandle cuDeviceGetCount = linker.downcallHandle(driver.find("cuDeviceGetCount").orElseThrow(), intOfPtr);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
+                int rc = (int) cuDriverGetVersion.invokeExact(out);
+                int version = rc == 0 ? out.get(ValueLayout.JAVA_INT, 0) : 0;
+                if (rc == 0 && version < MIN_DRIVER_VERSION) {
+                    return "the CUDA driver supports CUDA " + version / 1000 + "." + version % 1000 / 10
+                            + "; CUDA 13 needs driver r580 or newer";
+                }
+                rc = (int) cuInit.invokeExact(0);
+                if (rc == CUDA_ERROR_NO_DEVICE) return "no GPU visible (cuInit: CUDA_ERROR_NO_DEVICE)";
+                if (rc == CUDA_ERROR_INSUFFICIENT_DRIVER) return "the CUDA driver is older than the CUDA 13 runtime (CUDA_ERROR_INSUFFICIENT_DRIVER)";
+                if (rc != 0) return "the CUDA driver failed to initialize (cuInit returned " + rc + ")";
+                rc = (int) cuDeviceGetCount.invokeExact(out);
+                if (rc != 0) return "the CUDA driver cannot count GPUs (cuDeviceGetCount returned " + rc + ")";
+                if (out.get(ValueLayout.JAVA_INT, 0) == 0) return "no GPU visible (the driver reports 0 devices)";
+            }
+            return null;
+        } catch (Throwable t) {
+            return "the CUDA driver could not be queried (" + t.getClass().getSimpleName() + ": " + t.getMessage() + ")";
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package org.stablekd.backend.cuda;
+
+import static org.stablekd.backend.cuda.CudaRuntime.ptr;
+
+import java.util.EnumSet;
+import java.util.Set;
+import org.stablekd.backend.Op;
+import org.stablekd.backend.SoftmaxLossKernels;
+import org.stablekd.tensor.Tensor;
+
+/**
+ * Softmax, cross-entropy, KD and MSE on the GPU: softmax.cu and kd_loss.cu run one block per row
+ * and write per-row losses that reduce.cu adds in a fixed order; MSE is a reduce.cu sum of
+ * squared differences and an elementwise.cu backward.
+ */
+final class CudaSoftmaxLoss implements SoftmaxLossKernels {
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS, Op.MSE_LOSS);
+
+    private final CudaRuntime rt;
+    private final CudaReduce reduce;
+
+    CudaSoftmaxLoss(CudaRuntime rt, CudaReduce reduce) {
+        this.rt = rt;
+        this.reduce = reduce;
+    }
+
+    private void rows(Kernel k, int rows, KernelArgs a) {
+        rt.kernels().launch(k, rows, KernelModule.ROW_THREADS, a);
+    }
+
+    @Override
+    public void softmax(Tensor x, double temperature, boolean log, Tensor y) {
+        CudaRuntime.f32(x, "softmax");
+        rows(Kernel.SOFTMAX_FORWARD_F32, x.dim(0), KernelArgs.get().ptr(ptr(x)).ptr(ptr(y)).i32(x.dim(1)).f32(1 / temperature).i32(log ? 1 : 0));
+    }
+
+    @Override
+    public void softmaxBackward(Tensor y, Tensor dy, double temperature, boolean log, Tensor dx) {
+        rows(Kernel.SOFTMAX_BACKWARD_F32, y.dim(0),
+                KernelArgs.get().ptr(ptr(y)).ptr(ptr(dy)).ptr(ptr(dx)).i32(y.dim(1)).f32(1 / temperature).i32(log ? 1 : 0));
+    }
+
+    @Override
+    public void crossEntropy(Tensor logits, Tensor labels, double smoothing, Tensor loss) {
+        CudaRuntime.f32(logits, "cross_entropy");
+        int n = logits.dim(0);
+        try (CudaRuntime.Temp rowLoss = rt.temp((long) n * Float.BYTES)) {
+            rows(Kernel.CROSS_ENTROPY_ROWS_F32, n, KernelArgs.get().ptr(ptr(logits)).ptr(ptr(labels)).ptr(rowLoss.ptr())
+                    .i32(logits.dim(1)).f32(smoothing));
+            reduce.sumRowValues(rowLoss.ptr(), n, 1.0 / n, loss);
+        }
+    }
+
+    @Override
+    public void crossEntropyBackward(Tensor logits, Tensor labels, double smoothing, Tensor g, Tensor dlogits) {
+        int n = logits.dim(0);
+        rows(Kernel.CROSS_ENTROPY_BACKWARD_F32, n, KernelArgs.get().ptr(ptr(logits)).ptr(ptr(labels)).ptr(ptr(g)).ptr(ptr(dlogits))
+                .i32(logits.dim(1)).f32(smoothing).f32(1.0 / n));
+    }
+
+    @Override
+    public void kdLoss(Tensor student, Tensor teacher, double tau, Tensor loss) {
+        CudaRuntime.f32(student, "kd_loss");
+        CudaRuntime.f32(teacher, "kd_loss");
+        int n = student.dim(0);
+        try (CudaRuntime.Temp rowKl = rt.temp((long) n * Float.BYTES)) {
+            rows(Kernel.KD_LOSS_ROWS_F32, n, KernelArgs.get().ptr(ptr(student)).ptr(ptr(teacher)).ptr(rowKl.ptr()).i32(student.dim(1)).f32(1 / tau));
+            reduce.sumRowValues(rowKl.ptr(), n, tau * tau / n, loss);
+        }
+    }
+
+    @Override
+    public void kdLossBackward(Tensor student, Tensor teacher, double tau, Tensor g, Tensor dStudent, Tensor dTeacher) {
+        if (dStudent == null && dTeacher == null) return;
+        int n = student.dim(0);
+        rows(Kernel.KD_LOSS_BACKWARD_F32, n, KernelArgs.get().ptr(ptr(student)).ptr(ptr(teacher)).ptr(ptr(g))
+                .ptr(ptr(dStudent)).ptr(ptr(dTeacher)).i32(student.dim(1)).f32(1 / tau).f32(tau / n));
+    }
+
+    @Override
+    public void mse(Tensor a, Tensor b, Tensor loss) {
+        CudaRuntime.f32(a, "mse_loss");
+        CudaRuntime.f32(b, "mse_loss");
+        reduce.sumScaled(Kernel.SUM_SQ_DIFF_PARTIALS_F32, a, b, 1.0 / a.numel(), loss);
+    }
+
+    @Override
+    public void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db) {
+        if (da == null && db == null) return;
+        long n = a.numel();
+        rt.kernels().launchElementwise(Kernel.MSE_BACKWARD_F32, n,
+                KernelArgs.get().ptr(ptr(a)).ptr(ptr(b)).ptr(ptr(g)).f32(2.0 / n).ptr(ptr(da)).ptr(ptr(db)).i64(n));
+    }
+}

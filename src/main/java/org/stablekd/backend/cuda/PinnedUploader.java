@@ -1,0 +1,136 @@
+package org.stablekd.backend.cuda;
+
+import static org.bytedeco.cuda.global.cudart.CU_EVENT_DISABLE_TIMING;
+import static org.bytedeco.cuda.global.cudart.CU_MEMHOSTALLOC_PORTABLE;
+import static org.bytedeco.cuda.global.cudart.CU_STREAM_NON_BLOCKING;
+import static org.bytedeco.cuda.global.cudart.cuEventCreate;
+import static org.bytedeco.cuda.global.cudart.cuEventDestroy;
+import static org.bytedeco.cuda.global.cudart.cuEventRecord;
+import static org.bytedeco.cuda.global.cudart.cuEventSynchronize;
+import static org.bytedeco.cuda.global.cudart.cuMemAlloc;
+import static org.bytedeco.cuda.global.cudart.cuMemFree;
+import static org.bytedeco.cuda.global.cudart.cuMemFreeHost;
+import static org.bytedeco.cuda.global.cudart.cuMemHostAlloc;
+import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoDAsync;
+import static org.bytedeco.cuda.global.cudart.cuStreamCreate;
+import static org.bytedeco.cuda.global.cudart.cuStreamDestroy;
+import static org.bytedeco.cuda.global.cudart.cuStreamWaitEvent;
+
+import java.lang.foreign.MemorySegment;
+import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.javacpp.Pointer;
+import org.stablekd.tensor.Storage;
+import org.stablekd.tensor.Tensor;
+
+/**
+ * Batch uploads that overlap the current training step: host tensors are copied into pinned
+ * (page-locked) staging memory and from there to the GPU on a second stream, while the compute
+ * stream still runs the previous step. The compute stream waits (an event, not the host) for the
+ * copy before it uses the batch.
+ *
+ * <p>Two slots, used in turn: the batch returned by {@link #upload} stays valid until two more
+ * uploads have been made (the usual loop holds batch i while batch i+1 is uploaded). Before a
+ * slot is overwritten the uploader waits for (1) its previous copy to leave the pinned buffer
+ * and (2) the compute work queued before the upload that replaced it, so a step never sees its
+ * batch change under it. Slots grow to the largest upload seen; nothing is allocated per batch.
+ *
+ * <pre>
+ *   try (PinnedUploader up = new PinnedUploader()) {
+ *       for (Batch b : loader) { Tensor x = up.upload(b.images()); ... step on x ... }
+ *   }
+ * </pre>
+ */
+@SuppressWarnings("restricted") // the pinned buffer seen as a MemorySegment (its size is ours)
+public final class PinnedUploader implements AutoCloseable {
+    private static final int SLOTS = 2;
+
+    private final CudaRuntime rt;
+    private final CUstream_st copyStream = new CUstream_st();
+    private final Slot[] slots = new Slot[SLOTS];
+    private int next;
+
+    private static final class Slot {
+        Pointer pinned = new Pointer();
+        long device;
+        long capacity;
+        final CUevent_st copied = new CUevent_st();    // the H2D copy out of the pinned buffer finished
+        final CUevent_st released = new CUevent_st();  // compute work that may read this slot's batch finished
+        boolean used;
+    }
+
+    public PinnedUploader() {
+        this.rt = CudaBackend.require().rt;
+        rt.ctx().makeCurrent();
+        Check.cu(cuStreamCreate(copyStream, CU_STREAM_NON_BLOCKING), "cuStreamCreate (uploads)");
+        for (int i = 0; i < SLOTS; i++) {
+            Slot s = new Slot();
+            Check.cu(cuEventCreate(s.copied, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+            Check.cu(cuEventCreate(s.released, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+            slots[i] = s;
+        }
+    }
+
+    /** A GPU copy of the contiguous host tensor {@code host}, usable by ops queued after this call. */
+    public Tensor upload(Tensor host) {
+        if (!host.device().isHost() || !host.isContiguous()) {
+            throw new IllegalArgumentException("upload needs a contiguous host tensor, got " + host.shape() + " on " + host.device());
+        }
+        rt.ctx().makeCurrent();
+        long bytes = host.numel() * host.dtype().bytes;
+        Slot s = slots[next];
+        // everything queued so far may read the other slot's batch: mark it, so that slot is not
+        // overwritten before that work is done
+        Check.cu(cuEventRecord(slots[(next + 1) % SLOTS].released, rt.ctx().stream), "cuEventRecord");
+        if (s.used) {
+            Check.cu(cuEventSynchronize(s.copied), "cuEventSynchronize (pinned buffer free)");
+            Check.cu(cuStreamWaitEvent(copyStream, s.released, 0), "cuStreamWaitEvent (slot released)");
+        }
+        ensureCapacity(s, bytes);
+        MemorySegment pinned = MemorySegment.ofAddress(s.pinned.address()).reinterpret(s.capacity);
+        MemorySegment.copy(host.segment(), host.offset() * host.dtype().bytes, pinned, 0, bytes);
+        if (bytes > 0) Check.cu(cuMemcpyHtoDAsync(s.device, s.pinned, bytes, copyStream), "cuMemcpyHtoDAsync (upload)");
+        Check.cu(cuEventRecord(s.copied, copyStream), "cuEventRecord");
+        Check.cu(cuStreamWaitEvent(rt.ctx().stream, s.copied, 0), "cuStreamWaitEvent (batch ready)");
+        s.used = true;
+        next = (next + 1) % SLOTS;
+        Storage view = Storage.device(rt.ctx().device, s.device, Math.max(bytes, 1), () -> {});
+        return Tensor.wrap(view, 0, host.dtype(), host.shape());
+    }
+
+    private void ensureCapacity(Slot s, long bytes) {
+        if (bytes <= s.capacity) return;
+        if (s.used) {
+            // the old buffers may still be in use by the copy stream or by queued compute work
+            Check.cu(cuEventSynchronize(s.copied), "cuEventSynchronize");
+            rt.ctx().sync();
+        }
+        if (s.capacity > 0) {
+            Check.cu(cuMemFreeHost(s.pinned), "cuMemFreeHost");
+            Check.cu(cuMemFree(s.device), "cuMemFree");
+        }
+        long cap = Math.max(bytes, 1L << 20);
+        Pointer p = new Pointer();
+        Check.cu(cuMemHostAlloc(p, cap, CU_MEMHOSTALLOC_PORTABLE), "cuMemHostAlloc(" + cap + " bytes, pinned)");
+        long[] d = new long[1];
+        Check.cu(cuMemAlloc(d, cap), "cuMemAlloc(" + cap + " bytes, upload slot)");
+        s.pinned = p;
+        s.device = d[0];
+        s.capacity = cap;
+    }
+
+    @Override
+    public void close() {
+        rt.ctx().sync();
+        for (Slot s : slots) {
+            cuEventSynchronize(s.copied);
+            if (s.capacity > 0) {
+                cuMemFreeHost(s.pinned);
+                cuMemFree(s.device);
+            }
+            cuEventDestroy(s.copied);
+            cuEventDestroy(s.released);
+        }
+        cuStreamDestroy(copyStream);
+    }
+}

@@ -1,0 +1,195 @@
+package org.stablekd.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.stablekd.testing.Close.assertClose;
+
+import java.util.function.Function;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.stablekd.autograd.Autograd;
+import org.stablekd.backend.Backends;
+import org.stablekd.backend.Op;
+import org.stablekd.models.Zoo;
+import org.stablekd.nn.DeviceSlab;
+import org.stablekd.nn.Model;
+import org.stablekd.ops.Distill;
+import org.stablekd.ops.Losses;
+import org.stablekd.ops.Norm;
+import org.stablekd.ops.Pointwise;
+import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Device;
+import org.stablekd.tensor.Rng;
+import org.stablekd.tensor.Scope;
+import org.stablekd.tensor.Shape;
+import org.stablekd.tensor.Tensor;
+import org.stablekd.testing.Tolerance;
+
+/**
+ * GPU checks beyond the op registry: copies, the fused kernels against the ops they replace,
+ * SGD over a slab, determinism, the allocator's steady state and the pinned uploader.
+ * Skipped with the reason where there is no GPU.
+ */
+@Tag("gpu")
+class CudaOpsGpuTest {
+    private static final Device GPU = Device.cuda(0);
+
+    private static Tensor randn(long seed, int... dims) {
+        return Tensor.randn(new Rng(seed), DType.F32, 1, dims);
+    }
+
+    private static Tensor labels(long seed, int n, int classes) {
+        Rng rng = new Rng(seed);
+        int[] l = new int[n];
+        for (int i = 0; i < n; i++) l[i] = rng.nextInt(classes);
+        return Tensor.ofInts(l, n);
+    }
+
+    @Test
+    void hostDeviceRoundTripsKeepEveryDtype() {
+        GpuTests.requireGpu();
+        try (Scope s = Scope.open()) {
+            Tensor f = randn(1, 3, 5, 7);
+            assertArrayEquals(f.toFloatArray(), CudaTensors.toHost(CudaTensors.toDevice(f)).toFloatArray());
+            Tensor i = labels(2, 37, 10);
+            assertArrayEquals(i.toIntArray(), CudaTensors.toHost(CudaTensors.toDevice(i)).toIntArray());
+            Tensor strided = f.permuteView(2, 0, 1);  // non-contiguous host view
+            assertArrayEquals(strided.toFloatArray(), CudaTensors.toHost(CudaTensors.toDevice(strided)).toFloatArray());
+            Tensor onGpu = CudaTensors.toDevice(f).permuteView(1, 2, 0);  // non-contiguous device view
+            assertArrayEquals(f.permuteView(1, 2, 0).toFloatArray(), CudaTensors.toHost(onGpu).toFloatArray());
+        }
+    }
+
+    @Test
+    void dkdWithAConfidentTeacher() {
+        GpuTests.requireGpu();
+        try (Scope s = Scope.open()) {
+            Tensor student = randn(3, 4, 19), teacher = randn(4, 4, 19), y = labels(5, 4, 19);
+            for (int r = 0; r < 4; r++) teacher.set(teacher.get(r, (int) y.getFlat(r)) + 40, r, (int) y.getFlat(r));
+            compareLossAndStudentGrad(st -> Distill.dkdLoss(st[0], st[1], st[2], 1, 8, 4), student, teacher, y);
+        }
+    }
+
+    @Test
+    void outOfRangeLabelsGiveNaNOnTheGpu() {
+        GpuTests.requireGpu();
+        try (Scope s = Scope.open()) {
+            Tensor logits = CudaTensors.toDevice(randn(6, 3, 5));
+            Tensor bad = CudaTensors.toDevice(Tensor.ofInts(new int[] {0, 5, 1}, 3));
+            assertTrue(Double.isNaN(CudaTensors.toHost(Losses.crossEntropy(logits, bad)).item()));
+        }
+    }
+
+    /** loss and d loss/d student on the GPU vs the cpu backend; inputs (student, teacher, labels) made on the host. */
+    private static void compareLossAndStudentGrad(Function<Tensor[], Tensor> loss, Tensor student, Tensor teacher, Tensor labels) {
+        Tensor sc = student.detach().requiresGrad(true);
+        Tensor lc = loss.apply(new Tensor[] {sc, teacher, labels});
+        Autograd.backward(lc);
+        Tensor sg = CudaTensors.toDevice(student).requiresGrad(true);
+        Tensor lg = loss.apply(new Tensor[] {sg, CudaTensors.toDevice(teacher), CudaTensors.toDevice(labels)});
+        Autograd.backward(lg);
+        assertClose(CudaTensors.toHost(lg), lc, Tolerance.CUDA_VS_CPU, "loss");
+        assertClose(CudaTensors.toHost(sg.grad()), sc.grad(), Tolerance.CUDA_VS_CPU, "d loss / d student");
+    }
+
+    @Test
+    void fusedKdAndCrossEntropyMatchTheOpsTheyReplace() {
+        GpuTests.requireGpu();
+        double tau = 4, kdWeight = 0.9, ceWeight = 0.1;
+        try (Scope s = Scope.open()) {
+            Tensor student = randn(7, 6, 100), teacher = randn(8, 6, 100), y = labels(9, 6, 100);
+            Tensor sc = student.detach().requiresGrad(true);
+            Tensor expected = Pointwise.add(Pointwise.scale(Losses.crossEntropy(sc, y), ceWeight),
+                    Pointwise.scale(Losses.kdLoss(sc, teacher, tau), kdWeight));
+            Autograd.backward(expected);
+            Tensor loss = FusedKernels.scalarOnDevice();
+            Tensor ds = Tensor.empty(DType.F32, student.shape(), GPU);
+            FusedKernels.kdCrossEntropyLossAndGrad(CudaTensors.toDevice(student), CudaTensors.toDevice(teacher), CudaTensors.toDevice(y),
+                    tau, kdWeight, ceWeight, loss, ds);
+            assertClose(CudaTensors.toHost(loss), expected, Tolerance.CUDA_VS_CPU, "fused KD+CE loss");
+            assertClose(CudaTensors.toHost(ds), sc.grad(), Tolerance.CUDA_VS_CPU, "fused KD+CE gradient");
+        }
+    }
+
+    @Test
+    void fusedBatchNormReluMatchesBatchNormThenRelu() {
+        GpuTests.requireGpu();
+        try (Scope s = Scope.open()) {
+            Tensor x = randn(10, 4, 6, 5, 5), gamma = Tensor.uniform(new Rng(11), DType.F32, 0.5, 1.5, 6), beta = randn(12, 6);
+            Tensor rm = Tensor.zeros(DType.F32, 6), rv = Tensor.full(DType.F32, 1, 6);
+            // reference on the GPU through the ops: relu(batch_norm(x)), backward of Σ y∘r
+            Tensor xg = CudaTensors.toDevice(x).requiresGrad(true), gg = CudaTensors.toDevice(gamma).requiresGrad(true);
+            Tensor bg = CudaTensors.toDevice(beta).requiresGrad(true), r = CudaTensors.toDevice(randn(13, 4, 6, 5, 5));
+            Tensor y = Pointwise.relu(Norm.batchNorm(xg, gg, bg, CudaTensors.toDevice(rm), CudaTensors.toDevice(rv), true, 0.1, 1e-5));
+            Autograd.backward(org.stablekd.ops.Reduce.sum(Pointwise.mul(y, r)));
+            // fused: statistics from the train kernel, then bn_apply_relu and the masked backward
+            var norm = Backends.select(Op.BATCH_NORM, DType.F32, GPU).norm();
+            Tensor xd = CudaTensors.toDevice(x), mean = Tensor.empty(DType.F32, Shape.of(6), GPU), inv = Tensor.empty(DType.F32, Shape.of(6), GPU);
+            Tensor scratch = Tensor.empty(DType.F32, x.shape(), GPU);
+            norm.batchNormTrain(xd, CudaTensors.toDevice(gamma), CudaTensors.toDevice(beta), CudaTensors.toDevice(rm), CudaTensors.toDevice(rv),
+                    0.1, 1e-5, scratch, mean, inv);
+            Tensor yf = Tensor.empty(DType.F32, x.shape(), GPU);
+            FusedKernels.batchNormApplyRelu(xd, mean, inv, CudaTensors.toDevice(gamma), CudaTensors.toDevice(beta), yf);
+            Tensor dx = Tensor.empty(DType.F32, x.shape(), GPU), dg = Tensor.empty(DType.F32, Shape.of(6), GPU), db = Tensor.empty(DType.F32, Shape.of(6), GPU);
+            FusedKernels.batchNormReluBackward(xd, yf, r, CudaTensors.toDevice(gamma), mean, inv, true, dx, dg, db);
+            assertClose(CudaTensors.toHost(yf), CudaTensors.toHost(y), Tolerance.CUDA_VS_CPU, "bn_apply_relu forward");
+            assertClose(CudaTensors.toHost(dx), CudaTensors.toHost(xg.grad()), Tolerance.CUDA_VS_CPU, "fused backward dx");
+            assertClose(CudaTensors.toHost(dg), CudaTensors.toHost(gg.grad()), Tolerance.CUDA_VS_CPU, "fused backward dgamma");
+            assertClose(CudaTensors.toHost(db), CudaTensors.toHost(bg.grad()), Tolerance.CUDA_VS_CPU, "fused backward dbeta");
+        }
+    }
+
+    @Test
+    void sgdOverASlabMatchesTheCpu() {
+        GpuTests.requireGpu();
+        for (boolean nesterov : new boolean[] {false, true}) {
+            try (Scope s = Scope.open()) {
+                Tensor p = randn(20, 1003), g = randn(21, 1003), m = randn(22, 1003);
+                Tensor pd = CudaTensors.toDevice(p), gd = CudaTensors.toDevice(g), md = CudaTensors.toDevice(m);
+                Backends.cpu().optimizer().sgd(p, g, m, 0.05, 0.9, 5e-4, nesterov);
+                Backends.select(Op.SGD_STEP, DType.F32, GPU).optimizer().sgd(pd, gd, md, 0.05, 0.9, 5e-4, nesterov);
+                assertClose(CudaTensors.toHost(pd), p, Tolerance.CUDA_VS_CPU, "params, nesterov " + nesterov);
+                assertClose(CudaTensors.toHost(md), m, Tolerance.CUDA_VS_CPU, "momentum, nesterov " + nesterov);
+            }
+        }
+    }
+
+    @Test
+    void aTrainingStepIsDeterministicAndAllocatesNothingNewAfterTheFirst() {
+        CudaBackend cuda = GpuTests.requireGpu();
+        Model model = Zoo.create("resnet8", 10, new Rng(1));
+        DeviceSlab slab = DeviceSlab.pack(model, GPU, CudaTensors::toDevice);
+        Tensor x = CudaTensors.toDevice(randn(30, 8, 3, 32, 32)), y = CudaTensors.toDevice(labels(31, 8, 10));
+        float[] firstGrads = null;
+        long freshAfterFirst = -1;
+        for (int step = 0; step < 4; step++) {
+            try (Scope s = Scope.open()) {
+                Backends.select(Op.SUM, DType.F32, GPU).pointwise().fill(slab.grads(), 0);
+                Autograd.backward(Losses.crossEntropy(model.forward(x), y));
+                float[] grads = CudaTensors.toHost(slab.grads()).toFloatArray();
+                if (firstGrads == null) firstGrads = grads;
+                else assertArrayEquals(firstGrads, grads, "step " + step + ": same inputs, same weights, bit-identical gradients");
+            }
+            if (step == 1) freshAfterFirst = cuda.freshBlocks();
+        }
+        assertEquals(freshAfterFirst, cuda.freshBlocks(), "steps after the second allocated new device blocks: " + cuda.memoryStats());
+    }
+
+    @Test
+    void pinnedUploadsArriveIntact() {
+        GpuTests.requireGpu();
+        try (PinnedUploader up = new PinnedUploader(); Scope s = Scope.open()) {
+            Tensor previous = null;
+            float[] previousValues = null;
+            for (int i = 0; i < 5; i++) {
+                Tensor host = randn(40 + i, 16, 3, 8, 8);
+                Tensor dev = up.upload(host);
+                assertArrayEquals(host.toFloatArray(), CudaTensors.toHost(dev).toFloatArray(), "batch " + i);
+                if (previous != null) assertArrayEquals(previousValues, CudaTensors.toHost(previous).toFloatArray(), "batch " + (i - 1) + " still intact");
+                previous = dev;
+                previousValues = host.toFloatArray();
+            }
+        }
+    }
+}
