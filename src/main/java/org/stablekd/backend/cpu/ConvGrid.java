@@ -2,7 +2,10 @@ package org.stablekd.backend.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The shared-padding grid: how {@link GridConv} lays out a block of images so that every 3×3
@@ -32,7 +35,33 @@ import java.util.Arrays;
  * whole vector tiles past the last image, always zero on the input side).
  */
 final class ConvGrid {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int VL = SPECIES.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
     private ConvGrid() {}
+
+    /** dst[d .. d+w) = the w floats of src at element s (vector copies, a masked one for the tail). */
+    static void copyRow(MemorySegment src, long s, float[] dst, int d, int w) {
+        long at = s * Float.BYTES;
+        int x = 0;
+        for (; x + VL <= w; x += VL, at += VL * Float.BYTES) FloatVector.fromMemorySegment(SPECIES, src, at, ORDER).intoArray(dst, d + x);
+        if (x < w) {
+            var live = SPECIES.indexInRange(x, w);
+            FloatVector.fromMemorySegment(SPECIES, src, at, ORDER, live).intoArray(dst, d + x, live);
+        }
+    }
+
+    /** dst at element s .. +w = src[d .. d+w) + bias (vector copies, a masked one for the tail). */
+    static void copyRow(float[] src, int d, float bias, MemorySegment dst, long s, int w) {
+        long at = s * Float.BYTES;
+        int x = 0;
+        for (; x + VL <= w; x += VL, at += VL * Float.BYTES) FloatVector.fromArray(SPECIES, src, d + x).add(bias).intoMemorySegment(dst, at, ORDER);
+        if (x < w) {
+            var live = SPECIES.indexInRange(x, w);
+            FloatVector.fromArray(SPECIES, src, d + x, live).add(bias).intoMemorySegment(dst, at, ORDER, live);
+        }
+    }
 
     static int rowStride(int w) {
         return w + 1;
@@ -70,11 +99,11 @@ final class ConvGrid {
             int base = ci * pl;
             Arrays.fill(grid, base, base + ws, 0f);                                  // top padding row
             for (int b = 0; b < nb; b++) {
-                MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) (img0 + b) * c + ci) * hw) * Float.BYTES, tmp, 0, hw);
+                long src = xOff + ((long) (img0 + b) * c + ci) * hw;
                 int row = base + (1 + b * hs) * ws;
-                for (int y = 0; y < h; y++, row += ws) {
+                for (int y = 0; y < h; y++, row += ws, src += w) {
                     grid[row] = 0f;                                                    // the column between rows
-                    System.arraycopy(tmp, y * w, grid, row + 1, w);
+                    copyRow(x, src, grid, row + 1, w);
                 }
                 Arrays.fill(grid, row, row + ws, 0f);                                  // the row between images
             }
@@ -120,10 +149,10 @@ final class ConvGrid {
         for (int ci = 0; ci < c; ci++) {
             int base = ci * cpl;
             for (int b = 0; b < nb; b++) {
-                MemorySegment.copy(dy, ValueLayout.JAVA_FLOAT, (dyOff + ((long) (img0 + b) * c + ci) * hw) * Float.BYTES, tmp, 0, hw);
+                long src = dyOff + ((long) (img0 + b) * c + ci) * hw;
                 int row = base + b * hs * ws;
-                for (int y = 0; y < h; y++, row += ws) {
-                    System.arraycopy(tmp, y * w, grid, row, w);
+                for (int y = 0; y < h; y++, row += ws, src += w) {
+                    copyRow(dy, src, grid, row, w);
                     grid[row + w] = 0f;
                 }
                 Arrays.fill(grid, row, row + ws, 0f);
@@ -141,15 +170,10 @@ final class ConvGrid {
         int ws = w + 1, hs = h + 1, hw = h * w;
         for (int b = 0; b < nb; b++) {
             for (int ch = 0; ch < m; ch++) {
+                float bv = bias == null ? 0f : bias[ch];
                 int row = ch * cpl + b * hs * ws;
-                if (bias == null) {
-                    for (int yy = 0; yy < h; yy++, row += ws) System.arraycopy(grid, row, tmp, yy * w, w);
-                } else {
-                    float bv = bias[ch];
-                    for (int yy = 0; yy < h; yy++, row += ws)
-                        for (int xx = 0; xx < w; xx++) tmp[yy * w + xx] = grid[row + xx] + bv;
-                }
-                MemorySegment.copy(tmp, 0, y, ValueLayout.JAVA_FLOAT, (yOff + ((long) (img0 + b) * m + ch) * hw) * Float.BYTES, hw);
+                long dst = yOff + ((long) (img0 + b) * m + ch) * hw;
+                for (int yy = 0; yy < h; yy++, row += ws, dst += w) copyRow(grid, row, bv, y, dst, w);
             }
         }
     }

@@ -17,8 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * accumulators held over the whole depth (rows), so each output is one in-order sum of its
  * rows, whatever the blocking or thread split (Note [Determinism]).
  * <ul>
- *   <li>16 lanes (AVX-512, 32 registers): 8 × 2 vectors = 16 accumulators, per step 2 loads and
- *       8 broadcasts for 16 FMAs;</li>
+ *   <li>16 lanes (AVX-512, 32 registers): 8 × 3 vectors = 24 accumulators + 3 + 1 in use, per
+ *       step 3 loads and 8 broadcasts for 24 FMAs (measured 100–107 GFLOP/s on one Zen 4 core,
+ *       against 87–98 for 8 × 2);</li>
  *   <li>8 lanes or fewer (AVX2, 16 registers): 4 × 3 vectors = 12 accumulators + 3 + 1 in use.</li>
  * </ul>
  * Tiles are whole: c has roundUp(m, MR) planes and t runs to t1 in steps of NR, so the caller's
@@ -30,8 +31,8 @@ final class GridGemm {
     private static final boolean WIDE = VL >= 16;
     /** Output channels per tile. */
     static final int MR = WIDE ? 8 : 4;
-    /** Pixels per tile (NV vectors). */
-    static final int NR = (WIDE ? 2 : 3) * VL;
+    /** Pixels per tile (three vectors). */
+    static final int NR = 3 * VL;
 
     private GridGemm() {}
 
@@ -67,45 +68,47 @@ final class GridGemm {
         int panelSize = MR * rows;
         for (int t = t0; t < t1; t += NR) {
             for (int i = 0, a = apOff; i < m; i += MR, a += panelSize) {
-                if (WIDE) tile8x2(rows, ap, a, b, base, baseOff, t, c, cOff + i * cs + t, cs);
+                if (WIDE) tile8x3(rows, ap, a, b, base, baseOff, t, c, cOff + i * cs + t, cs);
                 else tile4x3(rows, ap, a, b, base, baseOff, t, c, cOff + i * cs + t, cs);
             }
         }
     }
 
-    // 8 channels × 2 vectors: c[ci + r·cs + v·VL ..] for r < 8, v < 2
-    private static void tile8x2(int rows, float[] ap, int a, float[] b, int[] base, int baseOff, int t, float[] c, int ci, int cs) {
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-                c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00,
-                c70 = c00, c71 = c00;
+    // 8 channels × 3 vectors: c[ci + r·cs + v·VL ..] for r < 8, v < 3
+    private static void tile8x3(int rows, float[] ap, int a, float[] b, int[] base, int baseOff, int t, float[] c, int ci, int cs) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z,
+                c40 = z, c41 = z, c42 = z, c50 = z, c51 = z, c52 = z, c60 = z, c61 = z, c62 = z, c70 = z, c71 = z, c72 = z;
         for (int p = 0; p < rows; p++, a += 8) {
             int bi = base[baseOff + p] + t;
-            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bi), b1 = FloatVector.fromArray(SPECIES, b, bi + VL);
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bi), b1 = FloatVector.fromArray(SPECIES, b, bi + VL),
+                        b2 = FloatVector.fromArray(SPECIES, b, bi + 2 * VL);
             FloatVector w = FloatVector.broadcast(SPECIES, ap[a]);
-            c00 = w.fma(b0, c00); c01 = w.fma(b1, c01);
+            c00 = w.fma(b0, c00); c01 = w.fma(b1, c01); c02 = w.fma(b2, c02);
             w = FloatVector.broadcast(SPECIES, ap[a + 1]);
-            c10 = w.fma(b0, c10); c11 = w.fma(b1, c11);
+            c10 = w.fma(b0, c10); c11 = w.fma(b1, c11); c12 = w.fma(b2, c12);
             w = FloatVector.broadcast(SPECIES, ap[a + 2]);
-            c20 = w.fma(b0, c20); c21 = w.fma(b1, c21);
+            c20 = w.fma(b0, c20); c21 = w.fma(b1, c21); c22 = w.fma(b2, c22);
             w = FloatVector.broadcast(SPECIES, ap[a + 3]);
-            c30 = w.fma(b0, c30); c31 = w.fma(b1, c31);
+            c30 = w.fma(b0, c30); c31 = w.fma(b1, c31); c32 = w.fma(b2, c32);
             w = FloatVector.broadcast(SPECIES, ap[a + 4]);
-            c40 = w.fma(b0, c40); c41 = w.fma(b1, c41);
+            c40 = w.fma(b0, c40); c41 = w.fma(b1, c41); c42 = w.fma(b2, c42);
             w = FloatVector.broadcast(SPECIES, ap[a + 5]);
-            c50 = w.fma(b0, c50); c51 = w.fma(b1, c51);
+            c50 = w.fma(b0, c50); c51 = w.fma(b1, c51); c52 = w.fma(b2, c52);
             w = FloatVector.broadcast(SPECIES, ap[a + 6]);
-            c60 = w.fma(b0, c60); c61 = w.fma(b1, c61);
+            c60 = w.fma(b0, c60); c61 = w.fma(b1, c61); c62 = w.fma(b2, c62);
             w = FloatVector.broadcast(SPECIES, ap[a + 7]);
-            c70 = w.fma(b0, c70); c71 = w.fma(b1, c71);
+            c70 = w.fma(b0, c70); c71 = w.fma(b1, c71); c72 = w.fma(b2, c72);
         }
-        c00.intoArray(c, ci); c01.intoArray(c, ci + VL); ci += cs;
-        c10.intoArray(c, ci); c11.intoArray(c, ci + VL); ci += cs;
-        c20.intoArray(c, ci); c21.intoArray(c, ci + VL); ci += cs;
-        c30.intoArray(c, ci); c31.intoArray(c, ci + VL); ci += cs;
-        c40.intoArray(c, ci); c41.intoArray(c, ci + VL); ci += cs;
-        c50.intoArray(c, ci); c51.intoArray(c, ci + VL); ci += cs;
-        c60.intoArray(c, ci); c61.intoArray(c, ci + VL); ci += cs;
-        c70.intoArray(c, ci); c71.intoArray(c, ci + VL);
+        int v2 = 2 * VL;
+        c00.intoArray(c, ci); c01.intoArray(c, ci + VL); c02.intoArray(c, ci + v2); ci += cs;
+        c10.intoArray(c, ci); c11.intoArray(c, ci + VL); c12.intoArray(c, ci + v2); ci += cs;
+        c20.intoArray(c, ci); c21.intoArray(c, ci + VL); c22.intoArray(c, ci + v2); ci += cs;
+        c30.intoArray(c, ci); c31.intoArray(c, ci + VL); c32.intoArray(c, ci + v2); ci += cs;
+        c40.intoArray(c, ci); c41.intoArray(c, ci + VL); c42.intoArray(c, ci + v2); ci += cs;
+        c50.intoArray(c, ci); c51.intoArray(c, ci + VL); c52.intoArray(c, ci + v2); ci += cs;
+        c60.intoArray(c, ci); c61.intoArray(c, ci + VL); c62.intoArray(c, ci + v2); ci += cs;
+        c70.intoArray(c, ci); c71.intoArray(c, ci + VL); c72.intoArray(c, ci + v2);
     }
 
     // 4 channels × 3 vectors (AVX2): c[ci + r·cs + v·VL ..] for r < 4, v < 3
