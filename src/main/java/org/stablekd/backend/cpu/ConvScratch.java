@@ -7,7 +7,7 @@ package org.stablekd.backend.cpu;
  */
 final class ConvScratch {
     private static final ThreadLocal<ConvScratch> LOCAL = ThreadLocal.withInitial(ConvScratch::new);
-    private final float[][] slots = new float[8][0];
+    private final float[][] slots = new float[16][0];
     /** Gather indices for one vector. */
     final int[] index = new int[Sgemm.VL];
     private int[] ints = new int[0];
@@ -18,7 +18,7 @@ final class ConvScratch {
         return LOCAL.get();
     }
 
-    /** Buffer number {@code slot} (0..7) with at least {@code size} floats. */
+    /** Buffer number {@code slot} (0..15) with at least {@code size} floats. */
     float[] buffer(int slot, long size) {
         if (size > Integer.MAX_VALUE - 64) {
             throw new IllegalArgumentException("conv scratch of " + size + " floats is too large for one heap array; use a smaller batch or image");

@@ -120,6 +120,10 @@ final class CpuConv implements ConvKernels {
 
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+        if (GridConv.supports(g)) {
+            GridConv.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
+            return;
+        }
         int kg = g.kPerGroup(), crs = crs(g), pq = g.p() * g.q();
         int panelRows = Sgemm.roundUp(kg, Sgemm.MR);
         // the weights, packed once per call into SGEMM's A panels (the caller's scratch, read by every thread)
@@ -188,6 +192,10 @@ final class CpuConv implements ConvKernels {
     }
 
     static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
+        if (GridConv.supports(g)) {
+            GridConv.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
+            return;
+        }
         if (inputGradientAsConvolution(g)) {
             int cg = g.cPerGroup(), kg = g.kPerGroup(), r = g.r(), s = g.s();
             float[] flipped = ConvScratch.get().buffer(FLIPPED, (long) g.k() * cg * r * s);
@@ -236,6 +244,10 @@ final class CpuConv implements ConvKernels {
 
     static void backwardWeight(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
+        if (GridConv.supports(g)) {
+            GridConv.backwardWeight(g, x, xOff, dy, dyOff, dw, dwOff, dbias, dbOff);
+            return;
+        }
         if (g.strideH() == 1 && g.strideW() == 1 && (long) g.k() * crs(g) <= DIRECT_WEIGHT_GRAD_MAX
                 && g.p() * (g.w() + 2 * g.padW()) >= DIRECT_WEIGHT_GRAD_MIN_LEN) {
             backwardWeightDirect(g, x, xOff, dy, dyOff, dw, dwOff, dbias, dbOff);
@@ -291,7 +303,7 @@ final class CpuConv implements ConvKernels {
     private static void backwardWeightDirect(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                              MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
         int cg = g.cPerGroup(), kg = g.kPerGroup(), crs = crs(g), pq = g.p() * g.q(), k = g.k();
-        int hp = g.h() + 2 * g.padH(), wp = g.w() + 2 * g.padW(), len = g.p() * wp;
+        int hp = g.h() + 2 * g.padH(), wp = g.w() + 2 * g.padW(), len = Sgemm.roundUp(g.p() * wp, DotRows.VL);
         long hw = (long) g.h() * g.w();
         int vl = DotRows.VL, size = k * crs * vl + k;   // one partial: lanes of dw (k, crs), then dbias (k)
         int chunks = Math.min(Parallel.threads(), g.n());
@@ -300,7 +312,7 @@ final class CpuConv implements ConvKernels {
             int start = (int) ((long) g.n() * chunk / chunks), end = (int) ((long) g.n() * (chunk + 1) / chunks);
             ConvScratch s = ConvScratch.get();
             int paddedLen = (int) paddedSize(g);
-            float[] padded = s.buffer(PADDED, paddedLen + wp);          // + one zero row: the last taps read past the end
+            float[] padded = s.buffer(PADDED, paddedLen + wp + DotRows.VL);   // + zeros: the last taps read past the end
             float[] dyWide = s.buffer(COLS, (long) kg * len);
             float[] tile = s.buffer(2, DotRows.TILE);
             int[] rowAt = s.ints(crs);
@@ -309,8 +321,8 @@ final class CpuConv implements ConvKernels {
                     for (int j = 0; j < g.s(); j++) rowAt[row++] = (ci * hp + i) * wp + j;
             int part = chunk * size;
             Arrays.fill(partials, part, part + size, 0f);
-            Arrays.fill(padded, paddedLen, paddedLen + wp, 0f);
-            Arrays.fill(dyWide, 0, kg * len, 0f);                        // the widening columns stay zero
+            Arrays.fill(padded, paddedLen, paddedLen + wp + DotRows.VL, 0f);
+            Arrays.fill(dyWide, 0, kg * len, 0f);                        // the widening columns and the tail stay zero
             for (int img = start; img < end; img++) {
                 for (int grp = 0; grp < g.groups(); grp++) {
                     long xg = xOff + ((long) img * g.c() + (long) grp * cg) * hw;
@@ -339,7 +351,7 @@ final class CpuConv implements ConvKernels {
     }
 
     /** sums[ch] += Σ_e dy[ch·pq + e] for ch < k: vector partials, folded in a fixed lane order. */
-    private static void addRowSums(MemorySegment dy, long dyOff, int k, int pq, float[] sums, int at) {
+    static void addRowSums(MemorySegment dy, long dyOff, int k, int pq, float[] sums, int at) {
         int vl = SPECIES.length(), pqv = SPECIES.loopBound(pq);
         for (int ch = 0; ch < k; ch++) {
             long row = dyOff + (long) ch * pq;

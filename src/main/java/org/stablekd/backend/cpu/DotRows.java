@@ -1,97 +1,133 @@
 package org.stablekd.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Dot products of rows: acc(i, j) += Σ_t a[aOff + i·lda + t] · b[bRows[j] + t], t < len. Both
- * operands stream along t, contiguous, so nothing is transposed or packed. This is a stride-1
- * convolution's weight gradient read straight from the zero-padded image (see
- * {@code CpuConv.backwardWeightDirect}): with t running over output rows of the padded width,
- * row j = (ci, i, jj) of cols starts at padded[(ci·hp + i)·wp + jj] and is contiguous; a holds dy
- * with its rows widened to wp by zeros, so the extra columns add nothing.
+ * operands stream along t, contiguous, so nothing is transposed or packed. This is a
+ * convolution's weight gradient: a = dy in the output grid, b = the input grid, row j of b one
+ * tap (plane and offset) of the implicit im2col matrix (see {@link GridConv} and
+ * {@code CpuConv.backwardWeightDirect}).
+ *
+ * <p>len must be a multiple of VL (callers pad a with zeros; b must be readable that far).
  *
  * <p>Lane partials: the sums are kept per vector lane, in {@code acc (m, n, VL)}, and added to
- * across calls (one call per image); {@link #reduce} folds the lanes in a fixed order at the
- * end. So the summation order depends only on the sizes, never on timing or JIT tier (a
+ * across calls; {@link #reduce} folds the lanes in a fixed order at the end. Each lane sums its
+ * t's of one {@link #CHUNK} in increasing order and adds that to its partial, so the result
+ * depends only on the sizes and the calls made, never on timing or JIT tier (a
  * {@code reduceLanes} may associate differently when interpreted than when compiled).
  *
- * <p>Micro-tile: 4 rows of a × 4 rows of b = 16 vector accumulators; per step of VL along k,
- * 8 loads feed 16 FMAs. Edge tiles recompute the last row instead of branching, and store only
- * the valid part; the k tail is a masked load (zeros in the unused lanes).
+ * <p>Micro-tile: MW rows of a × 3 rows of b (3 taps of one input row, which overlap in memory
+ * and so come from L1 after the first): 8 × 3 = 24 accumulators with 32 vector registers
+ * (AVX-512), 4 × 3 = 12 with 16 (AVX2). t runs in chunks of {@link #CHUNK} so a tile's rows of a
+ * stay in L1 across the tiles of one chunk. Edge tiles recompute the last row instead of
+ * branching and add only the valid part.
  */
 final class DotRows {
-    private static final VectorSpecies<Float> SPECIES = Sgemm.SPECIES;
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     static final int VL = SPECIES.length();
+    private static final boolean WIDE = VL >= 16;
+    /** Rows of a per tile. */
+    private static final int MW = WIDE ? 8 : 4;
     /** Scratch floats one call needs for its register tile. */
-    static final int TILE = 16 * VL;
+    static final int TILE = MW * 3 * VL;
+    /** Floats of t per pass over the tiles. */
+    static final int CHUNK = 1024;
 
     private DotRows() {}
 
     /**
-     * acc[accOff + (i·n + j)·VL + lane] += Σ_{p ≡ lane mod VL} a[aOff + i·lda + p] · b[bRows[j] + p],
-     * for i < m, j < n, p < k. buf is scratch of {@link #TILE} floats.
+     * acc[accOff + (i·n + j)·VL + lane] += Σ_{t ≡ lane mod VL} a[aOff + i·lda + t] · b[bRows[j] + t],
+     * for i < m, j < n, t < len (a multiple of VL). buf is scratch of {@link #TILE} floats.
      */
-    static void accumulate(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows, float[] acc, int accOff, float[] buf) {
-        int kv = SPECIES.loopBound(k);
-        for (int i0 = 0; i0 < m; i0 += 4) {
-            int a0 = aOff + i0 * lda, a1 = aOff + Math.min(i0 + 1, m - 1) * lda,
-                a2 = aOff + Math.min(i0 + 2, m - 1) * lda, a3 = aOff + Math.min(i0 + 3, m - 1) * lda;
-            int mi = Math.min(4, m - i0);
-            for (int j0 = 0; j0 < n; j0 += 4) {
-                int b0 = bRows[j0], b1 = bRows[Math.min(j0 + 1, n - 1)],
-                    b2 = bRows[Math.min(j0 + 2, n - 1)], b3 = bRows[Math.min(j0 + 3, n - 1)];
-                int nj = Math.min(4, n - j0);
-                tile(kv, k, a, a0, a1, a2, a3, b, b0, b1, b2, b3, acc, accOff + (i0 * n + j0) * VL, n * VL, mi, nj, buf);
+    static void accumulate(int m, int n, int len, float[] a, int aOff, int lda, float[] b, int[] bRows, float[] acc, int accOff, float[] buf) {
+        for (int t0 = 0; t0 < len; t0 += CHUNK) {
+            int t1 = Math.min(len, t0 + CHUNK);
+            for (int i0 = 0; i0 < m; i0 += MW) {
+                int mi = Math.min(MW, m - i0), a0 = aOff + i0 * lda;
+                for (int j0 = 0; j0 < n; j0 += 3) {
+                    int nj = Math.min(3, n - j0);
+                    int b0 = bRows[j0], b1 = bRows[Math.min(j0 + 1, n - 1)], b2 = bRows[Math.min(j0 + 2, n - 1)];
+                    int at = accOff + (i0 * n + j0) * VL;
+                    if (WIDE) tile8x3(t0, t1, a, a0, lda, mi, b, b0, b1, b2, buf);
+                    else tile4x3(t0, t1, a, a0, lda, mi, b, b0, b1, b2, buf);
+                    addTile(buf, acc, at, n * VL, mi, nj);
+                }
             }
         }
     }
 
-    /** One 4×4 tile; its lane partials start at acc[at], rows of the tile are rowStep apart. */
-    private static void tile(int kv, int k, float[] a, int a0, int a1, int a2, int a3,
-                             float[] b, int b0, int b1, int b2, int b3, float[] acc, int at, int rowStep, int mi, int nj,
-                             float[] buf) {
-        FloatVector z = FloatVector.zero(SPECIES);
-        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z,
-                c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
-        for (int p = 0; p < kv; p += VL) {
-            FloatVector x0 = FloatVector.fromArray(SPECIES, b, b0 + p), x1 = FloatVector.fromArray(SPECIES, b, b1 + p),
-                        x2 = FloatVector.fromArray(SPECIES, b, b2 + p), x3 = FloatVector.fromArray(SPECIES, b, b3 + p);
-            FloatVector y = FloatVector.fromArray(SPECIES, a, a0 + p);
-            c00 = y.fma(x0, c00); c01 = y.fma(x1, c01); c02 = y.fma(x2, c02); c03 = y.fma(x3, c03);
-            y = FloatVector.fromArray(SPECIES, a, a1 + p);
-            c10 = y.fma(x0, c10); c11 = y.fma(x1, c11); c12 = y.fma(x2, c12); c13 = y.fma(x3, c13);
-            y = FloatVector.fromArray(SPECIES, a, a2 + p);
-            c20 = y.fma(x0, c20); c21 = y.fma(x1, c21); c22 = y.fma(x2, c22); c23 = y.fma(x3, c23);
-            y = FloatVector.fromArray(SPECIES, a, a3 + p);
-            c30 = y.fma(x0, c30); c31 = y.fma(x1, c31); c32 = y.fma(x2, c32); c33 = y.fma(x3, c33);
-        }
-        if (kv < k) {
-            VectorMask<Float> tail = SPECIES.indexInRange(kv, k);
-            FloatVector x0 = FloatVector.fromArray(SPECIES, b, b0 + kv, tail), x1 = FloatVector.fromArray(SPECIES, b, b1 + kv, tail),
-                        x2 = FloatVector.fromArray(SPECIES, b, b2 + kv, tail), x3 = FloatVector.fromArray(SPECIES, b, b3 + kv, tail);
-            FloatVector y = FloatVector.fromArray(SPECIES, a, a0 + kv, tail);
-            c00 = y.fma(x0, c00); c01 = y.fma(x1, c01); c02 = y.fma(x2, c02); c03 = y.fma(x3, c03);
-            y = FloatVector.fromArray(SPECIES, a, a1 + kv, tail);
-            c10 = y.fma(x0, c10); c11 = y.fma(x1, c11); c12 = y.fma(x2, c12); c13 = y.fma(x3, c13);
-            y = FloatVector.fromArray(SPECIES, a, a2 + kv, tail);
-            c20 = y.fma(x0, c20); c21 = y.fma(x1, c21); c22 = y.fma(x2, c22); c23 = y.fma(x3, c23);
-            y = FloatVector.fromArray(SPECIES, a, a3 + kv, tail);
-            c30 = y.fma(x0, c30); c31 = y.fma(x1, c31); c32 = y.fma(x2, c32); c33 = y.fma(x3, c33);
-        }
-        // spill to the tile buffer (no vector crosses a call, so C2 keeps them all in registers),
-        // then add the valid mi × nj part to the lane partials
-        c00.intoArray(buf, 0); c01.intoArray(buf, VL); c02.intoArray(buf, 2 * VL); c03.intoArray(buf, 3 * VL);
-        c10.intoArray(buf, 4 * VL); c11.intoArray(buf, 5 * VL); c12.intoArray(buf, 6 * VL); c13.intoArray(buf, 7 * VL);
-        c20.intoArray(buf, 8 * VL); c21.intoArray(buf, 9 * VL); c22.intoArray(buf, 10 * VL); c23.intoArray(buf, 11 * VL);
-        c30.intoArray(buf, 12 * VL); c31.intoArray(buf, 13 * VL); c32.intoArray(buf, 14 * VL); c33.intoArray(buf, 15 * VL);
+    /** acc[at + i·rowStep + j·VL ..] += buf tile (i < mi, j < nj). */
+    private static void addTile(float[] buf, float[] acc, int at, int rowStep, int mi, int nj) {
         for (int i = 0; i < mi; i++) {
             for (int j = 0; j < nj; j++) {
-                int dst = at + i * rowStep + j * VL, src = (i * 4 + j) * VL;
+                int dst = at + i * rowStep + j * VL, src = (i * 3 + j) * VL;
                 FloatVector.fromArray(SPECIES, acc, dst).add(FloatVector.fromArray(SPECIES, buf, src)).intoArray(acc, dst);
             }
         }
+    }
+
+    // 8 rows of a (from a0, lda apart; rows past mi repeat the last) × 3 rows of b, over t in [t0, t1) → buf
+    private static void tile8x3(int t0, int t1, float[] a, int a0, int lda, int mi, float[] b, int b0, int b1, int b2, float[] buf) {
+        int a1 = a0 + Math.min(1, mi - 1) * lda, a2 = a0 + Math.min(2, mi - 1) * lda, a3 = a0 + Math.min(3, mi - 1) * lda,
+            a4 = a0 + Math.min(4, mi - 1) * lda, a5 = a0 + Math.min(5, mi - 1) * lda, a6 = a0 + Math.min(6, mi - 1) * lda,
+            a7 = a0 + Math.min(7, mi - 1) * lda;
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z,
+                c40 = z, c41 = z, c42 = z, c50 = z, c51 = z, c52 = z, c60 = z, c61 = z, c62 = z, c70 = z, c71 = z, c72 = z;
+        for (int t = t0; t < t1; t += VL) {
+            FloatVector x0 = FloatVector.fromArray(SPECIES, b, b0 + t), x1 = FloatVector.fromArray(SPECIES, b, b1 + t),
+                        x2 = FloatVector.fromArray(SPECIES, b, b2 + t);
+            FloatVector y = FloatVector.fromArray(SPECIES, a, a0 + t);
+            c00 = y.fma(x0, c00); c01 = y.fma(x1, c01); c02 = y.fma(x2, c02);
+            y = FloatVector.fromArray(SPECIES, a, a1 + t);
+            c10 = y.fma(x0, c10); c11 = y.fma(x1, c11); c12 = y.fma(x2, c12);
+            y = FloatVector.fromArray(SPECIES, a, a2 + t);
+            c20 = y.fma(x0, c20); c21 = y.fma(x1, c21); c22 = y.fma(x2, c22);
+            y = FloatVector.fromArray(SPECIES, a, a3 + t);
+            c30 = y.fma(x0, c30); c31 = y.fma(x1, c31); c32 = y.fma(x2, c32);
+            y = FloatVector.fromArray(SPECIES, a, a4 + t);
+            c40 = y.fma(x0, c40); c41 = y.fma(x1, c41); c42 = y.fma(x2, c42);
+            y = FloatVector.fromArray(SPECIES, a, a5 + t);
+            c50 = y.fma(x0, c50); c51 = y.fma(x1, c51); c52 = y.fma(x2, c52);
+            y = FloatVector.fromArray(SPECIES, a, a6 + t);
+            c60 = y.fma(x0, c60); c61 = y.fma(x1, c61); c62 = y.fma(x2, c62);
+            y = FloatVector.fromArray(SPECIES, a, a7 + t);
+            c70 = y.fma(x0, c70); c71 = y.fma(x1, c71); c72 = y.fma(x2, c72);
+        }
+        // spill (no vector crosses a call, so C2 keeps them all in registers)
+        c00.intoArray(buf, 0); c01.intoArray(buf, VL); c02.intoArray(buf, 2 * VL);
+        c10.intoArray(buf, 3 * VL); c11.intoArray(buf, 4 * VL); c12.intoArray(buf, 5 * VL);
+        c20.intoArray(buf, 6 * VL); c21.intoArray(buf, 7 * VL); c22.intoArray(buf, 8 * VL);
+        c30.intoArray(buf, 9 * VL); c31.intoArray(buf, 10 * VL); c32.intoArray(buf, 11 * VL);
+        c40.intoArray(buf, 12 * VL); c41.intoArray(buf, 13 * VL); c42.intoArray(buf, 14 * VL);
+        c50.intoArray(buf, 15 * VL); c51.intoArray(buf, 16 * VL); c52.intoArray(buf, 17 * VL);
+        c60.intoArray(buf, 18 * VL); c61.intoArray(buf, 19 * VL); c62.intoArray(buf, 20 * VL);
+        c70.intoArray(buf, 21 * VL); c71.intoArray(buf, 22 * VL); c72.intoArray(buf, 23 * VL);
+    }
+
+    // 4 rows of a × 3 rows of b (AVX2), as tile8x3
+    private static void tile4x3(int t0, int t1, float[] a, int a0, int lda, int mi, float[] b, int b0, int b1, int b2, float[] buf) {
+        int a1 = a0 + Math.min(1, mi - 1) * lda, a2 = a0 + Math.min(2, mi - 1) * lda, a3 = a0 + Math.min(3, mi - 1) * lda;
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z;
+        for (int t = t0; t < t1; t += VL) {
+            FloatVector x0 = FloatVector.fromArray(SPECIES, b, b0 + t), x1 = FloatVector.fromArray(SPECIES, b, b1 + t),
+                        x2 = FloatVector.fromArray(SPECIES, b, b2 + t);
+            FloatVector y = FloatVector.fromArray(SPECIES, a, a0 + t);
+            c00 = y.fma(x0, c00); c01 = y.fma(x1, c01); c02 = y.fma(x2, c02);
+            y = FloatVector.fromArray(SPECIES, a, a1 + t);
+            c10 = y.fma(x0, c10); c11 = y.fma(x1, c11); c12 = y.fma(x2, c12);
+            y = FloatVector.fromArray(SPECIES, a, a2 + t);
+            c20 = y.fma(x0, c20); c21 = y.fma(x1, c21); c22 = y.fma(x2, c22);
+            y = FloatVector.fromArray(SPECIES, a, a3 + t);
+            c30 = y.fma(x0, c30); c31 = y.fma(x1, c31); c32 = y.fma(x2, c32);
+        }
+        c00.intoArray(buf, 0); c01.intoArray(buf, VL); c02.intoArray(buf, 2 * VL);
+        c10.intoArray(buf, 3 * VL); c11.intoArray(buf, 4 * VL); c12.intoArray(buf, 5 * VL);
+        c20.intoArray(buf, 6 * VL); c21.intoArray(buf, 7 * VL); c22.intoArray(buf, 8 * VL);
+        c30.intoArray(buf, 9 * VL); c31.intoArray(buf, 10 * VL); c32.intoArray(buf, 11 * VL);
     }
 
     /** The sum of the VL lane partials acc[at .. at+VL), lanes in order. */

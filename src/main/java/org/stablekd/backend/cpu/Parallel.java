@@ -1,6 +1,5 @@
 package org.stablekd.backend.cpu;
 
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -12,16 +11,28 @@ import java.util.concurrent.locks.LockSupport;
  * from run to run for the same thread count (any thread may run any chunk, but each chunk writes
  * its own outputs). Calls from inside a worker run inline (no nested parallelism, no deadlock).
  *
- * <p>{@code -Dstablekd.threads=N} sets the pool size (default: available processors).
+ * <p>Dispatch: a job is published in one volatile slot; workers that finished the previous job
+ * spin on that slot for {@link #SPIN_NANOS} before they park, and the caller spins the same way
+ * for the last chunks. A training step issues hundreds of kernels back to back, a few
+ * microseconds apart; handing each to a parked thread (a futex wake and a reschedule, 20–50 µs
+ * on these machines) cost more than a small kernel itself and made 2 threads slower than 1 for
+ * memory-bound passes.
+ *
+ * <p>{@code -Dstablekd.threads=N} sets the pool size (default: available processors);
+ * {@code -Dstablekd.spinMicros=N} how long idle threads spin before parking (default 100).
  */
 public final class Parallel {
     private static final int THREADS = Math.max(1, Integer.getInteger("stablekd.threads",
             Runtime.getRuntime().availableProcessors()));
-    private static final LinkedBlockingQueue<Job> QUEUE = new LinkedBlockingQueue<>();
+    private static final long SPIN_NANOS = 1000L * Math.max(0, Integer.getInteger("stablekd.spinMicros", 100));
+    private static final Worker[] WORKERS = new Worker[THREADS - 1];
+    /** The job being offered to the workers (the latest published). */
+    private static volatile Job current;
 
     static {
-        for (int i = 1; i < THREADS; i++) {
-            new Worker(i).start();
+        for (int i = 0; i < WORKERS.length; i++) {
+            WORKERS[i] = new Worker(i + 1);
+            WORKERS[i].start();
         }
     }
 
@@ -48,9 +59,32 @@ public final class Parallel {
     }
 
     private static final class Worker extends Thread {
+        /** True while parked or about to park (the publisher then unparks it). */
+        volatile boolean parking;
+
         Worker(int i) {
-            super(Parallel::workerLoop, "stablekd-cpu-" + i);
+            super(null, null, "stablekd-cpu-" + i, 0);
             setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            Job last = null;
+            while (true) {
+                Job job = current;
+                if (job != last && job != null) {
+                    last = job;
+                    job.work();
+                    continue;
+                }
+                // spin a little: the next kernel usually follows within microseconds
+                long until = System.nanoTime() + SPIN_NANOS;
+                while ((job = current) == last && System.nanoTime() < until) Thread.onSpinWait();
+                if (job != last) continue;
+                parking = true;
+                if (current == last) LockSupport.park(this);   // a publish after this check unparks us
+                parking = false;
+            }
         }
     }
 
@@ -77,26 +111,14 @@ public final class Parallel {
             return;
         }
         Job job = new Job(chunks, body, Thread.currentThread());
-        int helpers = Math.min(THREADS - 1, chunks - 1);
-        for (int i = 0; i < helpers; i++) QUEUE.add(job);
+        current = job;
+        for (Worker w : WORKERS) if (w.parking) LockSupport.unpark(w);
         job.work();
-        while (job.done.get() < chunks) LockSupport.park(job);
+        job.await();
         Throwable error = job.error.get();
         if (error instanceof RuntimeException re) throw re;
         if (error instanceof Error e) throw e;
         if (error != null) throw new RuntimeException(error);
-    }
-
-    private static void workerLoop() {
-        while (true) {
-            Job job;
-            try {
-                job = QUEUE.take();
-            } catch (InterruptedException e) {
-                continue;
-            }
-            job.work();
-        }
     }
 
     private static final class Job {
@@ -106,6 +128,7 @@ public final class Parallel {
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger done = new AtomicInteger();
         final AtomicReference<Throwable> error = new AtomicReference<>();
+        volatile boolean callerParking;
 
         Job(int chunks, Chunk body, Thread caller) {
             this.chunks = chunks;
@@ -121,9 +144,19 @@ public final class Parallel {
                 } catch (Throwable t) {
                     error.compareAndSet(null, t);
                 } finally {
-                    if (done.incrementAndGet() == chunks) LockSupport.unpark(caller);
+                    if (done.incrementAndGet() == chunks && callerParking) LockSupport.unpark(caller);
                 }
             }
+        }
+
+        /** On the caller: until every chunk is done (spin, then park). */
+        void await() {
+            long until = System.nanoTime() + SPIN_NANOS;
+            while (done.get() < chunks && System.nanoTime() < until) Thread.onSpinWait();
+            if (done.get() >= chunks) return;
+            callerParking = true;
+            while (done.get() < chunks) LockSupport.park(this);
+            callerParking = false;
         }
     }
 }

@@ -1,0 +1,89 @@
+"""PyTorch side of the training-step benchmark (TrainStepBench): images/s of one SGD step.
+
+Run with Debian's PyTorch (1.13, CPU), from the repository root or anywhere:
+    /usr/bin/python3 benchmarks/pytorch_train_step.py                       # the default grid
+    /usr/bin/python3 benchmarks/pytorch_train_step.py --models resnet20 --inputs 1x32x32 --steps 40
+
+One step = forward + cross-entropy + backward + SGD (momentum 0.9, weight decay 5e-4, lr 0.05)
++ zero_grad, on a fixed random batch (uniform [-1, 1) images, random labels), model in train
+mode (batch-norm statistics), exactly what TrainStepBench times on our engine. The models are
+the zoo's PyTorch definitions from scripts/golden/make_model_fixtures.py (same module layout as
+RepDistiller's). Each configuration: warm-up steps, then the median over timed steps; printed
+as one CSV line per configuration: model,input,batch,classes,threads,median_ms,img_per_s.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "scripts", "golden"))
+from make_model_fixtures import build  # noqa: E402  (the zoo in PyTorch)
+
+DEFAULT_MODELS = ["resnet20", "resnet8", "wrn_16_2", "resnet56"]
+DEFAULT_INPUTS = ["1x32x32", "3x32x32"]
+
+
+def classes_for(c):
+    """Fashion-MNIST (1 channel) has 10 classes, CIFAR-100 (3 channels) 100: as in TrainStepBench."""
+    return 10 if c == 1 else 100
+
+
+def bench(model_name, chw, batch, warmup, steps, seed):
+    c, h, w = chw
+    classes = classes_for(c)
+    torch.manual_seed(seed)
+    model = build(model_name, classes, c, h)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    x = torch.rand(batch, c, h, w) * 2 - 1
+    y = torch.randint(0, classes, (batch,))
+
+    def step():
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=False)
+        return loss
+
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default=",".join(DEFAULT_MODELS))
+    ap.add_argument("--inputs", default=",".join(DEFAULT_INPUTS), help="C x H x W, comma separated")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=30, help="timed steps (median; at least 20)")
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    if args.steps < 20:
+        ap.error("--steps must be at least 20 (the median of fewer is too noisy)")
+    torch.set_num_threads(args.threads)
+    print("# torch %s, %d threads, batch %d, %d warm-up + %d timed steps (median)"
+          % (torch.__version__, torch.get_num_threads(), args.batch, args.warmup, args.steps), flush=True)
+    print("model,input,batch,classes,threads,median_ms,img_per_s", flush=True)
+    for name in args.models.split(","):
+        for spec in args.inputs.split(","):
+            chw = tuple(int(v) for v in spec.lower().split("x"))
+            t = bench(name, chw, args.batch, args.warmup, args.steps, args.seed)
+            print("%s,%s,%d,%d,%d,%.2f,%.1f" % (name, spec, args.batch, classes_for(chw[0]), args.threads,
+                                                t * 1e3, args.batch / t), flush=True)
+
+
+if __name__ == "__main__":
+    main()
