@@ -28,7 +28,7 @@ class ExperimentTest {
         assertEquals("resnet20", e.teacher());
         assertEquals("resnet8", e.student());
         assertEquals(List.of("ce", "kd", "fitnets", "dkd", "stablekd"), e.methods().stream().map(Experiment.MethodSpec::label).toList());
-        assertEquals(12, e.epochs());
+        assertEquals(10, e.epochs());
         assertEquals(50, e.iboeWindow());
     }
 
