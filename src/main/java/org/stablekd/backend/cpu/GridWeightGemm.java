@@ -1,8 +1,5 @@
 package org.stablekd.backend.cpu;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -13,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  *   acc[r·kp + m] += Σ_t x[base[r] + t] · dyt[t·kp + m]        r < rows (taps), m < kp, t < len
  * </pre>
  * x is the input grid read in place (row r of the implicit im2col matrix starts at base[r]),
- * dyt is dy transposed to pixel-major ({@link #transpose}): the kp output channels of output
+ * dyt is dy transposed to pixel-major ({@link #transposeGrid}): the kp output channels of output
  * pixel t side by side, zero at the grid's garbage pixels. So one tile is MR taps × 2 vectors of
  * channels, and its accumulators stay in registers over the whole block (thousands of steps),
  * each step one broadcast per tap and two vector loads for 2·MR FMAs: the forward's
@@ -43,42 +40,21 @@ final class GridWeightGemm {
     }
 
     /**
-     * dyt[(b·(h+1) + y)·(w+1) + x)·kp + m] = dy[img0+b][m][y][x] for images [img0, img0+nb) of
-     * dy (n, k, h, w), zero for m ≥ k and at the garbage pixels, up to len pixels. tmp: k·h·w
-     * floats; idx: VL ints.
+     * dyt[t·kp + m] = dg[m·pl + o + t] for t < len, m < k (zero for k ≤ m < kp): dy transposed
+     * from its input grid (plane stride pl, output t at o + t, zero at the garbage pixels), one
+     * gather of VL channels per pixel. idx: VL ints of scratch.
      */
-    static void transpose(MemorySegment dy, long dyOff, int k, int h, int w, int img0, int nb, float[] dyt, int len,
-                          float[] tmp, int[] idx) {
-        int kp = channelsPadded(k), ws = w + 1, hs = h + 1, hw = h * w;
-        if (kp > k) {
-            Arrays.fill(dyt, 0, len * kp, 0f);
-        } else {
-            // only the garbage pixels: column w of every row, the row between images, the tail
-            for (int b = 0; b < nb; b++) {
-                for (int y = 0; y < h; y++) {
-                    int at = ((b * hs + y) * ws + w) * kp;
-                    Arrays.fill(dyt, at, at + kp, 0f);
+    static void transposeGrid(float[] dg, int pl, int o, int k, int len, float[] dyt, int[] idx) {
+        int kp = channelsPadded(k);
+        for (int lane = 0; lane < VL; lane++) idx[lane] = lane * pl;
+        for (int m0 = 0; m0 < kp; m0 += VL) {
+            if (m0 + VL <= k) {
+                for (int t = 0, src = m0 * pl + o, dst = m0; t < len; t++, src++, dst += kp) {
+                    FloatVector.fromArray(SPECIES, dg, src, idx, 0).intoArray(dyt, dst);
                 }
-                int sep = (b * hs + h) * ws * kp;
-                Arrays.fill(dyt, sep, sep + ws * kp, 0f);
-            }
-            Arrays.fill(dyt, nb * hs * ws * kp, len * kp, 0f);
-        }
-        for (int lane = 0; lane < VL; lane++) idx[lane] = lane * hw;
-        for (int b = 0; b < nb; b++) {
-            MemorySegment.copy(dy, ValueLayout.JAVA_FLOAT, (dyOff + (long) (img0 + b) * k * hw) * Float.BYTES, tmp, 0, k * hw);
-            for (int m0 = 0; m0 < k; m0 += VL) {
-                if (m0 + VL <= k) {
-                    for (int y = 0; y < h; y++) {
-                        int row = ((b * hs + y) * ws) * kp + m0, src = m0 * hw + y * w;
-                        for (int x = 0; x < w; x++, row += kp) {
-                            FloatVector.fromArray(SPECIES, tmp, src + x, idx, 0).intoArray(dyt, row);
-                        }
-                    }
-                } else {
-                    for (int m = m0; m < k; m++)
-                        for (int y = 0; y < h; y++)
-                            for (int x = 0; x < w; x++) dyt[((b * hs + y) * ws + x) * kp + m] = tmp[m * hw + y * w + x];
+            } else {
+                for (int t = 0; t < len; t++) {
+                    for (int m = m0; m < m0 + VL; m++) dyt[t * kp + m] = m < k ? dg[m * pl + o + t] : 0f;
                 }
             }
         }
