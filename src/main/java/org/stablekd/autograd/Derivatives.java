@@ -25,12 +25,9 @@ final class Derivatives {
     static Tensor[] backward(Node n, Tensor g) {
         return switch (n.op()) {
             case CONV2D -> {
-                // inputs: x, w, bias?
+                // inputs: x, w, bias?; both gradients in one backend call (it may share the pass over g)
                 ConvGeometry geo = (ConvGeometry) n.attrs();
-                Tensor dx = n.needs(0) ? Conv.inputGrad(geo, g, n.input(1)) : null;
-                Tensor[] dwb = n.needs(1) || n.needs(2)
-                        ? Conv.weightGrad(geo, n.input(0), g, n.needs(2)) : new Tensor[2];
-                yield new Tensor[] {dx, n.needs(1) ? dwb[0] : null, dwb[1]};
+                yield Conv.grads(geo, n.input(0), g, n.input(1), n.needs(0), n.needs(1), n.needs(2));
             }
             case LINEAR -> {
                 // y = x·wᵀ + b:  dx = g·w,  dw = gᵀ·x,  db = Σ_rows g

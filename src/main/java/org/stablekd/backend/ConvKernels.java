@@ -12,4 +12,13 @@ public interface ConvKernels {
 
     /** dw (k,c/g,r,s) and, if dbias != null, dbias (k) from x and dy. */
     void backwardWeight(ConvGeometry g, Tensor x, Tensor dy, Tensor dw, Tensor dbias);
+
+    /**
+     * Both backwards in one call: dx if not null, and dw (with dbias if not null) if dw is not
+     * null. Backends that can share work between the two (one pass over dy) override this.
+     */
+    default void backward(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dx, Tensor dw, Tensor dbias) {
+        if (dx != null) backwardInput(g, dy, w, dx);
+        if (dw != null) backwardWeight(g, x, dy, dw, dbias);
+    }
 }

@@ -48,6 +48,19 @@ public final class Conv {
         return dx;
     }
 
+    /**
+     * {dx or null, dw or null, dbias or null} of a convolution in one backend call (for the
+     * derivatives table); dw is computed whenever dw or dbias is wanted.
+     */
+    public static Tensor[] grads(ConvGeometry g, Tensor x, Tensor dy, Tensor w, boolean wantX, boolean wantW, boolean wantBias) {
+        Tensor dx = wantX ? Tensor.emptyLike(dy, Shape.of(g.n(), g.c(), g.h(), g.w())) : null;
+        boolean weights = wantW || wantBias;
+        Tensor dw = weights ? Tensor.emptyLike(dy, Shape.of(g.k(), g.cPerGroup(), g.r(), g.s())) : null;
+        Tensor db = wantBias ? Tensor.emptyLike(dy, Shape.of(g.k())) : null;
+        if (dx != null || dw != null) Checks.backend(Op.CONV2D, dy).conv().backward(g, x, dy, w, dx, dw, db);
+        return new Tensor[] {dx, wantW ? dw : null, db};
+    }
+
     /** {dw, dbias or null} of a convolution (for the derivatives table). */
     public static Tensor[] weightGrad(ConvGeometry g, Tensor x, Tensor dy, boolean withBias) {
         Tensor dw = Tensor.emptyLike(dy, Shape.of(g.k(), g.cPerGroup(), g.r(), g.s()));

@@ -10,7 +10,7 @@ final class ConvScratch {
     private final float[][] slots = new float[16][0];
     /** Gather indices for one vector. */
     final int[] index = new int[Sgemm.VL];
-    private int[] ints = new int[0];
+    private final int[][] ints = new int[2][0];
 
     private ConvScratch() {}
 
@@ -27,9 +27,14 @@ final class ConvScratch {
         return slots[slot];
     }
 
-    /** The int buffer (offset tables) with at least {@code size} entries. */
+    /** Int buffer 0 (offset tables) with at least {@code size} entries. */
     int[] ints(int size) {
-        if (ints.length < size) ints = new int[size];
-        return ints;
+        return ints(0, size);
+    }
+
+    /** Int buffer number {@code slot} (0..1) with at least {@code size} entries. */
+    int[] ints(int slot, int size) {
+        if (ints[slot].length < size) ints[slot] = new int[size];
+        return ints[slot];
     }
 }

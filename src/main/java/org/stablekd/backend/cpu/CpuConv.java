@@ -82,6 +82,18 @@ final class CpuConv implements ConvKernels {
         }
     }
 
+    @Override
+    public void backward(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dx, Tensor dw, Tensor dbias) {
+        if (dx == null || dw == null || !GridConv.supports(g)) {
+            ConvKernels.super.backward(g, x, dy, w, dx, dw, dbias);
+            return;
+        }
+        MemorySegment bs = dbias == null ? null : dbias.segment();
+        long bo = dbias == null ? 0 : dbias.offset();
+        GridConv.backward(g, x.segment(), x.offset(), dy.segment(), dy.offset(), w.segment(), w.offset(),
+                dx.segment(), dx.offset(), dw.segment(), dw.offset(), bs, bo);
+    }
+
     // ---------------------------------------------------------------- lowering to SGEMM
 
     private static int crs(ConvGeometry g) {

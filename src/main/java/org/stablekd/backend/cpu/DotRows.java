@@ -20,8 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Micro-tile: MW rows of a × 3 rows of b (3 taps of one input row, which overlap in memory
  * and so come from L1 after the first): 8 × 3 = 24 accumulators with 32 vector registers
- * (AVX-512), 4 × 3 = 12 with 16 (AVX2). t runs in chunks of {@link #CHUNK} so a tile's rows of a
- * stay in L1 across the tiles of one chunk. Edge tiles recompute the last row instead of
+ * (AVX-512), 4 × 3 = 12 with 16 (AVX2). t runs in equal chunks of at most {@link #CHUNK} so a
+ * tile's rows of a stay in L1 across the tiles of one chunk. Edge tiles recompute the last row instead of
  * branching and add only the valid part.
  */
 final class DotRows {
@@ -42,8 +42,9 @@ final class DotRows {
      * for i < m, j < n, t < len (a multiple of VL). buf is scratch of {@link #TILE} floats.
      */
     static void accumulate(int m, int n, int len, float[] a, int aOff, int lda, float[] b, int[] bRows, float[] acc, int accOff, float[] buf) {
-        for (int t0 = 0; t0 < len; t0 += CHUNK) {
-            int t1 = Math.min(len, t0 + CHUNK);
+        int chunks = (len + CHUNK - 1) / CHUNK, step = (len / VL + chunks - 1) / chunks * VL;   // equal chunks of whole vectors
+        for (int t0 = 0; t0 < len; t0 += step) {
+            int t1 = Math.min(len, t0 + step);
             for (int i0 = 0; i0 < m; i0 += MW) {
                 int mi = Math.min(MW, m - i0), a0 = aOff + i0 * lda;
                 for (int j0 = 0; j0 < n; j0 += 3) {

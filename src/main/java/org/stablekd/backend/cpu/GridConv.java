@@ -33,7 +33,8 @@ import org.stablekd.backend.ConvGeometry;
  */
 final class GridConv {
     // ConvScratch slots (the lowering path in CpuConv uses 0..5)
-    private static final int X_GRID = 6, OUT_GRID = 7, TMP = 8, PACKED = 9, WEIGHTS = 10, PARTIALS = 11, TILE = 12, BIAS = 13;
+    private static final int X_GRID = 6, OUT_GRID = 7, TMP = 8, PACKED = 9, WEIGHTS = 10, PARTIALS = 11, TILE = 12, BIAS = 13,
+            DY_GRID = 14, DY_T = 15;
     /** Floats of a block's grids (input and output): about 384 KiB, half the L2 of a core. */
     private static final long BLOCK_FLOATS = 96 * 1024;
 
@@ -52,7 +53,10 @@ final class GridConv {
         return g.strideH() == 2 && g.r() == 3 ? 4 : 1;
     }
 
-    /** Images per block, so that the block's input and output grids stay in L2. */
+    /**
+     * Images per block, so that the block's grids stay in L2 (measured: blocks of at least 1024
+     * or 2048 outputs for 64 and 128 channels at 8×8 made no difference).
+     */
     private static int blockImages(ConvGeometry g, int inPlanes, int outPlanes, int perThread) {
         long perImage = (long) (inPlanes + outPlanes) * ConvGrid.imageStride(g.p(), g.q());
         return (int) Math.max(1, Math.min(perThread, BLOCK_FLOATS / perImage));
@@ -140,68 +144,89 @@ final class GridConv {
 
     // ---------------------------------------------------------------- input gradient
 
-    static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
-        int n = g.n(), c = g.c(), k = g.k(), r = g.r(), s = g.s(), hh = g.p(), ww = g.q(), tile = GridGemm.NR;
+    /**
+     * Packs the input gradient's weights and offset tables (in the caller's scratch): phase ph
+     * of dx gathers rows [rowsOf[ph], rowsOf[ph+1]) of the table (kk, tap), which read the DY grid
+     * (plane stride pl) at the mirrored offsets, with weights Wᵀ packed at packedAt[ph].
+     * meta = rowsOf (phases+1 entries) then packedAt (phases+1). Returns the table.
+     */
+    private static int[] prepareInputGradient(ConvGeometry g, MemorySegment w, long wOff, int pl, ConvScratch sc, int[] meta) {
+        int c = g.c(), k = g.k(), r = g.r(), s = g.s(), phases = phases(g), pad = g.padH();
+        int ws = ConvGrid.rowStride(g.q()), o = ConvGrid.origin(g.q());
         boolean strided = g.strideH() == 2;
-        int phases = phases(g), cPlanes = ConvGrid.roundUp(c, GridGemm.MR), outPlanes = phases * cPlanes;
-        int threads = Parallel.threads();
-        int nb = blockImages(g, k, outPlanes, Sgemm.ceilDiv(n, threads));
-        int pl = ConvGrid.inputPlane(nb, hh, ww, tile), cpl = ConvGrid.outputPlane(nb, hh, ww, tile);
-        int ws = ConvGrid.rowStride(ww), o = ConvGrid.origin(ww), pad = g.padH();
-        // per phase: its taps (i, j); rows (kk, tap) read DY at the mirrored offset; A = Wᵀ restricted to those taps
-        ConvScratch sc = ConvScratch.get();
         float[] wf = weights(g, w, wOff, sc);
-        int[] rowsOf = new int[phases + 1], packedAt = new int[phases + 1];   // prefix sums over phases
-        int[] taps = new int[r * s * 2];                                      // (i, j) per tap, phase by phase
+        int[] taps = sc.ints(1, r * s * 2);                                   // (i, j) per tap, phase by phase
         int nt = 0;
+        meta[0] = 0;
+        meta[phases + 1] = 0;
         for (int ph = 0; ph < phases; ph++) {
             int count = 0;
             for (int i = 0; i < r; i++)
                 for (int j = 0; j < s; j++) {
-                    int ui = i - pad, uj = j - pad;
-                    int tapPhase = strided ? (Math.floorMod(ui, 2) << 1) | Math.floorMod(uj, 2) : 0;
+                    int tapPhase = strided ? (Math.floorMod(i - pad, 2) << 1) | Math.floorMod(j - pad, 2) : 0;
                     if (tapPhase != ph) continue;
                     taps[2 * nt] = i;
                     taps[2 * nt + 1] = j;
                     nt++;
                     count++;
                 }
-            rowsOf[ph + 1] = rowsOf[ph] + k * count;
-            packedAt[ph + 1] = packedAt[ph] + GridGemm.packedSize(c, k * count);
+            meta[ph + 1] = meta[ph] + k * count;
+            meta[phases + 1 + ph + 1] = meta[phases + 1 + ph] + GridGemm.packedSize(c, k * count);
         }
-        int totalRows = rowsOf[phases];
         float[] at = sc.buffer(TMP, (long) c * k * r * s);                   // Wᵀ of one phase before packing
-        float[] ap = sc.buffer(PACKED, packedAt[phases]);
-        int[] base = sc.ints(totalRows);
+        float[] ap = sc.buffer(PACKED, meta[2 * phases + 1]);
+        int[] base = sc.ints(0, meta[phases]);
         for (int ph = 0, tap0 = 0; ph < phases; ph++) {
-            int count = (rowsOf[ph + 1] - rowsOf[ph]) / k, rowsPh = k * count;
+            int row0 = meta[ph], count = (meta[ph + 1] - row0) / k, rowsPh = k * count;
             for (int kk = 0; kk < k; kk++) {
                 for (int q = 0; q < count; q++) {
                     int i = taps[2 * (tap0 + q)], j = taps[2 * (tap0 + q) + 1];
                     int ui = i - pad, uj = j - pad;
                     int di = strided ? Math.floorDiv(ui, 2) : ui, dj = strided ? Math.floorDiv(uj, 2) : uj;
                     int row = kk * count + q;
-                    base[rowsOf[ph] + row] = kk * pl + o - di * ws - dj;
+                    base[row0 + row] = kk * pl + o - di * ws - dj;
                     for (int ci = 0; ci < c; ci++) at[ci * rowsPh + row] = wf[((kk * c + ci) * r + i) * s + j];
                 }
             }
-            GridGemm.pack(c, rowsPh, at, 0, rowsPh, ap, packedAt[ph]);
+            GridGemm.pack(c, rowsPh, at, 0, rowsPh, ap, meta[phases + 1 + ph]);
             tap0 += count;
         }
-        final int fnb = nb;
+        return base;
+    }
+
+    /** dx of images [b0, b0+m) from their DY grid dg (plane stride pl): one product per phase into cg, then out. */
+    private static void inputGradientBlock(ConvGeometry g, int[] meta, float[] ap, int[] base, float[] dg, float[] cg, int cpl,
+                                           int b0, int m, MemorySegment dx, long dxOff, float[] tmp) {
+        int c = g.c(), hh = g.p(), ww = g.q(), phases = phases(g), cPlanes = ConvGrid.roundUp(c, GridGemm.MR);
+        int t1 = ConvGrid.outputPlane(m, hh, ww, GridGemm.NR);
+        for (int ph = 0; ph < phases; ph++) {
+            GridGemm.multiply(c, meta[ph + 1] - meta[ph], ap, meta[phases + 1 + ph], dg, base, meta[ph], 0, t1,
+                    cg, ph * cPlanes * cpl, cpl);
+        }
+        if (g.strideH() == 2) ConvGrid.extractPhases(cg, cpl, cPlanes, c, hh, ww, phases, b0, m, dx, dxOff, tmp);
+        else ConvGrid.extract(cg, cpl, c, hh, ww, b0, m, null, dx, dxOff, tmp);
+    }
+
+    private static int inputGradientPlanes(ConvGeometry g) {
+        return phases(g) * ConvGrid.roundUp(g.c(), GridGemm.MR);
+    }
+
+    static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
+        int n = g.n(), k = g.k(), hh = g.p(), ww = g.q(), tile = GridGemm.NR;
+        int outPlanes = inputGradientPlanes(g);
+        int nb = blockImages(g, k, outPlanes, Sgemm.ceilDiv(n, Parallel.threads()));
+        int pl = ConvGrid.inputPlane(nb, hh, ww, tile), cpl = ConvGrid.outputPlane(nb, hh, ww, tile);
+        int[] meta = new int[10];
+        int[] base = prepareInputGradient(g, w, wOff, pl, ConvScratch.get(), meta);
+        float[] ap = ConvScratch.get().buffer(PACKED, 0);
         Parallel.forRange(n, 1, (i0, i1) -> {
             ConvScratch ts = ConvScratch.get();
             float[] dg = ts.buffer(X_GRID, (long) k * pl), cg = ts.buffer(OUT_GRID, (long) outPlanes * cpl);
             float[] tmp = ts.buffer(TMP, tmpSize(g));
-            for (int b0 = i0; b0 < i1; b0 += fnb) {
-                int m = Math.min(fnb, i1 - b0), t1 = ConvGrid.outputPlane(m, hh, ww, tile);
+            for (int b0 = i0; b0 < i1; b0 += nb) {
+                int m = Math.min(nb, i1 - b0);
                 ConvGrid.fillInput(dy, dyOff, k, hh, ww, b0, m, dg, pl, tmp);
-                for (int ph = 0; ph < phases; ph++) {
-                    GridGemm.multiply(c, rowsOf[ph + 1] - rowsOf[ph], ap, packedAt[ph], dg, base, rowsOf[ph], 0, t1,
-                            cg, ph * cPlanes * cpl, cpl);
-                }
-                if (strided) ConvGrid.extractPhases(cg, cpl, cPlanes, c, hh, ww, phases, b0, m, dx, dxOff, tmp);
-                else ConvGrid.extract(cg, cpl, c, hh, ww, b0, m, null, dx, dxOff, tmp);
+                inputGradientBlock(g, meta, ap, base, dg, cg, cpl, b0, m, dx, dxOff, tmp);
             }
         });
     }
@@ -217,46 +242,35 @@ final class GridConv {
         return GridWeightGemm.VL < 16 || k > 16;
     }
 
-    static void backwardWeight(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
-                               MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
-        int n = g.n(), k = g.k(), rows = g.c() * g.r() * g.s(), hh = g.p(), ww = g.q(), vl = DotRows.VL;
+    /** Floats of one chunk's partial weight gradient (then k of bias). */
+    private static int weightPartial(ConvGeometry g) {
+        int rows = g.c() * g.r() * g.s(), k = g.k();
+        return transposedWeightGradient(k) ? rows * GridWeightGemm.channelsPadded(k) : k * rows * DotRows.VL;
+    }
+
+    /**
+     * partials[part..] += the weight gradient of one block: x grid xg and the DY grid dg (input
+     * layout, plane stride pl: dy of output t sits at ORIGIN + t, zero at the garbage), block of
+     * len = m·IS outputs. dyt: scratch of len·kp floats (transposed path); buf: tile scratch.
+     */
+    private static void weightGradientBlock(ConvGeometry g, int[] base, float[] xg, float[] dg, int pl, int len,
+                                            float[] dyt, float[] partials, int part, float[] buf, int[] idx) {
+        int k = g.k(), rows = g.c() * g.r() * g.s(), o = ConvGrid.origin(g.q());
+        if (transposedWeightGradient(k)) {
+            int kp = GridWeightGemm.channelsPadded(k);
+            GridWeightGemm.transposeGrid(dg, pl, o, k, len, dyt, idx);
+            GridWeightGemm.accumulate(rows, kp, len, xg, base, dyt, partials, part, buf);
+        } else {
+            DotRows.accumulate(k, rows, ConvGrid.roundUp(len, DotRows.VL), dg, o, pl, xg, base, partials, part, buf);
+        }
+    }
+
+    /** dw (and dbias) = Σ over chunks, in chunk order, of the partials. */
+    private static void foldWeightPartials(ConvGeometry g, float[] partials, int chunks, MemorySegment dw, long dwOff,
+                                           MemorySegment dbias, long dbOff) {
+        int k = g.k(), rows = g.c() * g.r() * g.s(), vl = DotRows.VL, dwSize = weightPartial(g), size = dwSize + k;
         boolean transposed = transposedWeightGradient(k);
-        int inPlanes = phases(g) * g.c(), kp = GridWeightGemm.channelsPadded(k);
-        int chunks = Math.min(Parallel.threads(), n);
-        int nb = blockImages(g, inPlanes, transposed ? kp : k, Sgemm.ceilDiv(n, chunks));
-        int pl = ConvGrid.inputPlane(nb, hh, ww, vl), cpl = ConvGrid.outputPlane(nb, hh, ww, vl);
-        // one partial per chunk: dw as (rows, kp) when transposed, else lanes of dw (k, rows); then dbias (k)
-        int dwSize = transposed ? rows * kp : k * rows * vl, size = dwSize + k;
-        ConvScratch s = ConvScratch.get();
-        int[] base = s.ints(rows);
-        tapRows(g, pl, base);
-        float[] partials = s.buffer(PARTIALS, (long) chunks * size);   // the caller's, filled by every chunk
-        Parallel.forChunks(chunks, chunk -> {
-            int start = (int) ((long) n * chunk / chunks), end = (int) ((long) n * (chunk + 1) / chunks);
-            ConvScratch ts = ConvScratch.get();
-            float[] xg = ts.buffer(X_GRID, (long) inPlanes * pl);
-            float[] dg = ts.buffer(OUT_GRID, (long) (transposed ? kp : k) * cpl);
-            float[] tmp = ts.buffer(TMP, Math.max(tmpSize(g), k * hh * ww)), buf = ts.buffer(TILE, Math.max(DotRows.TILE, GridWeightGemm.TILE));
-            int part = chunk * size;
-            Arrays.fill(partials, part, part + size, 0f);
-            for (int b0 = start; b0 < end; b0 += nb) {
-                int m = Math.min(nb, end - b0);
-                fillX(g, x, xOff, b0, m, xg, pl, tmp);
-                if (transposed) {
-                    int len = m * ConvGrid.imageStride(hh, ww);
-                    GridWeightGemm.transpose(dy, dyOff, k, hh, ww, b0, m, dg, len, tmp, ts.index);
-                    GridWeightGemm.accumulate(rows, kp, len, xg, base, dg, partials, part, buf);
-                } else {
-                    ConvGrid.fillOutput(dy, dyOff, k, hh, ww, b0, m, dg, cpl, tmp);
-                    DotRows.accumulate(k, rows, ConvGrid.outputPlane(m, hh, ww, vl), dg, 0, cpl, xg, base, partials, part, buf);
-                }
-                if (dbias != null) {
-                    for (int img = b0; img < b0 + m; img++) {
-                        CpuConv.addRowSums(dy, dyOff + (long) img * k * hh * ww, k, hh * ww, partials, part + dwSize);
-                    }
-                }
-            }
-        });
+        int kp = GridWeightGemm.channelsPadded(k);
         for (int kk = 0; kk < k; kk++) {
             for (int row = 0; row < rows; row++) {
                 float sum = 0f;
@@ -273,5 +287,69 @@ final class GridConv {
                 dbias.setAtIndex(ValueLayout.JAVA_FLOAT, dbOff + ch, sum);
             }
         }
+    }
+
+    private static void addBiasSums(ConvGeometry g, MemorySegment dy, long dyOff, int b0, int m, float[] partials, int at) {
+        int k = g.k(), pq = g.p() * g.q();
+        for (int img = b0; img < b0 + m; img++) CpuConv.addRowSums(dy, dyOff + (long) img * k * pq, k, pq, partials, at);
+    }
+
+    static void backwardWeight(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
+                               MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
+        backward(g, x, xOff, dy, dyOff, null, 0, null, 0, dw, dwOff, dbias, dbOff);
+    }
+
+    /**
+     * Both gradients in one pass over the images (dx, or dw with dbias, may be null): each block's
+     * DY grid is filled once and serves the input gradient's products and the weight gradient
+     * (read at ORIGIN + t it is dy in the output layout, zero at the garbage), while hot in cache.
+     */
+    static void backward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
+                         MemorySegment w, long wOff, MemorySegment dx, long dxOff,
+                         MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
+        if (dx != null && g.n() < Parallel.threads()) {
+            // too few images to split: each gradient on its own, parallel inside
+            backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
+            if (dw != null) backward(g, x, xOff, dy, dyOff, null, 0, null, 0, dw, dwOff, dbias, dbOff);
+            return;
+        }
+        int n = g.n(), k = g.k(), hh = g.p(), ww = g.q(), tile = GridGemm.NR;
+        boolean wantX = dx != null, wantW = dw != null;
+        boolean transposed = transposedWeightGradient(k);
+        int kp = GridWeightGemm.channelsPadded(k), inPlanes = phases(g) * g.c();
+        int outPlanes = wantX ? inputGradientPlanes(g) : 0;
+        int chunks = Math.min(Parallel.threads(), n);
+        int nb = blockImages(g, k + (wantW ? inPlanes + (transposed ? kp : 0) : 0), outPlanes, Sgemm.ceilDiv(n, chunks));
+        int pl = ConvGrid.inputPlane(nb, hh, ww, tile), cpl = ConvGrid.outputPlane(nb, hh, ww, tile);
+        ConvScratch sc = ConvScratch.get();
+        int[] meta = new int[10];
+        int[] baseI = wantX ? prepareInputGradient(g, w, wOff, pl, sc, meta) : null;
+        float[] ap = wantX ? sc.buffer(PACKED, 0) : null;
+        int[] baseW = sc.ints(1, g.c() * g.r() * g.s());
+        tapRows(g, pl, baseW);
+        int dwSize = weightPartial(g), size = dwSize + k;
+        float[] partials = wantW ? sc.buffer(PARTIALS, (long) chunks * size) : null;   // the caller's, filled by every chunk
+        Parallel.forChunks(chunks, chunk -> {
+            int start = (int) ((long) n * chunk / chunks), end = (int) ((long) n * (chunk + 1) / chunks);
+            ConvScratch ts = ConvScratch.get();
+            float[] dg = ts.buffer(DY_GRID, (long) k * pl), tmp = ts.buffer(TMP, tmpSize(g));
+            float[] cg = wantX ? ts.buffer(OUT_GRID, (long) outPlanes * cpl) : null;
+            float[] xg = wantW ? ts.buffer(X_GRID, (long) inPlanes * pl) : null;
+            float[] dyt = wantW && transposed ? ts.buffer(DY_T, (long) cpl * kp) : null;
+            float[] buf = ts.buffer(TILE, Math.max(DotRows.TILE, GridWeightGemm.TILE));
+            int part = chunk * size;
+            if (wantW) Arrays.fill(partials, part, part + size, 0f);
+            for (int b0 = start; b0 < end; b0 += nb) {
+                int m = Math.min(nb, end - b0);
+                ConvGrid.fillInput(dy, dyOff, k, hh, ww, b0, m, dg, pl, tmp);
+                if (wantX) inputGradientBlock(g, meta, ap, baseI, dg, cg, cpl, b0, m, dx, dxOff, tmp);
+                if (wantW) {
+                    fillX(g, x, xOff, b0, m, xg, pl, tmp);
+                    weightGradientBlock(g, baseW, xg, dg, pl, m * ConvGrid.imageStride(hh, ww), dyt, partials, part, buf, ts.index);
+                    if (dbias != null) addBiasSums(g, dy, dyOff, b0, m, partials, part + dwSize);
+                }
+            }
+        });
+        if (wantW) foldWeightPartials(g, partials, chunks, dw, dwOff, dbias, dbOff);
     }
 }

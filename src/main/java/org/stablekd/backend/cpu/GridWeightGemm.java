@@ -1,8 +1,5 @@
 package org.stablekd.backend.cpu;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -10,11 +7,11 @@ import jdk.incubator.vector.VectorSpecies;
  * A convolution's weight gradient on the shared-padding grid ({@link ConvGrid}) as a product
  * whose depth is the pixels of a whole block of images:
  * <pre>
- *   acc[r·kp + m] += Σ_t x[base[r] + t] · dyt[t·kp + m]        r < rows (taps), m < kp, t < len
+ *   acc[r·kp + m] += Σ_t x[base[r] + t] · dy[m][t]        r < rows (taps), m < kp, t < len
  * </pre>
  * x is the input grid read in place (row r of the implicit im2col matrix starts at base[r]),
- * dyt is dy transposed to pixel-major ({@link #transpose}): the kp output channels of output
- * pixel t side by side, zero at the grid's garbage pixels. So one tile is MR taps × 2 vectors of
+ * dyt is dy transposed to pixel-major ({@link #transposeGrid}): per block of NR = 2·VL output
+ * channels, those of output pixel t side by side, zero at the grid's garbage pixels. So one tile is MR taps × 2 vectors of
  * channels, and its accumulators stay in registers over the whole block (thousands of steps),
  * each step one broadcast per tap and two vector loads for 2·MR FMAs: the forward's
  * efficiency, with no lane partials to fold.
@@ -43,42 +40,23 @@ final class GridWeightGemm {
     }
 
     /**
-     * dyt[(b·(h+1) + y)·(w+1) + x)·kp + m] = dy[img0+b][m][y][x] for images [img0, img0+nb) of
-     * dy (n, k, h, w), zero for m ≥ k and at the garbage pixels, up to len pixels. tmp: k·h·w
-     * floats; idx: VL ints.
+     * dyt = dy transposed from its input grid dg (plane stride pl, output t at o + t, zero at the
+     * garbage pixels), in blocks of NR channels: channel m of pixel t at
+     * dyt[(m/NR)·len·NR + t·NR + m%NR] (zero for k ≤ m < kp), so that a tile streams one
+     * contiguous run. One gather of VL channels per pixel. idx: VL ints of scratch.
      */
-    static void transpose(MemorySegment dy, long dyOff, int k, int h, int w, int img0, int nb, float[] dyt, int len,
-                          float[] tmp, int[] idx) {
-        int kp = channelsPadded(k), ws = w + 1, hs = h + 1, hw = h * w;
-        if (kp > k) {
-            Arrays.fill(dyt, 0, len * kp, 0f);
-        } else {
-            // only the garbage pixels: column w of every row, the row between images, the tail
-            for (int b = 0; b < nb; b++) {
-                for (int y = 0; y < h; y++) {
-                    int at = ((b * hs + y) * ws + w) * kp;
-                    Arrays.fill(dyt, at, at + kp, 0f);
+    static void transposeGrid(float[] dg, int pl, int o, int k, int len, float[] dyt, int[] idx) {
+        int kp = channelsPadded(k);
+        for (int lane = 0; lane < VL; lane++) idx[lane] = lane * pl;
+        for (int m0 = 0; m0 < kp; m0 += VL) {
+            int block = (m0 / NR) * len * NR + m0 % NR;
+            if (m0 + VL <= k) {
+                for (int t = 0, src = m0 * pl + o, dst = block; t < len; t++, src++, dst += NR) {
+                    FloatVector.fromArray(SPECIES, dg, src, idx, 0).intoArray(dyt, dst);
                 }
-                int sep = (b * hs + h) * ws * kp;
-                Arrays.fill(dyt, sep, sep + ws * kp, 0f);
-            }
-            Arrays.fill(dyt, nb * hs * ws * kp, len * kp, 0f);
-        }
-        for (int lane = 0; lane < VL; lane++) idx[lane] = lane * hw;
-        for (int b = 0; b < nb; b++) {
-            MemorySegment.copy(dy, ValueLayout.JAVA_FLOAT, (dyOff + (long) (img0 + b) * k * hw) * Float.BYTES, tmp, 0, k * hw);
-            for (int m0 = 0; m0 < k; m0 += VL) {
-                if (m0 + VL <= k) {
-                    for (int y = 0; y < h; y++) {
-                        int row = ((b * hs + y) * ws) * kp + m0, src = m0 * hw + y * w;
-                        for (int x = 0; x < w; x++, row += kp) {
-                            FloatVector.fromArray(SPECIES, tmp, src + x, idx, 0).intoArray(dyt, row);
-                        }
-                    }
-                } else {
-                    for (int m = m0; m < k; m++)
-                        for (int y = 0; y < h; y++)
-                            for (int x = 0; x < w; x++) dyt[((b * hs + y) * ws + x) * kp + m] = tmp[m * hw + y * w + x];
+            } else {
+                for (int t = 0; t < len; t++) {
+                    for (int m = m0; m < m0 + VL; m++) dyt[block + t * NR + m - m0] = m < k ? dg[m * pl + o + t] : 0f;
                 }
             }
         }
@@ -95,21 +73,21 @@ final class GridWeightGemm {
         for (int m = 0; m < kp; m += NR) {
             for (int r = 0; r < rows; r += MR) {
                 int nr = Math.min(MR, rows - r);
-                if (WIDE) tile8x2(len, x, base, r, nr, dyt, m, kp, tile);
-                else tile6x2(len, x, base, r, nr, dyt, m, kp, tile);
+                if (WIDE) tile8x2(len, x, base, r, nr, dyt, m * len, tile);
+                else tile6x2(len, x, base, r, nr, dyt, m * len, tile);
                 addTile(tile, nr, acc, accOff + r * kp + m, kp);
             }
         }
     }
 
     // taps r0.. (nr valid; the rest repeat the last) × channels m..m+2·VL, over t < len
-    private static void tile8x2(int len, float[] x, int[] base, int r0, int nr, float[] dyt, int m, int kp, float[] tile) {
+    private static void tile8x2(int len, float[] x, int[] base, int r0, int nr, float[] dyt, int d0, float[] tile) {
         int x0 = base[r0], x1 = base[r0 + Math.min(1, nr - 1)], x2 = base[r0 + Math.min(2, nr - 1)], x3 = base[r0 + Math.min(3, nr - 1)],
             x4 = base[r0 + Math.min(4, nr - 1)], x5 = base[r0 + Math.min(5, nr - 1)], x6 = base[r0 + Math.min(6, nr - 1)],
             x7 = base[r0 + Math.min(7, nr - 1)];
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
                 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-        for (int t = 0, d = m; t < len; t++, d += kp) {
+        for (int t = 0, d = d0; t < len; t++, d += NR) {
             FloatVector b0 = FloatVector.fromArray(SPECIES, dyt, d), b1 = FloatVector.fromArray(SPECIES, dyt, d + VL);
             FloatVector v = FloatVector.broadcast(SPECIES, x[x0 + t]);
             c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
@@ -136,12 +114,12 @@ final class GridWeightGemm {
     }
 
     // 6 taps × 2 vectors (AVX2), as tile8x2
-    private static void tile6x2(int len, float[] x, int[] base, int r0, int nr, float[] dyt, int m, int kp, float[] tile) {
+    private static void tile6x2(int len, float[] x, int[] base, int r0, int nr, float[] dyt, int d0, float[] tile) {
         int x0 = base[r0], x1 = base[r0 + Math.min(1, nr - 1)], x2 = base[r0 + Math.min(2, nr - 1)], x3 = base[r0 + Math.min(3, nr - 1)],
             x4 = base[r0 + Math.min(4, nr - 1)], x5 = base[r0 + Math.min(5, nr - 1)];
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
                 c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int t = 0, d = m; t < len; t++, d += kp) {
+        for (int t = 0, d = d0; t < len; t++, d += NR) {
             FloatVector b0 = FloatVector.fromArray(SPECIES, dyt, d), b1 = FloatVector.fromArray(SPECIES, dyt, d + VL);
             FloatVector v = FloatVector.broadcast(SPECIES, x[x0 + t]);
             c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);

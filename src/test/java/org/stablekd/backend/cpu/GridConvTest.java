@@ -28,7 +28,8 @@ import org.stablekd.testing.Tolerance;
  * the thread count (pixels split instead of images), channel counts that are not multiples of
  * the register tiles (output channels of {@link GridGemm}, taps and channels of
  * {@link GridWeightGemm}, rows of {@link DotRows}), both weight-gradient kernels, strides with
- * every phase, bias. CpuConvTest covers the layers of the zoo at batch 2.
+ * every phase, bias, and the fused backward (both gradients in one pass over dy). CpuConvTest
+ * covers the layers of the zoo at batch 2.
  */
 class GridConvTest {
 
@@ -90,6 +91,15 @@ class GridConvTest {
             cpu.backwardWeight(g, x, dy, dw, db);
             Close.assertClose(dw, dwRef, Tolerance.F32_VS_REF, "backwardWeight " + tc);
             if (tc.bias()) Close.assertClose(db, dbRef, Tolerance.F32_VS_REF, "backwardBias " + tc);
+
+            // both gradients in one pass (what the derivatives table calls)
+            Tensor dx2 = Tensor.full(DType.F32, Double.NaN, g.n(), g.c(), g.h(), g.w());
+            Tensor dw2 = Tensor.full(DType.F32, Double.NaN, g.k(), g.c(), g.r(), g.s());
+            Tensor db2 = tc.bias() ? Tensor.full(DType.F32, Double.NaN, g.k()) : null;
+            cpu.backward(g, x, dy, w, dx2, dw2, db2);
+            Close.assertClose(dx2, dxRef, Tolerance.F32_VS_REF, "fused backward, dx " + tc);
+            Close.assertClose(dw2, dwRef, Tolerance.F32_VS_REF, "fused backward, dw " + tc);
+            if (tc.bias()) Close.assertClose(db2, dbRef, Tolerance.F32_VS_REF, "fused backward, dbias " + tc);
         }
     }
 
