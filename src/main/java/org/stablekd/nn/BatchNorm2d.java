@@ -28,10 +28,23 @@ public final class BatchNorm2d extends Module {
     public Parameter bias() { return bias; }
     public Buffer runningMean() { return runningMean; }
     public Buffer runningVar() { return runningVar; }
+    public Buffer batchesTracked() { return batchesTracked; }
+
+    // Inference only: this normalization was folded into the convolution before it.
+    private boolean folded;
+
+    void setFolded(boolean on) {
+        this.folded = on;
+    }
 
     @Override
     public Tensor forward(Tensor x) {
+        BatchNormFolding.noteBatchNormInput(this, x);
         boolean training = isTraining();
+        if (folded) {
+            if (training) throw new IllegalStateException("a BatchNorm folded for inference cannot train; load the model again");
+            return x;
+        }
         if (training) {
             Tensor n = batchesTracked.value();
             n.setFlat(0, n.getFlat(0) + 1);

@@ -36,9 +36,25 @@ public final class Conv2d extends Module {
     public int fanOut() { return out * kernel * kernel; }
     public int fanIn() { return in / groups * kernel * kernel; }
 
+    // Inference only: a BatchNorm folded into this convolution (see BatchNormFolding).
+    private Tensor foldedWeight, foldedBias;
+
     @Override
     public Tensor forward(Tensor x) {
-        return Conv.conv2d(x, weight.value(), bias == null ? null : bias.value(), stride, padding, groups);
+        Tensor y = foldedWeight != null
+                ? Conv.conv2d(x, foldedWeight, foldedBias, stride, padding, groups)
+                : Conv.conv2d(x, weight.value(), bias == null ? null : bias.value(), stride, padding, groups);
+        BatchNormFolding.noteConvOutput(this, y);
+        return y;
+    }
+
+    void setFolded(Tensor w, Tensor b) {
+        this.foldedWeight = w;
+        this.foldedBias = b;
+    }
+
+    boolean isFolded() {
+        return foldedWeight != null;
     }
 
     /** kaiming_normal_(mode='fan_out', nonlinearity='relu'): N(0, √(2/fan_out)), fan_out = out·k·k. */

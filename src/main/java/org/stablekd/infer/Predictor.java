@@ -1,0 +1,144 @@
+package org.stablekd.infer;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.stablekd.autograd.Autograd;
+import org.stablekd.io.Safetensors;
+import org.stablekd.io.TensorFile;
+import org.stablekd.models.Pretrained;
+import org.stablekd.models.Zoo;
+import org.stablekd.nn.BatchNormFolding;
+import org.stablekd.nn.Model;
+import org.stablekd.nn.StateDict;
+import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Restore;
+import org.stablekd.tensor.Rng;
+import org.stablekd.tensor.Scope;
+import org.stablekd.tensor.Shape;
+import org.stablekd.tensor.Tensor;
+
+/**
+ * A trained zoo model for embedding in a JVM service: BatchNorm folded into the convolutions, no
+ * autograd, eval mode fixed. Safe for concurrent callers (each call runs in its own {@link Scope};
+ * the model is read-only), and after the first call of each batch size the caching allocator
+ * serves every buffer, so steady-state calls map no new memory.
+ *
+ * <pre>{@code
+ * try (Predictor p = Predictor.load("resnet8", Path.of("runs/quickstart/weights.safetensors"))) {
+ *     int[] classes = p.classify(images, batch);   // images: batch × C × H × W floats, normalized
+ * }
+ * }</pre>
+ * Inputs are NCHW floats already normalized as in training (e.g. Fashion-MNIST: pad to 32×32,
+ * (x/255 − 0.2860)/0.3530).
+ */
+public final class Predictor implements AutoCloseable {
+    private final Model model;
+    private final int folded;
+    private final long imageFloats;
+
+    private Predictor(Model model) {
+        this.model = model;
+        this.folded = BatchNormFolding.fold(model);
+        Shape s = model.inputShape();
+        this.imageFloats = (long) s.dim(0) * s.dim(1) * s.dim(2);
+    }
+
+    /**
+     * Loads {@code weights} (a state dict written by {@code stablekd train}/{@code distill}, or a
+     * PyTorch state dict saved as safetensors) into the zoo model {@code name}. Classes and input
+     * shape come from the file's metadata when present, else from the weights and the model's
+     * standard input.
+     */
+    public static Predictor load(String name, Path weights) throws IOException {
+        if (!Files.exists(weights)) throw new IllegalArgumentException("weights file " + weights + " does not exist");
+        TensorFile tf = Safetensors.read(weights);
+        String input = tf.metadata().get("input");
+        Shape in = input != null ? parseShape(input) : Zoo.standardInput(name);
+        return load(name, tf, weights.toString(), Pretrained.classesOf(tf), in);
+    }
+
+    /** As {@link #load(String, Path)} with the classes and the input shape (C,H,W) given. */
+    public static Predictor load(String name, Path weights, int classes, Shape input) throws IOException {
+        if (!Files.exists(weights)) throw new IllegalArgumentException("weights file " + weights + " does not exist");
+        return load(name, Safetensors.read(weights), weights.toString(), classes, input);
+    }
+
+    private static Predictor load(String name, TensorFile tf, String source, int classes, Shape input) {
+        Model m = Zoo.create(name, classes, input, new Rng(0));
+        StateDict.load(m, tf.tensors(), source, name);
+        return new Predictor(m);
+    }
+
+    /** Wraps an already loaded model (it is put in eval mode and folded; do not train it afterwards). */
+    public static Predictor of(Model model) {
+        return new Predictor(model);
+    }
+
+    private static Shape parseShape(String s) {
+        String[] p = s.replaceAll("[()\\s]", "").split(",");
+        return Shape.of(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]));
+    }
+
+    public int numClasses() { return model.numClasses(); }
+    /** One image: (C, H, W). */
+    public Shape inputShape() { return model.inputShape(); }
+    /** How many BatchNorms were folded into convolutions. */
+    public int foldedBatchNorms() { return folded; }
+
+    /** Logits (batch × classes, row-major) of {@code batch} images (batch × C × H × W floats). */
+    public float[] predict(float[] images, int batch) {
+        checkCount(images.length, batch);
+        try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
+            Tensor x = Tensor.of(images, batchShape(batch).dims());
+            return model.forward(x).toFloatArray();
+        }
+    }
+
+    /**
+     * The same from and into off-heap memory: {@code images} holds batch × C × H × W floats
+     * (native order), {@code logits} receives batch × classes floats. No Java arrays are made.
+     */
+    public void predict(MemorySegment images, int batch, MemorySegment logits) {
+        long n = batch * imageFloats, out = (long) batch * numClasses();
+        if (images.byteSize() < n * 4) throw new IllegalArgumentException("images segment has " + images.byteSize() + " bytes; " + batch + " images need " + n * 4);
+        if (logits.byteSize() < out * 4) throw new IllegalArgumentException("logits segment has " + logits.byteSize() + " bytes; " + batch + " rows of " + numClasses() + " need " + out * 4);
+        try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
+            Tensor x = Tensor.empty(DType.F32, batchShape(batch));
+            MemorySegment.copy(images, 0, x.segment(), 0, n * 4);
+            Tensor y = model.forward(x);
+            MemorySegment.copy(y.segment(), y.offset() * 4, logits, 0, out * 4);
+        }
+    }
+
+    /** The top-1 class of each image. */
+    public int[] classify(float[] images, int batch) {
+        float[] l = predict(images, batch);
+        int c = numClasses();
+        int[] top = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            int best = 0;
+            for (int j = 1; j < c; j++) if (l[i * c + j] > l[i * c + best]) best = j;
+            top[i] = best;
+        }
+        return top;
+    }
+
+    private void checkCount(long floats, int batch) {
+        if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        if (floats != batch * imageFloats) {
+            throw new IllegalArgumentException(floats + " floats are not " + batch + " images of " + inputShape() + " (" + batch * imageFloats + " floats)");
+        }
+    }
+
+    private Shape batchShape(int batch) {
+        Shape s = inputShape();
+        return Shape.of(batch, s.dim(0), s.dim(1), s.dim(2));
+    }
+
+    /** Nothing to release on the CPU today (kept for device-backed predictors). */
+    @Override
+    public void close() {}
+}
