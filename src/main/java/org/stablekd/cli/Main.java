@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /** The {@code stablekd} command. Subcommands live in this package, one class each. */
 @Command(name = "stablekd", mixinStandardHelpOptions = true, version = "stablekd 0.1.0",
         description = "Train and distill convolutional networks on the JVM, with StableKD.",
-        subcommands = {ModelsCommand.class, TrainCommand.class, EvalCommand.class, PredictCommand.class, DistillCommand.class, CompareCommand.class, ReportCommand.class, PlotCommand.class, Main.Info.class, CommandLine.HelpCommand.class})
+        subcommands = {ModelsCommand.class, TrainCommand.class, EvalCommand.class, PredictCommand.class, DistillCommand.class, CompareCommand.class, ReportCommand.class, PlotCommand.class, BenchCommand.class, Main.Info.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
     @Override

@@ -72,7 +72,7 @@ public final class Trainer {
         Path ckpt = o.outDir().resolve("checkpoint.safetensors");
         MetricsLog metrics = new MetricsLog(o.outDir().resolve("metrics.jsonl"));
         Map<String, Module> trainable = method.trainable();
-        ParameterSlab slab = ParameterSlab.pack(new Group(trainable));
+        ParameterSlab slab = ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(trainable));
         Sgd sgd = new Sgd(slab, o.momentum(), o.weightDecay(), o.nesterov());
         StepObserver observer = observerFactory == null ? null : observerFactory.apply(slab);
         int startEpoch = 0;
@@ -214,17 +214,5 @@ public final class Trainer {
 
         double loss() { return images == 0 ? 0 : lossSum / images; }
         double top1() { return images == 0 ? 0 : 100.0 * hits / images; }
-    }
-
-    /** Several trained modules seen as one, so their parameters share one slab (names: role.path). */
-    static final class Group extends Module {
-        Group(Map<String, Module> parts) {
-            parts.forEach((role, m) -> child(role.replace('.', '_'), m));
-        }
-
-        @Override
-        public Tensor forward(Tensor x) {
-            throw new UnsupportedOperationException("a parameter group has no forward");
-        }
     }
 }

@@ -126,6 +126,35 @@ class StableKDTest {
         for (String k : pa.keySet()) assertArrayEquals(pb.get(k).grad().toFloatArray(), pa.get(k).grad().toFloatArray(), k + " gradient");
     }
 
+    /** Many steps of every stage: after warm-up, off-heap memory stays flat (nothing leaks, nothing new is mapped). */
+    @Test
+    void offHeapUsageStaysFlatOverManySteps() {
+        ToyNet teacher = new ToyNet("t", 4, 1), student = new ToyNet("s", 4, 2);
+        StableKD m = new StableKD(teacher, student, plan(1, 1, 1), null, new Rng(3), QUIET);
+        org.stablekd.nn.ParameterSlab slab = org.stablekd.nn.ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(m.trainable()));
+        org.stablekd.optim.Sgd sgd = new org.stablekd.optim.Sgd(slab, 0.9, 5e-4, false);
+        Tensor x = images(7);
+        org.stablekd.tensor.HostAllocator.Stats warm = null;
+        for (int round = 0; round < 4; round++) {
+            for (int epoch = 0; epoch < 3; epoch++) {
+                m.startEpoch(epoch);
+                for (int i = 0; i < 10; i++) {
+                    try (Scope sc = Scope.open()) {
+                        Tensor total = null;
+                        for (Tensor l : m.step(x, LABELS, epoch, i).losses().values()) total = total == null ? l : Pointwise.add(total, l);
+                        Autograd.backward(total);
+                        sgd.step(0.05);
+                        sgd.zeroGrad();
+                    }
+                }
+            }
+            if (round == 0) warm = org.stablekd.tensor.HostAllocator.get().stats();
+        }
+        var end = org.stablekd.tensor.HostAllocator.get().stats();
+        assertEquals(warm.freshBlocks(), end.freshBlocks(), "no new blocks after the first round of all three stages");
+        assertEquals(warm.inUseBytes(), end.inUseBytes(), "every step returns what it took");
+    }
+
     @Test
     void resumingAtAStageBoundaryMatchesAnUninterruptedRun(@TempDir Path dir) throws Exception {
         Path a = dir.resolve("a"), b = dir.resolve("b");

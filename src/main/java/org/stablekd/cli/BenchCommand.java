@@ -1,0 +1,60 @@
+package org.stablekd.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.stablekd.backend.Backends;
+import org.stablekd.backend.cpu.Parallel;
+import org.stablekd.distill.StepBench;
+import org.stablekd.models.Zoo;
+import org.stablekd.nn.Model;
+import org.stablekd.tensor.HostAllocator;
+import org.stablekd.tensor.Rng;
+import org.stablekd.tensor.Shape;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code stablekd bench}: training throughput per mode, inference latency, and memory. */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Training images/s (teacher alone; KD; StableKD's decomposed, merged and final stages) and inference latency",
+                "(p50/p99) on random data, with warm-up and medians; then peak RSS and off-heap bytes.",
+                "Example: stablekd bench --teacher resnet56 --student resnet20 --batch 64 --latency resnet8x4,mobile_half"})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--teacher", defaultValue = "resnet56") String teacher;
+    @Option(names = "--student", defaultValue = "resnet20") String student;
+    @Option(names = "--batch", defaultValue = "64") int batch;
+    @Option(names = "--input", defaultValue = "3x32x32", converter = Shapes.class, description = "CxHxW (default ${DEFAULT-VALUE}).") Shape input;
+    @Option(names = "--classes", defaultValue = "100") int classes;
+    @Option(names = "--warmup", defaultValue = "5", description = "Warm-up steps (default ${DEFAULT-VALUE}).") int warmup;
+    @Option(names = "--steps", defaultValue = "20", description = "Timed steps; the median is reported (default ${DEFAULT-VALUE}).") int steps;
+    @Option(names = "--latency", split = ",", description = "Models for batch-1 inference latency (default: the student).") List<String> latency;
+    @Option(names = "--latency-calls", defaultValue = "200") int calls;
+    @Option(names = "--no-training", description = "Only the inference latency.") boolean noTraining;
+    @Mixin RuntimeOptions runtime;
+
+    @Override
+    public Integer call() {
+        runtime.apply();
+        if (batch < 1 || steps < 1 || warmup < 0) throw new IllegalArgumentException("--batch and --steps must be at least 1, --warmup at least 0");
+        System.out.printf("stablekd bench: backend %s, %d threads, batch %d, input %s, %d classes; %d warm-up + %d timed steps (median)%n",
+                Backends.host().name(), Parallel.threads(), batch, input, classes, warmup, steps);
+        if (!noTraining) {
+            Model t = Zoo.create(teacher, classes, input, new Rng(1)), s = Zoo.create(student, classes, input, new Rng(2));
+            System.out.printf("%-58s %10s %10s %10s%n", "training step", "median ms", "p90 ms", "img/s");
+            for (StepBench.Timing r : StepBench.trainingModes(t, s, batch, warmup, steps).values()) {
+                System.out.printf("%-58s %10.1f %10.1f %10.0f%n", r.name(), r.medianMs(), r.p90Ms(), r.imagesPerSecond());
+            }
+        }
+        List<String> names = latency != null ? latency : List.of(student);
+        System.out.printf("%-20s %6s %10s %10s%n", "inference", "batch", "p50 ms", "p99 ms");
+        for (String n : names) {
+            Model m = Zoo.create(n, classes, input.dim(1) == Zoo.standardInput(n).dim(1) ? input : Zoo.standardInput(n), new Rng(3));
+            StepBench.Latency l = StepBench.latency(m, 1, 20, calls, 4);
+            System.out.printf("%-20s %6d %10.3f %10.3f%n", l.name(), l.batch(), l.p50Ms(), l.p99Ms());
+        }
+        HostAllocator.Stats st = HostAllocator.get().stats();
+        System.out.printf("memory: peak RSS %.0f MiB; off-heap reserved %.0f MiB (in use %.0f MiB), %d blocks mapped, %d requests%n",
+                StepBench.peakRssBytes() / 1048576.0, st.reservedBytes() / 1048576.0, st.inUseBytes() / 1048576.0, st.freshBlocks(), st.requests());
+        return 0;
+    }
+}

@@ -1,0 +1,108 @@
+package org.stablekd.distill;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.stablekd.autograd.Autograd;
+import org.stablekd.nn.Model;
+import org.stablekd.nn.ParameterSlab;
+import org.stablekd.ops.Pointwise;
+import org.stablekd.optim.Sgd;
+import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Rng;
+import org.stablekd.tensor.Scope;
+import org.stablekd.tensor.Tensor;
+import org.stablekd.train.Supervised;
+import org.stablekd.train.TrainingMethod;
+
+/**
+ * Times training steps (forward, backward, SGD step, each in a Scope) of a method on random data
+ * (N(0,1) images, uniform labels: never zeros): warm-up steps first, then the median of timed
+ * steps as images per second.
+ */
+public final class StepBench {
+    private StepBench() {}
+
+    /** Median step time and throughput. */
+    public record Timing(String name, int batch, double medianMs, double p90Ms, double imagesPerSecond) {}
+
+    public static Timing time(String name, TrainingMethod method, int epoch, int batch, int warmup, int steps, long seed) {
+        Model m = method.model();
+        var in = m.inputShape();
+        Rng rng = new Rng(seed);
+        Tensor images, labels;
+        try (var r = Scope.suspend()) {
+            images = Tensor.randn(rng, DType.F32, 1, batch, in.dim(0), in.dim(1), in.dim(2));
+            int[] y = new int[batch];
+            for (int i = 0; i < batch; i++) y[i] = rng.nextInt(m.numClasses());
+            labels = Tensor.ofInts(y, batch);
+        }
+        ParameterSlab slab = ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(method.trainable()));
+        Sgd sgd = new Sgd(slab, 0.9, 5e-4, false);
+        method.startEpoch(epoch);
+        for (var mod : method.trainable().values()) mod.train(true);
+        double[] ms = new double[steps];
+        for (int i = 0; i < warmup + steps; i++) {
+            long t0 = System.nanoTime();
+            try (Scope s = Scope.open()) {
+                TrainingMethod.Step st = method.step(images, labels, epoch, i);
+                Tensor total = null;
+                for (Tensor l : st.losses().values()) total = total == null ? l : Pointwise.add(total, l);
+                Autograd.backward(total);
+                sgd.step(0.01);
+                sgd.zeroGrad();
+            }
+            if (i >= warmup) ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        double median = ms[steps / 2];
+        return new Timing(name, batch, median, ms[Math.min(steps - 1, (int) Math.ceil(steps * 0.9) - 1)], batch / (median / 1000));
+    }
+
+    /** Inference latency of single calls (ms): p50 and p99 over {@code calls} after {@code warmup}. */
+    public record Latency(String name, int batch, double p50Ms, double p99Ms) {}
+
+    public static Latency latency(Model model, int batch, int warmup, int calls, long seed) {
+        var p = org.stablekd.infer.Predictor.of(model);
+        var in = model.inputShape();
+        float[] x = Tensor.randn(new Rng(seed), DType.F32, 1, batch, in.dim(0), in.dim(1), in.dim(2)).toFloatArray();
+        double[] ms = new double[calls];
+        for (int i = 0; i < warmup + calls; i++) {
+            long t0 = System.nanoTime();
+            p.predict(x, batch);
+            if (i >= warmup) ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        return new Latency(model.name(), batch, ms[calls / 2], ms[Math.min(calls - 1, (int) Math.ceil(calls * 0.99) - 1)]);
+    }
+
+    /** Peak resident set size of this process in bytes (Linux /proc/self/status VmHWM), or -1. */
+    public static long peakRssBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /** Teacher alone, student alone, KD, and StableKD's decomposed, merged and final stages. */
+    public static Map<String, Timing> trainingModes(Model teacher, Model student, int batch, int warmup, int steps) {
+        Map<String, Timing> out = new LinkedHashMap<>();
+        out.put("teacher", time("train " + teacher.name() + " (teacher alone)", new Supervised(teacher, 0), 0, batch, warmup, steps, 1));
+        out.put("student", time("train " + student.name() + " (student alone)", new Supervised(student, 0), 0, batch, warmup, steps, 1));
+        teacher.eval();
+        out.put("kd", time("KD " + teacher.name() + " → " + student.name(), new KD(teacher, student, 0.1, 0.9, 4), 0, batch, warmup, steps, 1));
+        Plan plan = Plan.defaults(student.stageCount(), teacher.stageCount(), Recomposition.stageCount(Math.min(student.stageCount(), teacher.stageCount()), 2));
+        StableKD skd = new StableKD(teacher, student, plan, null, new Rng(1), null);
+        var schedule = plan.schedule();
+        for (int s = 0; s < schedule.size(); s++) {
+            String stage = s == 0 ? "decomposed" : s == schedule.size() - 1 ? "final" : "merged";
+            out.put("stablekd-" + stage + (s > 0 && s < schedule.size() - 1 && schedule.size() > 3 ? s : ""),
+                    time("StableKD " + stage + " " + schedule.get(s), skd, plan.firstEpochOf(s), batch, warmup, steps, 1));
+        }
+        return out;
+    }
+}
