@@ -53,3 +53,24 @@ def write(path, tensors, metadata):
         for b in blobs:
             f.write(b)
     os.replace(tmp, path)
+
+
+_NUMPY = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I32": "<i4", "I64": "<i8"}
+
+
+def read(path):
+    """Reads a safetensors file into an ordered dict name -> torch tensor (no BF16: not needed here)."""
+    import numpy as np
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    header.pop("__metadata__", None)
+    out = {}
+    for name, h in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        if h["dtype"] not in _NUMPY:
+            raise ValueError(f"{path}: tensor '{name}' has dtype {h['dtype']}, which this reader does not handle")
+        b, e = h["data_offsets"]
+        arr = np.frombuffer(blob, dtype=_NUMPY[h["dtype"]], count=(e - b) // np.dtype(_NUMPY[h["dtype"]]).itemsize, offset=8 + n + b)
+        out[name] = torch.from_numpy(arr.copy().reshape(h["shape"]))
+    return out

@@ -27,8 +27,8 @@ class ExperimentTest {
         Experiment e = Experiment.load(Path.of("docs/experiments/fashion-resnet20-resnet8.yaml"));
         assertEquals("resnet20", e.teacher());
         assertEquals("resnet8", e.student());
-        assertEquals(List.of("ce", "kd", "fitnets", "dkd", "stablekd"), e.methods().stream().map(Experiment.MethodSpec::label).toList());
-        assertEquals(10, e.epochs());
+        assertEquals(List.of("kd", "stablekd", "ce", "dkd", "fitnets"), e.methods().stream().map(Experiment.MethodSpec::label).toList());
+        assertEquals(6, e.epochs());
         assertEquals(50, e.iboeWindow());
     }
 
