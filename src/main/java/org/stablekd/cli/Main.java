@@ -27,6 +27,7 @@ public final class Main implements Callable<Integer> {
     /** Runs the command line and returns its exit code (tests call this). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        cl.setOverwrittenOptionsAllowed(true); // the last value wins: scripts/quickstart --epochs 1 overrides its --epochs 5
         cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
             // user errors: one sentence, no stack trace
             if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException || ex instanceof java.io.IOException) {

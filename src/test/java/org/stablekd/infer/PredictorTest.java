@@ -30,10 +30,10 @@ import org.stablekd.tensor.Shape;
 import org.stablekd.tensor.Tensor;
 import org.stablekd.testing.Tolerance;
 
-class PredictorTest {
+public class PredictorTest {
 
     /** A zoo model with non-trivial BN statistics (a few train-mode forwards), saved as safetensors. */
-    static Path trainedWeights(Path dir, String name, Shape input, int classes) throws Exception {
+    public static Path trainedWeights(Path dir, String name, Shape input, int classes) throws Exception {
         Model m = Zoo.create(name, classes, input, new Rng(3));
         try (Restore ng = Autograd.noGrad()) {
             for (int i = 0; i < 3; i++) m.forward(Tensor.randn(new Rng(10 + i), DType.F32, 1.5, 4, input.dim(0), input.dim(1), input.dim(2)));

@@ -1,0 +1,79 @@
+package org.stablekd.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.stablekd.infer.Predictor;
+import org.stablekd.infer.PredictorTest;
+import org.stablekd.io.Safetensors;
+import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Rng;
+import org.stablekd.tensor.Shape;
+import org.stablekd.tensor.Tensor;
+import org.stablekd.testing.Close;
+import org.stablekd.testing.Tolerance;
+
+/** The command line as a user meets it: exit codes, one-sentence errors, and predict's files. */
+class CliTest {
+
+    /** Runs {@code stablekd args…} and returns {exit code, stdout, stderr}. */
+    private static Object[] run(String... args) {
+        PrintStream out = System.out, err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Object[] {code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    @Test
+    void repeatedOptionTakesTheLastValue() {
+        // --epochs 0 after --epochs 5 must reach the command's own check (not picocli's "specified only once")
+        Object[] r = run("train", "--model", "resnet8", "--epochs", "5", "--epochs", "0", "--data", "cifar10:/nonexistent");
+        assertEquals(2, r[0]);
+        assertTrue(((String) r[2]).contains("--epochs and --batch must be at least 1"), (String) r[2]);
+    }
+
+    @Test
+    void userErrorIsOneSentenceWithoutStackTrace(@TempDir Path dir) {
+        Object[] r = run("predict", "--model", "resnet8", "--weights", dir.resolve("missing.safetensors").toString(),
+                "--in", dir.resolve("in.safetensors").toString(), "--out", dir.resolve("out.safetensors").toString());
+        String err = (String) r[2];
+        assertEquals(2, r[0]);
+        assertTrue(err.startsWith("stablekd: "), err);
+        assertEquals(1, err.strip().lines().count(), err);
+        assertFalse(err.contains("\tat org."), err);
+    }
+
+    @Test
+    void predictWritesTheEvalModeLogits(@TempDir Path dir) throws Exception {
+        Shape in = Shape.of(1, 32, 32);
+        Path weights = PredictorTest.trainedWeights(dir, "resnet8", in, 10);
+        Tensor x = Tensor.randn(new Rng(5), DType.F32, 1, 3, 1, 32, 32);
+        Path input = dir.resolve("in.safetensors"), output = dir.resolve("out.safetensors");
+        Safetensors.write(input, Map.of("input", x), Map.of());
+
+        Object[] r = run("predict", "--model", "resnet8", "--weights", weights.toString(), "--in", input.toString(), "--out", output.toString());
+        assertEquals(0, r[0], (String) r[2]);
+        Tensor logits = Safetensors.read(output).tensors().get("logits");
+        assertEquals(Shape.of(3, 10), logits.shape());
+        float[] expected;
+        try (Predictor p = Predictor.load("resnet8", weights)) { // BN folded: equal to eval mode up to rounding
+            expected = p.predict(x.toFloatArray(), 3);
+        }
+        Close.assertClose(logits.toFloatArray(), expected, Tolerance.GOLDEN_MODEL_F32, "predict logits vs Predictor");
+    }
+}
