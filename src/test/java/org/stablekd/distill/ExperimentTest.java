@@ -27,7 +27,7 @@ class ExperimentTest {
         Experiment e = Experiment.load(Path.of("docs/experiments/fashion-resnet20-resnet8.yaml"));
         assertEquals("resnet20", e.teacher());
         assertEquals("resnet8", e.student());
-        assertEquals(List.of("kd", "stablekd", "ce", "dkd", "fitnets", "stablekd_cut3"), e.methods().stream().map(Experiment.MethodSpec::label).toList());
+        assertEquals(List.of("kd", "stablekd", "ce", "dkd", "fitnets", "stablekd_cut3", "stablekd_114"), e.methods().stream().map(Experiment.MethodSpec::label).toList());
         assertEquals(6, e.epochs());
         assertEquals(50, e.iboeWindow());
     }
