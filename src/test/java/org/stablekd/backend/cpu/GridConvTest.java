@@ -48,6 +48,8 @@ class GridConvTest {
         cs.add(c("batch 3 uneven ranges", 3, 4, 9, 10, 3, 1, true));
         cs.add(c("batch 9 8x8 multi-image blocks", 9, 16, 8, 16, 3, 1, false));
         cs.add(c("batch 17 4x4 multi-image blocks, k=33", 17, 12, 4, 33, 3, 1, true));
+        cs.add(c("16 to 16 at 32x32 batch 5 (packed dy, blocks of 2 and 1)", 5, 16, 32, 16, 3, 1, true));
+        cs.add(c("k=11 c=3 at 16x16 batch 6 (packed dy, a partial panel)", 6, 3, 16, 11, 3, 1, false));
         cs.add(c("k=17 (one past a tile)", 4, 3, 7, 17, 3, 1, false));
         cs.add(c("k=40 c=1 (stem-like)", 5, 1, 11, 40, 3, 1, true));
         cs.add(c("k=64 c=5 (taps not a multiple of 8)", 3, 5, 6, 64, 3, 1, false));
