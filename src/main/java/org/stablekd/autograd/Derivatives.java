@@ -38,7 +38,8 @@ final class Derivatives {
             }
             case BATCH_NORM -> {
                 var a = (Attrs.BatchNorm) n.attrs();
-                yield Norm.grads(n.input(0), g, n.input(1), n.saved(0), n.saved(1), a.training(),
+                // relu fused: saved(2) is the output, the ReLU's mask
+                yield Norm.grads(n.input(0), g, n.input(1), n.saved(0), n.saved(1), a.relu() ? n.saved(2) : null, a.training(),
                         n.needs(0), n.needs(1), n.needs(2));
             }
             case RELU -> new Tensor[] {Pointwise.activationGrad(Op.RELU, n.saved(0), g)};

@@ -21,4 +21,34 @@ public interface NormKernels {
      */
     void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
                            Tensor dx, Tensor dgamma, Tensor dbeta);
+
+    // ---- batch norm with the ReLU after it fused in (conv → BN → ReLU in every ResNet block)
+
+    /**
+     * True where the three {@code …Relu} kernels below exist; otherwise the frontend runs the
+     * batch norm and a separate ReLU.
+     */
+    default boolean fusesRelu() {
+        return false;
+    }
+
+    /** {@link #batchNormTrain}, then y = max(y, 0) in the same pass. */
+    default void batchNormTrainRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                    double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        throw new UnsupportedOperationException("this backend has no fused batch norm + relu");
+    }
+
+    /** {@link #batchNormEval}, then y = max(y, 0) in the same pass. */
+    default void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
+        throw new UnsupportedOperationException("this backend has no fused batch norm + relu");
+    }
+
+    /**
+     * {@link #batchNormBackward} of y = relu(bn(x)): dy is first masked by y > 0 (y the fused
+     * forward's output, as the ReLU's own backward does), without materializing the masked dy.
+     */
+    default void batchNormReluBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+                                       Tensor dx, Tensor dgamma, Tensor dbeta) {
+        throw new UnsupportedOperationException("this backend has no fused batch norm + relu");
+    }
 }

@@ -7,7 +7,6 @@ import org.stablekd.nn.Linear;
 import org.stablekd.nn.Model;
 import org.stablekd.nn.Sequential;
 import org.stablekd.ops.Layout;
-import org.stablekd.ops.Pointwise;
 import org.stablekd.ops.Pool;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Shape;
@@ -61,7 +60,7 @@ public final class CifarResNet extends Model {
     @Override
     public Tensor forwardStage(int i, Tensor x) {
         return switch (i) {
-            case 0 -> layer1.forward(Pointwise.relu(bn1.forward(conv1.forward(x)))); // (N,f1,H,W)
+            case 0 -> layer1.forward(bn1.forwardRelu(conv1.forward(x))); // (N,f1,H,W)
             case 1 -> layer2.forward(x);                                               // (N,f2,H/2,W/2)
             case 2 -> layer3.forward(x);                                               // (N,f3,H/4,W/4)
             case 3 -> fc.forward(Layout.flatten(Pool.avgPool2d(x, 8, 8, 0, false)));   // (N,classes)

@@ -6,7 +6,6 @@ import org.stablekd.nn.Conv2d;
 import org.stablekd.nn.Linear;
 import org.stablekd.nn.Model;
 import org.stablekd.nn.Sequential;
-import org.stablekd.ops.Pointwise;
 import org.stablekd.ops.Pool;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Shape;
@@ -64,7 +63,7 @@ public final class CifarResNetV2 extends Model {
     @Override
     public Tensor forwardStage(int i, Tensor x) {
         return switch (i) {
-            case 0 -> layers[0].forward(Pointwise.relu(bn1.forward(conv1.forward(x)))); // (N,64e,H,W)
+            case 0 -> layers[0].forward(bn1.forwardRelu(conv1.forward(x))); // (N,64e,H,W)
             case 1, 2, 3 -> layers[i].forward(x);                                         // (N,·,H/2^i,W/2^i)
             case 4 -> linear.forward(Pool.globalAvgPool(x));                               // (N,classes)
             default -> throw Stages.noSuchStage(this, i);

@@ -33,7 +33,7 @@ final class ResidualBlocks {
 
         @Override
         public Tensor forward(Tensor x) { // x (N,in,H,W) → (N,out,H/s,W/s)
-            Tensor y = Pointwise.relu(bn1.forward(conv1.forward(x)));
+            Tensor y = bn1.forwardRelu(conv1.forward(x));
             y = bn2.forward(conv2.forward(y));
             return Pointwise.addRelu(y, shortcut == null ? x : shortcut.forward(x));
         }
@@ -63,8 +63,8 @@ final class ResidualBlocks {
 
         @Override
         public Tensor forward(Tensor x) { // x (N,in,H,W) → (N,4·planes,H/s,W/s)
-            Tensor y = Pointwise.relu(bn1.forward(conv1.forward(x)));
-            y = Pointwise.relu(bn2.forward(conv2.forward(y)));
+            Tensor y = bn1.forwardRelu(conv1.forward(x));
+            y = bn2.forwardRelu(conv2.forward(y));
             y = bn3.forward(conv3.forward(y));
             return Pointwise.addRelu(y, shortcut == null ? x : shortcut.forward(x));
         }

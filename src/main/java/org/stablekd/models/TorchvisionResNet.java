@@ -6,7 +6,6 @@ import org.stablekd.nn.Conv2d;
 import org.stablekd.nn.Linear;
 import org.stablekd.nn.Model;
 import org.stablekd.nn.Sequential;
-import org.stablekd.ops.Pointwise;
 import org.stablekd.ops.Pool;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Shape;
@@ -60,7 +59,7 @@ public final class TorchvisionResNet extends Model {
     @Override
     public Tensor forwardStage(int i, Tensor x) {
         return switch (i) {
-            case 0 -> layers[0].forward(Pool.maxPool2d(Pointwise.relu(bn1.forward(conv1.forward(x))), 3, 2, 1, false)); // (N,64,H/4,W/4)
+            case 0 -> layers[0].forward(Pool.maxPool2d(bn1.forwardRelu(conv1.forward(x)), 3, 2, 1, false)); // (N,64,H/4,W/4)
             case 1, 2, 3 -> layers[i].forward(x);                                                                       // (N,·,H/2^(i+2),·)
             case 4 -> fc.forward(Pool.globalAvgPool(x));                                                                 // (N,classes)
             default -> throw Stages.noSuchStage(this, i);

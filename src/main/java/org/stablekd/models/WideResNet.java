@@ -64,7 +64,7 @@ public final class WideResNet extends Model {
             case 0 -> block1.forward(conv1.forward(x)); // (N,16k,H,W)
             case 1 -> block2.forward(x);                // (N,32k,H/2,W/2)
             case 2 -> block3.forward(x);                // (N,64k,H/4,W/4)
-            case 3 -> fc.forward(Layout.flatten(Pool.avgPool2d(Pointwise.relu(bn1.forward(x)), 8, 8, 0, false)));
+            case 3 -> fc.forward(Layout.flatten(Pool.avgPool2d(bn1.forwardRelu(x), 8, 8, 0, false)));
             default -> throw Stages.noSuchStage(this, i);
         };
     }
@@ -102,8 +102,8 @@ public final class WideResNet extends Model {
 
         @Override
         public Tensor forward(Tensor x) { // (N,in,H,W) → (N,out,H/s,W/s)
-            Tensor a = Pointwise.relu(bn1.forward(x));
-            Tensor y = conv2.forward(Pointwise.relu(bn2.forward(conv1.forward(a))));
+            Tensor a = bn1.forwardRelu(x);
+            Tensor y = conv2.forward(bn2.forwardRelu(conv1.forward(a)));
             return Pointwise.add(convShortcut == null ? x : convShortcut.forward(a), y);
         }
     }

@@ -1,6 +1,7 @@
 package org.stablekd.nn;
 
 import org.stablekd.ops.Norm;
+import org.stablekd.ops.Pointwise;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Tensor;
 
@@ -39,17 +40,27 @@ public final class BatchNorm2d extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
+        return forward(x, false);
+    }
+
+    /** relu(forward(x)), fused into one op where the backend can (see {@link Norm#batchNormRelu}). */
+    public Tensor forwardRelu(Tensor x) {
+        return forward(x, true);
+    }
+
+    private Tensor forward(Tensor x, boolean relu) {
         BatchNormFolding.noteBatchNormInput(this, x);
         boolean training = isTraining();
         if (folded) {
             if (training) throw new IllegalStateException("a BatchNorm folded for inference cannot train; load the model again");
-            return x;
+            return relu ? Pointwise.relu(x) : x;
         }
         if (training) {
             Tensor n = batchesTracked.value();
             n.setFlat(0, n.getFlat(0) + 1);
         }
-        return Norm.batchNorm(x, weight.value(), bias.value(), runningMean.value(), runningVar.value(),
-                training, Norm.DEFAULT_MOMENTUM, Norm.DEFAULT_EPS);
+        Tensor g = weight.value(), b = bias.value(), rm = runningMean.value(), rv = runningVar.value();
+        return relu ? Norm.batchNormRelu(x, g, b, rm, rv, training, Norm.DEFAULT_MOMENTUM, Norm.DEFAULT_EPS)
+                : Norm.batchNorm(x, g, b, rm, rv, training, Norm.DEFAULT_MOMENTUM, Norm.DEFAULT_EPS);
     }
 }

@@ -6,8 +6,11 @@ import org.stablekd.tensor.Shape;
 public final class Attrs {
     private Attrs() {}
 
-    /** BATCH_NORM: training uses and updates batch statistics; eval uses the running ones. */
-    public record BatchNorm(boolean training, double eps) {}
+    /**
+     * BATCH_NORM: training uses and updates batch statistics; eval uses the running ones. relu:
+     * y = max(bn(x), 0) in one op (the backward then reads the saved output as the ReLU's mask).
+     */
+    public record BatchNorm(boolean training, double eps, boolean relu) {}
 
     /** SCALE and ADD_SCALAR. */
     public record Scalar(double value) {}

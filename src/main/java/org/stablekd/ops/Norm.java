@@ -21,7 +21,25 @@ public final class Norm {
      */
     public static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
                                    boolean training, double momentum, double eps) {
-        String op = "batch_norm";
+        return batchNorm(x, gamma, beta, runMean, runVar, training, momentum, eps, false);
+    }
+
+    /**
+     * relu(batchNorm(…)) as one op where the backend fuses it (one pass less forward, and the
+     * ReLU's backward folded into the batch norm's); elsewhere the two ops one after the other.
+     * Same values and gradients either way.
+     */
+    public static Tensor batchNormRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                       boolean training, double momentum, double eps) {
+        if (!Checks.backend(Op.BATCH_NORM, x).norm().fusesRelu()) {
+            return Pointwise.relu(batchNorm(x, gamma, beta, runMean, runVar, training, momentum, eps, false));
+        }
+        return batchNorm(x, gamma, beta, runMean, runVar, training, momentum, eps, true);
+    }
+
+    private static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                    boolean training, double momentum, double eps, boolean relu) {
+        String op = relu ? "batch_norm+relu" : "batch_norm";
         Checks.rank(op, "input", x, 4, "(N,C,H,W)");
         Checks.floats(op, x, gamma, beta, runMean, runVar);
         Shape ch = Shape.of(x.dim(1));
@@ -41,9 +59,11 @@ public final class Norm {
         if (training) {
             mean = Tensor.emptyLike(x, ch);
             invStd = Tensor.emptyLike(x, ch);
-            kernels.batchNormTrain(xc, gc, bc, runMean, runVar, momentum, eps, y, mean, invStd);
+            if (relu) kernels.batchNormTrainRelu(xc, gc, bc, runMean, runVar, momentum, eps, y, mean, invStd);
+            else kernels.batchNormTrain(xc, gc, bc, runMean, runVar, momentum, eps, y, mean, invStd);
         } else {
-            kernels.batchNormEval(xc, gc, bc, runMean, runVar, eps, y);
+            if (relu) kernels.batchNormEvalRelu(xc, gc, bc, runMean, runVar, eps, y);
+            else kernels.batchNormEval(xc, gc, bc, runMean, runVar, eps, y);
             if (record) {
                 // the backward needs 1/sqrt(runVar + eps), computed once here
                 mean = Tensor.emptyLike(x, ch);
@@ -53,8 +73,9 @@ public final class Norm {
                 invStdOf(runVar, eps, invStd);
             }
         }
-        return Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps),
-                new Tensor[] {xc, gc, bc}, mean, invStd);
+        Tensor[] inputs = {xc, gc, bc};
+        return relu ? Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps, true), inputs, mean, invStd, y)
+                : Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps, false), inputs, mean, invStd);
     }
 
     /**
@@ -73,13 +94,18 @@ public final class Norm {
         backend.norm().batchNormEval(ones, unit, zeros, zeros, var, eps, out.viewAs(1, c, 1, 1));
     }
 
-    /** {dx, dgamma, dbeta}, each null where not wanted (for the derivatives table). */
-    public static Tensor[] grads(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+    /**
+     * {dx, dgamma, dbeta}, each null where not wanted (for the derivatives table); reluOut: the
+     * output of a fused batchNormRelu (dy then counts where it is positive), else null.
+     */
+    public static Tensor[] grads(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, Tensor reluOut, boolean training,
                                  boolean wantX, boolean wantGamma, boolean wantBeta) {
         Tensor dx = wantX ? Tensor.emptyLike(x) : null;
         Tensor dg = wantGamma ? Tensor.emptyLike(gamma) : null;
         Tensor db = wantBeta ? Tensor.emptyLike(gamma) : null;
-        Checks.backend(Op.BATCH_NORM, x).norm().batchNormBackward(x, dy, gamma, mean, invStd, training, dx, dg, db);
+        var kernels = Checks.backend(Op.BATCH_NORM, x).norm();
+        if (reluOut != null) kernels.batchNormReluBackward(x, reluOut, dy, gamma, mean, invStd, training, dx, dg, db);
+        else kernels.batchNormBackward(x, dy, gamma, mean, invStd, training, dx, dg, db);
         return new Tensor[] {dx, dg, db};
     }
 }

@@ -117,6 +117,16 @@ public final class OpRegistry {
         cs.add(c("batch_norm eval", Op.BATCH_NORM,
                 t -> Norm.batchNorm(t[0], t[1], t[2], t[3], t[4], false, 0.1, 1e-5),
                 x(2, 5, 3, 7), positive(5), x(5), state(Kind.NORMAL, 5), state(Kind.POSITIVE, 5)));
+        // batch norm with the relu fused in (one op on backends that fuse it; the ref defines it as the composition)
+        cs.add(c("batch_norm+relu train", Op.BATCH_NORM,
+                t -> Norm.batchNormRelu(t[0], t[1], t[2], t[3], t[4], true, 0.1, 1e-5),
+                x(3, 4, 5, 6), positive(4), x(4), state(Kind.NORMAL, 4), state(Kind.POSITIVE, 4)));
+        cs.add(c("batch_norm+relu train odd plane", Op.BATCH_NORM,
+                t -> Norm.batchNormRelu(t[0], t[1], t[2], t[3], t[4], true, 0.1, 1e-5),
+                x(2, 3, 7, 5), positive(3), x(3), state(Kind.NORMAL, 3), state(Kind.POSITIVE, 3)));
+        cs.add(c("batch_norm+relu eval", Op.BATCH_NORM,
+                t -> Norm.batchNormRelu(t[0], t[1], t[2], t[3], t[4], false, 0.1, 1e-5),
+                x(2, 5, 3, 7), positive(5), x(5), state(Kind.NORMAL, 5), state(Kind.POSITIVE, 5)));
         // ---- pointwise
         cs.add(c("relu", Op.RELU, t -> Pointwise.relu(t[0]), kinked(2, 3, 5, 7)));
         cs.add(c("relu 1-d tail", Op.RELU, t -> Pointwise.relu(t[0]), kinked(37)));

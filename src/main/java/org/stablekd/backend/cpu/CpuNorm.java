@@ -33,6 +33,11 @@ import org.stablekd.tensor.Tensor;
  * <p>Backward: one fused pass for Σdy and Σdy·(x−μ), then
  * dx = γσ⁻¹·dy − γσ⁻³/m·Σdy(x−μ)·(x−μ) − γσ⁻¹/m·Σdy (training) or dx = γσ⁻¹·dy (eval).
  *
+ * <p>With the ReLU fused ({@code …Relu}): the normalize pass writes max(y, 0) (compare and blend,
+ * as {@link CpuPointwise}'s relu), and the backward's two passes read dy where the saved output
+ * is positive, else 0. Against BN then ReLU this drops the ReLU's own passes and the masked-dy
+ * tensor between them: 3 instead of 5 streams over memory forward, 7 instead of 8 backward.
+ *
  * <p>Threads take blocks of whole channels. Each pass walks its block in memory order (sample by
  * sample, the block's planes one after the other) rather than channel by channel: a channel's
  * planes lie c·h·w apart, and reading 4 KiB pieces at a 256 KiB stride is ~2× slower than a
@@ -101,28 +106,53 @@ final class CpuNorm implements NormKernels {
         for (; i < hw; i++) set(y, yo + i, Math.fma(get(x, xo + i) - mean, scale, shift));
     }
 
-    // acc[at] += Σdy, acc[at+1] += Σdy·(x − mean); one pass over x and dy
-    static void planeGradSums(MemorySegment x, long xo, MemorySegment dy, long dyo, int hw, float mean, double[] acc, int at) {
+    // y = relu((x − mean)·scale + shift), relu as CpuPointwise's (a compare and blend: relu(NaN) = 0)
+    static void normalizeRelu(MemorySegment x, long xo, MemorySegment y, long yo, int hw, float mean, float scale, float shift) {
+        FloatVector zero = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(hw); i < bound; i += LANES) {
+            FloatVector v = load(x, xo + i).sub(mean).fma(scale, shift);
+            store(zero.blend(v, v.compare(VectorOperators.GT, 0f)), y, yo + i);
+        }
+        for (; i < hw; i++) {
+            float v = Math.fma(get(x, xo + i) - mean, scale, shift);
+            set(y, yo + i, v > 0 ? v : 0f);
+        }
+    }
+
+    // dy where the fused relu passed its value (r > 0), else 0; dy itself without a mask (r null)
+    private static FloatVector gradAt(MemorySegment dy, long dp, MemorySegment r, long rp) {
+        FloatVector d = load(dy, dp);
+        return r == null ? d : FloatVector.zero(F).blend(d, load(r, rp).compare(VectorOperators.GT, 0f));
+    }
+
+    private static float gradAtScalar(MemorySegment dy, long dp, MemorySegment r, long rp) {
+        return r == null || get(r, rp) > 0 ? get(dy, dp) : 0f;
+    }
+
+    // acc[at] += Σdy, acc[at+1] += Σdy·(x − mean); one pass over x and dy (dy masked by r > 0 where r is not null)
+    static void planeGradSums(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment r, long ro, int hw, float mean,
+                              double[] acc, int at) {
         for (int b = 0; b < hw; b += CpuReduce.BLOCK) {
             int len = Math.min(CpuReduce.BLOCK, hw - b);
-            long xp = xo + b, dp = dyo + b;
+            long xp = xo + b, dp = dyo + b, rp = ro + b;
             FloatVector s0 = FloatVector.zero(F), s1 = s0, t0 = s0, t1 = s0;
             int j = 0;
             for (int bound = F.loopBound(len) - LANES; j < bound; j += 2 * LANES) {
-                FloatVector d0 = load(dy, dp + j), d1 = load(dy, dp + j + LANES);
+                FloatVector d0 = gradAt(dy, dp + j, r, rp + j), d1 = gradAt(dy, dp + j + LANES, r, rp + j + LANES);
                 s0 = s0.add(d0);
                 s1 = s1.add(d1);
                 t0 = d0.fma(load(x, xp + j).sub(mean), t0);
                 t1 = d1.fma(load(x, xp + j + LANES).sub(mean), t1);
             }
             for (int bound = F.loopBound(len); j < bound; j += LANES) {
-                FloatVector d = load(dy, dp + j);
+                FloatVector d = gradAt(dy, dp + j, r, rp + j);
                 s0 = s0.add(d);
                 t0 = d.fma(load(x, xp + j).sub(mean), t0);
             }
             float sDy = Simd.sumLanes(s0.add(s1)), sDyXc = Simd.sumLanes(t0.add(t1));
             for (; j < len; j++) {
-                float d = get(dy, dp + j);
+                float d = gradAtScalar(dy, dp + j, r, rp + j);
                 sDy += d;
                 sDyXc += d * (get(x, xp + j) - mean);
             }
@@ -131,25 +161,48 @@ final class CpuNorm implements NormKernels {
         }
     }
 
-    // dx = dy·a + (x − mean)·b + k (the training backward of one plane)
-    static void gradInput(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment dx, long dxo, int hw,
-                          float mean, float a, float b, float k) {
+    // dx = dy·a + (x − mean)·b + k (the training backward of one plane; dy masked by r > 0 where r is not null)
+    static void gradInput(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment r, long ro, MemorySegment dx, long dxo,
+                          int hw, float mean, float a, float b, float k) {
         FloatVector av = FloatVector.broadcast(F, a);
         int i = 0;
         for (int bound = F.loopBound(hw); i < bound; i += LANES) {
             FloatVector xc = load(x, xo + i).sub(mean);
-            store(load(dy, dyo + i).fma(av, xc.fma(b, k)), dx, dxo + i);
+            store(gradAt(dy, dyo + i, r, ro + i).fma(av, xc.fma(b, k)), dx, dxo + i);
         }
         for (; i < hw; i++) {
-            set(dx, dxo + i, Math.fma(get(dy, dyo + i), a, Math.fma(get(x, xo + i) - mean, b, k)));
+            set(dx, dxo + i, Math.fma(gradAtScalar(dy, dyo + i, r, ro + i), a, Math.fma(get(x, xo + i) - mean, b, k)));
         }
+    }
+
+    // dx = (r > 0 ? dy : 0)·a (the eval backward of one plane under a fused relu)
+    private static void scaleMasked(MemorySegment dy, long dyo, MemorySegment r, long ro, float a, MemorySegment dx, long dxo, int hw) {
+        int i = 0;
+        for (int bound = F.loopBound(hw); i < bound; i += LANES) store(gradAt(dy, dyo + i, r, ro + i).mul(a), dx, dxo + i);
+        for (; i < hw; i++) set(dx, dxo + i, gradAtScalar(dy, dyo + i, r, ro + i) * a);
     }
 
     // ---------------------------------------------------------------- family adapter
 
     @Override
+    public boolean fusesRelu() {
+        return true;
+    }
+
+    @Override
     public void batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
                                double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, false);
+    }
+
+    @Override
+    public void batchNormTrainRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                   double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, true);
+    }
+
+    private static void train(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                              double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, boolean relu) {
         Simd.requireF32("batch_norm", x, gamma, beta, runMean, runVar, y, saveMean, saveInvStd);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         long m = (long) n * hw;
@@ -198,13 +251,23 @@ final class CpuNorm implements NormKernels {
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < k; j++) {
                     long p = ((long) i * c + c0 + j) * hw;
-                    normalize(xs, xo + p, ys, yo + p, hw, par[3 * j], par[3 * j + 1], par[3 * j + 2]);
+                    if (relu) normalizeRelu(xs, xo + p, ys, yo + p, hw, par[3 * j], par[3 * j + 1], par[3 * j + 2]);
+                    else normalize(xs, xo + p, ys, yo + p, hw, par[3 * j], par[3 * j + 1], par[3 * j + 2]);
                 }
         });
     }
 
     @Override
     public void batchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
+        eval(x, gamma, beta, runMean, runVar, eps, y, false);
+    }
+
+    @Override
+    public void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
+        eval(x, gamma, beta, runMean, runVar, eps, y, true);
+    }
+
+    private static void eval(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y, boolean relu) {
         Simd.requireF32("batch_norm", x, gamma, beta, runMean, runVar, y);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         MemorySegment xs = x.segment(), ys = y.segment();
@@ -217,7 +280,8 @@ final class CpuNorm implements NormKernels {
                 int ch = p % c;
                 double invStd = 1.0 / Math.sqrt(get(rvs, rvo + ch) + eps);
                 float scale = (float) (get(gs, go + ch) * invStd);
-                normalize(xs, xo + (long) p * hw, ys, yo + (long) p * hw, hw, get(rms, rmo + ch), scale, get(bs, bo + ch));
+                if (relu) normalizeRelu(xs, xo + (long) p * hw, ys, yo + (long) p * hw, hw, get(rms, rmo + ch), scale, get(bs, bo + ch));
+                else normalize(xs, xo + (long) p * hw, ys, yo + (long) p * hw, hw, get(rms, rmo + ch), scale, get(bs, bo + ch));
             }
         });
     }
@@ -225,6 +289,19 @@ final class CpuNorm implements NormKernels {
     @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
                                   Tensor dx, Tensor dgamma, Tensor dbeta) {
+        backward(x, null, dy, gamma, mean, invStd, training, dx, dgamma, dbeta);
+    }
+
+    @Override
+    public void batchNormReluBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+                                      Tensor dx, Tensor dgamma, Tensor dbeta) {
+        Simd.requireF32("batch_norm+relu backward", y);
+        backward(x, y, dy, gamma, mean, invStd, training, dx, dgamma, dbeta);
+    }
+
+    /** The backward; with y (the fused relu's output) not null, dy counts only where y > 0. */
+    private static void backward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+                                 Tensor dx, Tensor dgamma, Tensor dbeta) {
         Simd.requireF32("batch_norm backward", x, dy, gamma, mean, invStd, dx, dgamma, dbeta);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         long m = (long) n * hw;
@@ -232,6 +309,8 @@ final class CpuNorm implements NormKernels {
         if (!needSums && dx == null) return;
         MemorySegment xs = x.segment(), dys = dy.segment(), gs = gamma.segment(), ms = mean.segment(), iss = invStd.segment();
         long xo = x.offset(), dyo = dy.offset(), go = gamma.offset(), mo = mean.offset(), iso = invStd.offset();
+        MemorySegment rs = y == null ? null : y.segment();
+        long ro = y == null ? 0 : y.offset();
         MemorySegment dxs = dx == null ? null : dx.segment();
         MemorySegment dgs = dgamma == null ? null : dgamma.segment(), dbs = dbeta == null ? null : dbeta.segment();
         long dxo = dx == null ? 0 : dx.offset();
@@ -246,7 +325,7 @@ final class CpuNorm implements NormKernels {
                 for (int i = 0; i < n; i++)
                     for (int j = 0; j < k; j++) {
                         long p = ((long) i * c + c0 + j) * hw;
-                        planeGradSums(xs, xo + p, dys, dyo + p, hw, par[4 * j], acc, 2 * j);
+                        planeGradSums(xs, xo + p, dys, dyo + p, rs, ro + p, hw, par[4 * j], acc, 2 * j);
                     }
             }
             for (int j = 0; j < k; j++) {
@@ -266,9 +345,11 @@ final class CpuNorm implements NormKernels {
                 for (int j = 0; j < k; j++) {
                     long p = ((long) i * c + c0 + j) * hw;
                     if (training) {
-                        gradInput(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, par[4 * j], par[4 * j + 1], par[4 * j + 2], par[4 * j + 3]);
-                    } else {
+                        gradInput(xs, xo + p, dys, dyo + p, rs, ro + p, dxs, dxo + p, hw, par[4 * j], par[4 * j + 1], par[4 * j + 2], par[4 * j + 3]);
+                    } else if (rs == null) {
                         CpuPointwise.scale(dys, dyo + p, par[4 * j + 1], dxs, dxo + p, hw);
+                    } else {
+                        scaleMasked(dys, dyo + p, rs, ro + p, par[4 * j + 1], dxs, dxo + p, hw);
                     }
                 }
         });

@@ -90,4 +90,41 @@ final class RefNorm implements NormKernels {
                 }
         }
     }
+
+    // ---- fused relu: by definition the composition (the oracle for the fused kernels)
+
+    @Override
+    public boolean fusesRelu() {
+        return true;
+    }
+
+    @Override
+    public void batchNormTrainRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                   double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        batchNormTrain(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd);
+        reluInPlace(y);
+    }
+
+    @Override
+    public void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
+        batchNormEval(x, gamma, beta, runMean, runVar, eps, y);
+        reluInPlace(y);
+    }
+
+    @Override
+    public void batchNormReluBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+                                      Tensor dx, Tensor dgamma, Tensor dbeta) {
+        Tensor masked = Tensor.emptyLike(dy);
+        Buf yb = Buf.of(y), db = Buf.of(dy), mb = Buf.of(masked);
+        for (long i = 0, n = dy.numel(); i < n; i++) mb.set(i, yb.get(i) > 0 ? db.get(i) : 0);
+        batchNormBackward(x, masked, gamma, mean, invStd, training, dx, dgamma, dbeta);
+    }
+
+    private static void reluInPlace(Tensor y) {
+        Buf yb = Buf.of(y);
+        for (long i = 0, n = y.numel(); i < n; i++) {
+            double v = yb.get(i);
+            yb.set(i, v > 0 ? v : 0);
+        }
+    }
 }

@@ -132,4 +132,50 @@ class CpuNormTest {
             for (int i = 0; i < 3; i++) assertArrayEquals(ga[i].toFloatArray(), gb[i].toFloatArray(), "gradient " + i);
         }
     }
+
+    /**
+     * The fused batch norm + relu against this backend's own two ops: the same bits forward
+     * (train and eval) and backward (the masked dy feeds the same sums in the same order), on a
+     * training-sized batch with a vector tail.
+     */
+    @Test
+    void fusedReluEqualsBatchNormThenRelu() {
+        var pointwise = Backends.cpu().pointwise();
+        try (Scope s = Scope.open()) {
+            for (int[] shape : new int[][] {{16, 8, 32, 32}, {3, 5, 7, 9}}) {
+                int c = shape[1];
+                Tensor x = Data.normal(21, 1.5, shape), dy = Data.normal(22, 1, shape);
+                Tensor gamma = Data.uniform(23, 0.5, 1.5, c), beta = Data.normal(24, 1, c);
+                for (boolean training : new boolean[] {true, false}) {
+                    Tensor rm1 = Data.normal(25, 1, c), rv1 = Data.uniform(26, 0.5, 1.5, c);
+                    Tensor rm2 = Data.normal(25, 1, c), rv2 = Data.uniform(26, 0.5, 1.5, c);
+                    Tensor bn = Tensor.emptyLike(x), y2 = Tensor.emptyLike(x), fused = Tensor.emptyLike(x);
+                    Tensor mean1 = Tensor.empty(DType.F32, c), inv1 = Tensor.empty(DType.F32, c);
+                    Tensor mean2 = Tensor.empty(DType.F32, c), inv2 = Tensor.empty(DType.F32, c);
+                    if (training) {
+                        cpu.batchNormTrain(x, gamma, beta, rm1, rv1, 0.1, 1e-5, bn, mean1, inv1);
+                        cpu.batchNormTrainRelu(x, gamma, beta, rm2, rv2, 0.1, 1e-5, fused, mean2, inv2);
+                        assertArrayEquals(mean1.toFloatArray(), mean2.toFloatArray(), "saved mean");
+                        assertArrayEquals(inv1.toFloatArray(), inv2.toFloatArray(), "saved invStd");
+                        assertArrayEquals(rv1.toFloatArray(), rv2.toFloatArray(), "running var");
+                    } else {
+                        cpu.batchNormEval(x, gamma, beta, rm1, rv1, 1e-5, bn);
+                        cpu.batchNormEvalRelu(x, gamma, beta, rm2, rv2, 1e-5, fused);
+                        mean1 = rm1;
+                        inv1 = Data.uniform(27, 0.5, 1.5, c);
+                    }
+                    pointwise.unary(org.stablekd.backend.Op.RELU, bn, 0, y2);
+                    String what = java.util.Arrays.toString(shape) + (training ? " training" : " eval");
+                    assertArrayEquals(y2.toFloatArray(), fused.toFloatArray(), what + " forward");
+                    Tensor masked = Tensor.emptyLike(x);
+                    pointwise.activationBackward(org.stablekd.backend.Op.RELU, y2, dy, masked);
+                    Tensor[] want = {Tensor.emptyLike(x), Tensor.empty(DType.F32, c), Tensor.empty(DType.F32, c)};
+                    Tensor[] got = {Tensor.emptyLike(x), Tensor.empty(DType.F32, c), Tensor.empty(DType.F32, c)};
+                    cpu.batchNormBackward(x, masked, gamma, mean1, inv1, training, want[0], want[1], want[2]);
+                    cpu.batchNormReluBackward(x, fused, dy, gamma, mean1, inv1, training, got[0], got[1], got[2]);
+                    for (int i = 0; i < 3; i++) assertArrayEquals(want[i].toFloatArray(), got[i].toFloatArray(), what + " grad " + i);
+                }
+            }
+        }
+    }
 }
