@@ -120,39 +120,28 @@ final class CpuNorm implements NormKernels {
         }
     }
 
-    // dy where the fused relu passed its value (r > 0), else 0; dy itself without a mask (r null)
-    private static FloatVector gradAt(MemorySegment dy, long dp, MemorySegment r, long rp) {
-        FloatVector d = load(dy, dp);
-        return r == null ? d : FloatVector.zero(F).blend(d, load(r, rp).compare(VectorOperators.GT, 0f));
-    }
-
-    private static float gradAtScalar(MemorySegment dy, long dp, MemorySegment r, long rp) {
-        return r == null || get(r, rp) > 0 ? get(dy, dp) : 0f;
-    }
-
-    // acc[at] += Σdy, acc[at+1] += Σdy·(x − mean); one pass over x and dy (dy masked by r > 0 where r is not null)
-    static void planeGradSums(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment r, long ro, int hw, float mean,
-                              double[] acc, int at) {
+    // acc[at] += Σdy, acc[at+1] += Σdy·(x − mean); one pass over x and dy
+    static void planeGradSums(MemorySegment x, long xo, MemorySegment dy, long dyo, int hw, float mean, double[] acc, int at) {
         for (int b = 0; b < hw; b += CpuReduce.BLOCK) {
             int len = Math.min(CpuReduce.BLOCK, hw - b);
-            long xp = xo + b, dp = dyo + b, rp = ro + b;
+            long xp = xo + b, dp = dyo + b;
             FloatVector s0 = FloatVector.zero(F), s1 = s0, t0 = s0, t1 = s0;
             int j = 0;
             for (int bound = F.loopBound(len) - LANES; j < bound; j += 2 * LANES) {
-                FloatVector d0 = gradAt(dy, dp + j, r, rp + j), d1 = gradAt(dy, dp + j + LANES, r, rp + j + LANES);
+                FloatVector d0 = load(dy, dp + j), d1 = load(dy, dp + j + LANES);
                 s0 = s0.add(d0);
                 s1 = s1.add(d1);
                 t0 = d0.fma(load(x, xp + j).sub(mean), t0);
                 t1 = d1.fma(load(x, xp + j + LANES).sub(mean), t1);
             }
             for (int bound = F.loopBound(len); j < bound; j += LANES) {
-                FloatVector d = gradAt(dy, dp + j, r, rp + j);
+                FloatVector d = load(dy, dp + j);
                 s0 = s0.add(d);
                 t0 = d.fma(load(x, xp + j).sub(mean), t0);
             }
             float sDy = Simd.sumLanes(s0.add(s1)), sDyXc = Simd.sumLanes(t0.add(t1));
             for (; j < len; j++) {
-                float d = gradAtScalar(dy, dp + j, r, rp + j);
+                float d = get(dy, dp + j);
                 sDy += d;
                 sDyXc += d * (get(x, xp + j) - mean);
             }
@@ -161,25 +150,77 @@ final class CpuNorm implements NormKernels {
         }
     }
 
-    // dx = dy·a + (x − mean)·b + k (the training backward of one plane; dy masked by r > 0 where r is not null)
-    static void gradInput(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment r, long ro, MemorySegment dx, long dxo,
-                          int hw, float mean, float a, float b, float k) {
+    // planeGradSums of dy masked by r > 0 (r: the fused relu's output), the same sums in the same order
+    static void planeGradSumsMasked(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment r, long ro, int hw, float mean,
+                                    double[] acc, int at) {
+        FloatVector zero = FloatVector.zero(F);
+        for (int b = 0; b < hw; b += CpuReduce.BLOCK) {
+            int len = Math.min(CpuReduce.BLOCK, hw - b);
+            long xp = xo + b, dp = dyo + b, rp = ro + b;
+            FloatVector s0 = zero, s1 = s0, t0 = s0, t1 = s0;
+            int j = 0;
+            for (int bound = F.loopBound(len) - LANES; j < bound; j += 2 * LANES) {
+                FloatVector d0 = zero.blend(load(dy, dp + j), load(r, rp + j).compare(VectorOperators.GT, 0f));
+                FloatVector d1 = zero.blend(load(dy, dp + j + LANES), load(r, rp + j + LANES).compare(VectorOperators.GT, 0f));
+                s0 = s0.add(d0);
+                s1 = s1.add(d1);
+                t0 = d0.fma(load(x, xp + j).sub(mean), t0);
+                t1 = d1.fma(load(x, xp + j + LANES).sub(mean), t1);
+            }
+            for (int bound = F.loopBound(len); j < bound; j += LANES) {
+                FloatVector d = zero.blend(load(dy, dp + j), load(r, rp + j).compare(VectorOperators.GT, 0f));
+                s0 = s0.add(d);
+                t0 = d.fma(load(x, xp + j).sub(mean), t0);
+            }
+            float sDy = Simd.sumLanes(s0.add(s1)), sDyXc = Simd.sumLanes(t0.add(t1));
+            for (; j < len; j++) {
+                float d = get(r, rp + j) > 0 ? get(dy, dp + j) : 0f;
+                sDy += d;
+                sDyXc += d * (get(x, xp + j) - mean);
+            }
+            acc[at] += sDy;
+            acc[at + 1] += sDyXc;
+        }
+    }
+
+    // dx = dy·a + (x − mean)·b + k (the training backward of one plane)
+    static void gradInput(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment dx, long dxo, int hw,
+                          float mean, float a, float b, float k) {
         FloatVector av = FloatVector.broadcast(F, a);
         int i = 0;
         for (int bound = F.loopBound(hw); i < bound; i += LANES) {
             FloatVector xc = load(x, xo + i).sub(mean);
-            store(gradAt(dy, dyo + i, r, ro + i).fma(av, xc.fma(b, k)), dx, dxo + i);
+            store(load(dy, dyo + i).fma(av, xc.fma(b, k)), dx, dxo + i);
         }
         for (; i < hw; i++) {
-            set(dx, dxo + i, Math.fma(gradAtScalar(dy, dyo + i, r, ro + i), a, Math.fma(get(x, xo + i) - mean, b, k)));
+            set(dx, dxo + i, Math.fma(get(dy, dyo + i), a, Math.fma(get(x, xo + i) - mean, b, k)));
+        }
+    }
+
+    // gradInput of dy masked by r > 0 (r: the fused relu's output)
+    static void gradInputMasked(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment r, long ro, MemorySegment dx, long dxo,
+                                int hw, float mean, float a, float b, float k) {
+        FloatVector av = FloatVector.broadcast(F, a), zero = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(hw); i < bound; i += LANES) {
+            FloatVector xc = load(x, xo + i).sub(mean);
+            FloatVector d = zero.blend(load(dy, dyo + i), load(r, ro + i).compare(VectorOperators.GT, 0f));
+            store(d.fma(av, xc.fma(b, k)), dx, dxo + i);
+        }
+        for (; i < hw; i++) {
+            float d = get(r, ro + i) > 0 ? get(dy, dyo + i) : 0f;
+            set(dx, dxo + i, Math.fma(d, a, Math.fma(get(x, xo + i) - mean, b, k)));
         }
     }
 
     // dx = (r > 0 ? dy : 0)·a (the eval backward of one plane under a fused relu)
     private static void scaleMasked(MemorySegment dy, long dyo, MemorySegment r, long ro, float a, MemorySegment dx, long dxo, int hw) {
+        FloatVector zero = FloatVector.zero(F);
         int i = 0;
-        for (int bound = F.loopBound(hw); i < bound; i += LANES) store(gradAt(dy, dyo + i, r, ro + i).mul(a), dx, dxo + i);
-        for (; i < hw; i++) set(dx, dxo + i, gradAtScalar(dy, dyo + i, r, ro + i) * a);
+        for (int bound = F.loopBound(hw); i < bound; i += LANES) {
+            store(zero.blend(load(dy, dyo + i), load(r, ro + i).compare(VectorOperators.GT, 0f)).mul(a), dx, dxo + i);
+        }
+        for (; i < hw; i++) set(dx, dxo + i, (get(r, ro + i) > 0 ? get(dy, dyo + i) : 0f) * a);
     }
 
     // ---------------------------------------------------------------- family adapter
@@ -325,7 +366,8 @@ final class CpuNorm implements NormKernels {
                 for (int i = 0; i < n; i++)
                     for (int j = 0; j < k; j++) {
                         long p = ((long) i * c + c0 + j) * hw;
-                        planeGradSums(xs, xo + p, dys, dyo + p, rs, ro + p, hw, par[4 * j], acc, 2 * j);
+                        if (rs == null) planeGradSums(xs, xo + p, dys, dyo + p, hw, par[4 * j], acc, 2 * j);
+                        else planeGradSumsMasked(xs, xo + p, dys, dyo + p, rs, ro + p, hw, par[4 * j], acc, 2 * j);
                     }
             }
             for (int j = 0; j < k; j++) {
@@ -344,8 +386,11 @@ final class CpuNorm implements NormKernels {
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < k; j++) {
                     long p = ((long) i * c + c0 + j) * hw;
-                    if (training) {
-                        gradInput(xs, xo + p, dys, dyo + p, rs, ro + p, dxs, dxo + p, hw, par[4 * j], par[4 * j + 1], par[4 * j + 2], par[4 * j + 3]);
+                    if (training && rs == null) {
+                        gradInput(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, par[4 * j], par[4 * j + 1], par[4 * j + 2], par[4 * j + 3]);
+                    } else if (training) {
+                        gradInputMasked(xs, xo + p, dys, dyo + p, rs, ro + p, dxs, dxo + p, hw, par[4 * j], par[4 * j + 1], par[4 * j + 2],
+                                par[4 * j + 3]);
                     } else if (rs == null) {
                         CpuPointwise.scale(dys, dyo + p, par[4 * j + 1], dxs, dxo + p, hw);
                     } else {
