@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.stablekd.autograd.Autograd;
+import org.stablekd.backend.WeightCache;
 import org.stablekd.io.Safetensors;
 import org.stablekd.io.TensorFile;
 import org.stablekd.models.Pretrained;
@@ -24,7 +25,8 @@ import org.stablekd.tensor.Tensor;
  * A trained zoo model for embedding in a JVM service: BatchNorm folded into the convolutions, no
  * autograd, eval mode fixed. Safe for concurrent callers (each call runs in its own {@link Scope};
  * the model is read-only), and after the first call of each batch size the caching allocator
- * serves every buffer, so steady-state calls map no new memory.
+ * serves every buffer, so steady-state calls map no new memory. The convolutions' packed weight
+ * panels are made on the first call and kept ({@link WeightCache}).
  *
  * <pre>{@code
  * try (Predictor p = Predictor.load("resnet8", Path.of("runs/quickstart/weights.safetensors"))) {
@@ -38,6 +40,8 @@ public final class Predictor implements AutoCloseable {
     private final Model model;
     private final int folded;
     private final long imageFloats;
+    /** The folded weights in the kernels' packed layouts, made on the first call (they never change). */
+    private final WeightCache packed = new WeightCache();
 
     private Predictor(Model model) {
         this.model = model;
@@ -91,10 +95,14 @@ public final class Predictor implements AutoCloseable {
     /** Logits (batch × classes, row-major) of {@code batch} images (batch × C × H × W floats). */
     public float[] predict(float[] images, int batch) {
         checkCount(images.length, batch);
-        try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
-            Tensor x = Tensor.of(images, batchShape(batch).dims());
-            return model.forward(x).toFloatArray();
-        }
+        float[][] out = new float[1][];
+        packed.run(() -> {
+            try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
+                Tensor x = Tensor.of(images, batchShape(batch).dims());
+                out[0] = model.forward(x).toFloatArray();
+            }
+        });
+        return out[0];
     }
 
     /**
@@ -105,12 +113,14 @@ public final class Predictor implements AutoCloseable {
         long n = batch * imageFloats, out = (long) batch * numClasses();
         if (images.byteSize() < n * 4) throw new IllegalArgumentException("images segment has " + images.byteSize() + " bytes; " + batch + " images need " + n * 4);
         if (logits.byteSize() < out * 4) throw new IllegalArgumentException("logits segment has " + logits.byteSize() + " bytes; " + batch + " rows of " + numClasses() + " need " + out * 4);
-        try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
-            Tensor x = Tensor.empty(DType.F32, batchShape(batch));
-            MemorySegment.copy(images, 0, x.segment(), 0, n * 4);
-            Tensor y = model.forward(x);
-            MemorySegment.copy(y.segment(), y.offset() * 4, logits, 0, out * 4);
-        }
+        packed.run(() -> {
+            try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
+                Tensor x = Tensor.empty(DType.F32, batchShape(batch));
+                MemorySegment.copy(images, 0, x.segment(), 0, n * 4);
+                Tensor y = model.forward(x);
+                MemorySegment.copy(y.segment(), y.offset() * 4, logits, 0, out * 4);
+            }
+        });
     }
 
     /** The top-1 class of each image. */

@@ -28,6 +28,8 @@ import org.stablekd.tensor.Tensor;
  *        org.stablekd.bench.LayerProfile [model] [CxHxW] [batch] [steps] [backend]
  * </pre>
  * defaults: resnet20 1x32x32 64 30 cpu (after as many warm-up steps, then one sample per step).
+ * A sixth argument {@code infer} profiles a {@link org.stablekd.infer.Predictor} call instead
+ * (BatchNorm folded, no autograd), e.g. {@code resnet8x4 3x32x32 1 500 cpu infer}.
  */
 public final class LayerProfile {
     private LayerProfile() {}
@@ -48,9 +50,10 @@ public final class LayerProfile {
         int batch = args.length > 2 ? Integer.parseInt(args[2]) : 64;
         int steps = args.length > 3 ? Integer.parseInt(args[3]) : 30;
         String backend = args.length > 4 ? args[4] : "cpu";
+        boolean infer = args.length > 5 && args[5].equals("infer");
         Backend timed = profiled(Backends.named(backend));
         try (Restore r = Backends.use(timed)) {
-            TrainStepBench.TrainStep step = new TrainStepBench.TrainStep(model, input, batch, 42);
+            Runnable step = infer ? inferStep(model, input, batch) : new TrainStepBench.TrainStep(model, input, batch, 42)::run;
             for (int i = 0; i < steps; i++) step.run();
             long[] totals = new long[steps];
             recording = true;
@@ -66,6 +69,17 @@ public final class LayerProfile {
             double stepMs = sum / 1e6 / steps, medianMs = totals[steps / 2] / 1e6;
             print(model, input, batch, steps, stepMs, medianMs);
         }
+    }
+
+    /** One {@link org.stablekd.infer.Predictor} call on a random batch (random weights, BatchNorm folded). */
+    private static Runnable inferStep(String model, String input, int batch) {
+        String[] d = input.split("x");
+        var shape = org.stablekd.tensor.Shape.of(Integer.parseInt(d[0]), Integer.parseInt(d[1]), Integer.parseInt(d[2]));
+        var predictor = org.stablekd.infer.Predictor.of(org.stablekd.models.Zoo.create(model, 100, shape, new org.stablekd.tensor.Rng(42)));
+        float[] images = new float[(int) (batch * shape.numel())];
+        var rng = new java.util.Random(7);
+        for (int i = 0; i < images.length; i++) images[i] = (float) rng.nextGaussian();
+        return () -> predictor.predict(images, batch);
     }
 
     private static void print(String model, String input, int batch, int steps, double stepMs, double medianMs) {

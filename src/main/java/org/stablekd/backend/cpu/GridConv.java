@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import org.stablekd.backend.ConvGeometry;
+import org.stablekd.backend.WeightCache;
 
 /**
  * Direct convolution on the shared-padding grid ({@link ConvGrid}) for the layers of the CIFAR
@@ -103,6 +104,27 @@ final class GridConv {
         return wf;
     }
 
+    /**
+     * The forward's weight panels: packed once per weight tensor under an inference
+     * {@link WeightCache}, else into the caller's scratch on every call (training).
+     */
+    private static float[] packedForward(ConvGeometry g, MemorySegment w, long wOff, ConvScratch s) {
+        int k = g.k(), rows = g.c() * g.r() * g.s();
+        WeightCache cache = WeightCache.current();
+        if (cache != null && w.isNative()) {
+            return cache.packed(w, wOff, "grid-forward", k, rows, () -> {
+                float[] ap = new float[GridGemm.packedSize(k, rows)];
+                float[] wf = new float[k * rows];
+                MemorySegment.copy(w, ValueLayout.JAVA_FLOAT, wOff * Float.BYTES, wf, 0, k * rows);
+                GridGemm.pack(k, rows, wf, 0, rows, ap, 0);
+                return ap;
+            });
+        }
+        float[] ap = s.buffer(PACKED, GridGemm.packedSize(k, rows));
+        GridGemm.pack(k, rows, weights(g, w, wOff, s), 0, rows, ap, 0);
+        return ap;
+    }
+
     private static int tmpSize(ConvGeometry g) {
         return Math.max(g.h() * g.w(), 4 * g.p() * g.q());
     }
@@ -117,8 +139,7 @@ final class GridConv {
         int nb = blockImages(g, inPlanes, outPlanes, Sgemm.ceilDiv(n, threads));
         int pl = ConvGrid.inputPlane(nb, hh, ww, tile), cpl = ConvGrid.outputPlane(nb, hh, ww, tile);
         ConvScratch s = ConvScratch.get();
-        float[] ap = s.buffer(PACKED, GridGemm.packedSize(k, rows));   // the caller's, read by every thread
-        GridGemm.pack(k, rows, weights(g, w, wOff, s), 0, rows, ap, 0);
+        float[] ap = packedForward(g, w, wOff, s);   // read by every thread
         int[] base = s.ints(rows);
         tapRows(g, pl, base);
         float[] bf = null;

@@ -105,6 +105,36 @@ class GridConvTest {
         }
     }
 
+    /**
+     * Under an inference WeightCache the forward packs each weight tensor once and gives the
+     * same bits as packing per call, at batch 1 (tiles split) and batch 4 (images split).
+     */
+    @Test
+    void weightCachePacksOnceAndChangesNothing() {
+        ConvKernels cpu = CpuBackend.INSTANCE.conv();
+        try (Scope scope = Scope.open()) {
+            Rng rng = new Rng(5);
+            Tensor w = Tensor.uniform(rng, DType.F32, -0.2, 0.2, 24, 12, 3, 3);
+            Tensor w2 = Tensor.uniform(rng, DType.F32, -0.2, 0.2, 24, 12, 3, 3);
+            var cache = new org.stablekd.backend.WeightCache();
+            for (int n : new int[] {1, 4}) {
+                ConvGeometry g = ConvGeometry.of(n, 12, 10, 10, 24, 3, 3, 1, 1, 1, 1, 1);
+                Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, n, 12, 10, 10);
+                Tensor want = Tensor.empty(DType.F32, n, 24, 10, 10), got = Tensor.empty(DType.F32, n, 24, 10, 10);
+                Tensor want2 = Tensor.empty(DType.F32, n, 24, 10, 10), got2 = Tensor.empty(DType.F32, n, 24, 10, 10);
+                cpu.forward(g, x, w, null, want);
+                cpu.forward(g, x, w2, null, want2);
+                cache.run(() -> {
+                    cpu.forward(g, x, w, null, got);
+                    cpu.forward(g, x, w2, null, got2);
+                });
+                assertArrayEquals(want.toFloatArray(), got.toFloatArray(), "batch " + n);
+                assertArrayEquals(want2.toFloatArray(), got2.toFloatArray(), "batch " + n + ", second weights");
+            }
+            assertEquals(2, cache.size(), "one packed copy per weight tensor, reused across calls and batch sizes");
+        }
+    }
+
     /** What the grid path takes, and what it leaves to the lowering path. */
     @Test
     void supports() {
