@@ -38,9 +38,9 @@ final class Derivatives {
             }
             case BATCH_NORM -> {
                 var a = (Attrs.BatchNorm) n.attrs();
-                // relu fused: saved(2) is the output, the ReLU's mask
-                yield Norm.grads(n.input(0), g, n.input(1), n.saved(0), n.saved(1), a.relu() ? n.saved(2) : null, a.training(),
-                        n.needs(0), n.needs(1), n.needs(2));
+                // relu fused: saved(2) is the output (the ReLU's mask), saved(3) the forward's scale and shift
+                yield Norm.grads(n.input(0), g, n.input(1), n.saved(0), n.saved(1), a.relu() ? n.saved(2) : null,
+                        a.relu() ? n.saved(3) : null, a.training(), n.needs(0), n.needs(1), n.needs(2));
             }
             case RELU -> new Tensor[] {Pointwise.activationGrad(Op.RELU, n.saved(0), g)};
             case RELU6 -> new Tensor[] {Pointwise.activationGrad(Op.RELU6, n.input(0), g)};

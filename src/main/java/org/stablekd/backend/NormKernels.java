@@ -32,23 +32,30 @@ public interface NormKernels {
         return false;
     }
 
-    /** {@link #batchNormTrain}, then y = max(y, 0) in the same pass. */
+    /**
+     * {@link #batchNormTrain}, then y = max(y, 0) in the same pass. saveAffine (2c): where the
+     * backend's backward recomputes the ReLU's mask, the per-channel scale (first c) and shift
+     * (next c) of its forward, y = relu((x − saveMean)·scale + shift) exactly; others leave it.
+     */
     default void batchNormTrainRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
-                                    double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+                                    double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor saveAffine) {
         throw new UnsupportedOperationException("this backend has no fused batch norm + relu");
     }
 
-    /** {@link #batchNormEval}, then y = max(y, 0) in the same pass. */
-    default void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
+    /** {@link #batchNormEval}, then y = max(y, 0) in the same pass; saveAffine (2c) as in training, with the running mean. */
+    default void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y,
+                                   Tensor saveAffine) {
         throw new UnsupportedOperationException("this backend has no fused batch norm + relu");
     }
 
     /**
-     * {@link #batchNormBackward} of y = relu(bn(x)): dy is first masked by y > 0 (y the fused
-     * forward's output, as the ReLU's own backward does), without materializing the masked dy.
+     * {@link #batchNormBackward} of y = relu(bn(x)): dy counts only where y > 0, as in the ReLU's
+     * own backward, without materializing the masked dy. y is the fused forward's output and
+     * affine what it saved: a backend may read the mask from y or recompute it from x and affine
+     * (the same floats the forward compared, so the same decisions, without a third stream).
      */
-    default void batchNormReluBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
-                                       Tensor dx, Tensor dgamma, Tensor dbeta) {
+    default void batchNormReluBackward(Tensor x, Tensor y, Tensor affine, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd,
+                                       boolean training, Tensor dx, Tensor dgamma, Tensor dbeta) {
         throw new UnsupportedOperationException("this backend has no fused batch norm + relu");
     }
 }

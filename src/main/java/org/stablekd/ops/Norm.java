@@ -56,13 +56,14 @@ public final class Norm {
         var kernels = Checks.backend(Op.BATCH_NORM, x).norm();
         boolean record = Autograd.needsGrad(x, gamma, beta);
         Tensor mean = null, invStd = null;
+        Tensor affine = relu ? Tensor.emptyLike(x, Shape.of(2 * x.dim(1))) : null;   // the fused relu's per-channel scale, shift
         if (training) {
             mean = Tensor.emptyLike(x, ch);
             invStd = Tensor.emptyLike(x, ch);
-            if (relu) kernels.batchNormTrainRelu(xc, gc, bc, runMean, runVar, momentum, eps, y, mean, invStd);
+            if (relu) kernels.batchNormTrainRelu(xc, gc, bc, runMean, runVar, momentum, eps, y, mean, invStd, affine);
             else kernels.batchNormTrain(xc, gc, bc, runMean, runVar, momentum, eps, y, mean, invStd);
         } else {
-            if (relu) kernels.batchNormEvalRelu(xc, gc, bc, runMean, runVar, eps, y);
+            if (relu) kernels.batchNormEvalRelu(xc, gc, bc, runMean, runVar, eps, y, affine);
             else kernels.batchNormEval(xc, gc, bc, runMean, runVar, eps, y);
             if (record) {
                 // the backward needs 1/sqrt(runVar + eps), computed once here
@@ -74,7 +75,7 @@ public final class Norm {
             }
         }
         Tensor[] inputs = {xc, gc, bc};
-        return relu ? Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps, true), inputs, mean, invStd, y)
+        return relu ? Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps, true), inputs, mean, invStd, y, affine)
                 : Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps, false), inputs, mean, invStd);
     }
 
@@ -95,16 +96,17 @@ public final class Norm {
     }
 
     /**
-     * {dx, dgamma, dbeta}, each null where not wanted (for the derivatives table); reluOut: the
-     * output of a fused batchNormRelu (dy then counts where it is positive), else null.
+     * {dx, dgamma, dbeta}, each null where not wanted (for the derivatives table); reluOut and
+     * reluAffine: the output and saved affine of a fused batchNormRelu (dy then counts where the
+     * output is positive), else null.
      */
-    public static Tensor[] grads(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, Tensor reluOut, boolean training,
-                                 boolean wantX, boolean wantGamma, boolean wantBeta) {
+    public static Tensor[] grads(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, Tensor reluOut, Tensor reluAffine,
+                                 boolean training, boolean wantX, boolean wantGamma, boolean wantBeta) {
         Tensor dx = wantX ? Tensor.emptyLike(x) : null;
         Tensor dg = wantGamma ? Tensor.emptyLike(gamma) : null;
         Tensor db = wantBeta ? Tensor.emptyLike(gamma) : null;
         var kernels = Checks.backend(Op.BATCH_NORM, x).norm();
-        if (reluOut != null) kernels.batchNormReluBackward(x, reluOut, dy, gamma, mean, invStd, training, dx, dg, db);
+        if (reluOut != null) kernels.batchNormReluBackward(x, reluOut, reluAffine, dy, gamma, mean, invStd, training, dx, dg, db);
         else kernels.batchNormBackward(x, dy, gamma, mean, invStd, training, dx, dg, db);
         return new Tensor[] {dx, dg, db};
     }

@@ -34,9 +34,11 @@ import org.stablekd.tensor.Tensor;
  * dx = γσ⁻¹·dy − γσ⁻³/m·Σdy(x−μ)·(x−μ) − γσ⁻¹/m·Σdy (training) or dx = γσ⁻¹·dy (eval).
  *
  * <p>With the ReLU fused ({@code …Relu}): the normalize pass writes max(y, 0) (compare and blend,
- * as {@link CpuPointwise}'s relu), and the backward's two passes read dy where the saved output
- * is positive, else 0. Against BN then ReLU this drops the ReLU's own passes and the masked-dy
- * tensor between them: 3 instead of 5 streams over memory forward, 7 instead of 8 backward.
+ * as {@link CpuPointwise}'s relu) and saves each channel's scale and shift; the backward's two
+ * passes recompute (x − μ)·scale + shift per value, bit for bit the forward's, and take dy only
+ * where it is positive. Against BN then ReLU this drops the ReLU's own passes and the masked-dy
+ * tensor: 3 instead of 5 streams over memory forward, 5 instead of 8 backward (reading the saved
+ * output as the mask instead, 7, measured no faster than the two ops: one stream too many).
  *
  * <p>Threads take blocks of whole channels. Each pass walks its block in memory order (sample by
  * sample, the block's planes one after the other) rather than channel by channel: a channel's
@@ -150,33 +152,37 @@ final class CpuNorm implements NormKernels {
         }
     }
 
-    // planeGradSums of dy masked by r > 0 (r: the fused relu's output), the same sums in the same order
-    static void planeGradSumsMasked(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment r, long ro, int hw, float mean,
+    // planeGradSums of dy masked where the fused relu passed its value: (x − mean)·scale + shift > 0,
+    // recomputed from x with the forward's own floats (so its very decisions), the same sums in the same order
+    static void planeGradSumsMasked(MemorySegment x, long xo, MemorySegment dy, long dyo, int hw, float mean, float scale, float shift,
                                     double[] acc, int at) {
         FloatVector zero = FloatVector.zero(F);
         for (int b = 0; b < hw; b += CpuReduce.BLOCK) {
             int len = Math.min(CpuReduce.BLOCK, hw - b);
-            long xp = xo + b, dp = dyo + b, rp = ro + b;
+            long xp = xo + b, dp = dyo + b;
             FloatVector s0 = zero, s1 = s0, t0 = s0, t1 = s0;
             int j = 0;
             for (int bound = F.loopBound(len) - LANES; j < bound; j += 2 * LANES) {
-                FloatVector d0 = zero.blend(load(dy, dp + j), load(r, rp + j).compare(VectorOperators.GT, 0f));
-                FloatVector d1 = zero.blend(load(dy, dp + j + LANES), load(r, rp + j + LANES).compare(VectorOperators.GT, 0f));
+                FloatVector xc0 = load(x, xp + j).sub(mean), xc1 = load(x, xp + j + LANES).sub(mean);
+                FloatVector d0 = zero.blend(load(dy, dp + j), xc0.fma(scale, shift).compare(VectorOperators.GT, 0f));
+                FloatVector d1 = zero.blend(load(dy, dp + j + LANES), xc1.fma(scale, shift).compare(VectorOperators.GT, 0f));
                 s0 = s0.add(d0);
                 s1 = s1.add(d1);
-                t0 = d0.fma(load(x, xp + j).sub(mean), t0);
-                t1 = d1.fma(load(x, xp + j + LANES).sub(mean), t1);
+                t0 = d0.fma(xc0, t0);
+                t1 = d1.fma(xc1, t1);
             }
             for (int bound = F.loopBound(len); j < bound; j += LANES) {
-                FloatVector d = zero.blend(load(dy, dp + j), load(r, rp + j).compare(VectorOperators.GT, 0f));
+                FloatVector xc = load(x, xp + j).sub(mean);
+                FloatVector d = zero.blend(load(dy, dp + j), xc.fma(scale, shift).compare(VectorOperators.GT, 0f));
                 s0 = s0.add(d);
-                t0 = d.fma(load(x, xp + j).sub(mean), t0);
+                t0 = d.fma(xc, t0);
             }
             float sDy = Simd.sumLanes(s0.add(s1)), sDyXc = Simd.sumLanes(t0.add(t1));
             for (; j < len; j++) {
-                float d = get(r, rp + j) > 0 ? get(dy, dp + j) : 0f;
+                float xc = get(x, xp + j) - mean;
+                float d = Math.fma(xc, scale, shift) > 0 ? get(dy, dp + j) : 0f;
                 sDy += d;
-                sDyXc += d * (get(x, xp + j) - mean);
+                sDyXc += d * xc;
             }
             acc[at] += sDy;
             acc[at + 1] += sDyXc;
@@ -197,30 +203,33 @@ final class CpuNorm implements NormKernels {
         }
     }
 
-    // gradInput of dy masked by r > 0 (r: the fused relu's output)
-    static void gradInputMasked(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment r, long ro, MemorySegment dx, long dxo,
-                                int hw, float mean, float a, float b, float k) {
+    // gradInput of dy masked as in planeGradSumsMasked
+    static void gradInputMasked(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment dx, long dxo, int hw,
+                                float mean, float a, float b, float k, float scale, float shift) {
         FloatVector av = FloatVector.broadcast(F, a), zero = FloatVector.zero(F);
         int i = 0;
         for (int bound = F.loopBound(hw); i < bound; i += LANES) {
             FloatVector xc = load(x, xo + i).sub(mean);
-            FloatVector d = zero.blend(load(dy, dyo + i), load(r, ro + i).compare(VectorOperators.GT, 0f));
+            FloatVector d = zero.blend(load(dy, dyo + i), xc.fma(scale, shift).compare(VectorOperators.GT, 0f));
             store(d.fma(av, xc.fma(b, k)), dx, dxo + i);
         }
         for (; i < hw; i++) {
-            float d = get(r, ro + i) > 0 ? get(dy, dyo + i) : 0f;
-            set(dx, dxo + i, Math.fma(d, a, Math.fma(get(x, xo + i) - mean, b, k)));
+            float xc = get(x, xo + i) - mean;
+            float d = Math.fma(xc, scale, shift) > 0 ? get(dy, dyo + i) : 0f;
+            set(dx, dxo + i, Math.fma(d, a, Math.fma(xc, b, k)));
         }
     }
 
-    // dx = (r > 0 ? dy : 0)·a (the eval backward of one plane under a fused relu)
-    private static void scaleMasked(MemorySegment dy, long dyo, MemorySegment r, long ro, float a, MemorySegment dx, long dxo, int hw) {
+    // dx = dy·a where the fused relu passed its value, else 0 (the eval backward of one plane)
+    private static void scaleMasked(MemorySegment x, long xo, MemorySegment dy, long dyo, MemorySegment dx, long dxo, int hw,
+                                    float mean, float a, float scale, float shift) {
         FloatVector zero = FloatVector.zero(F);
         int i = 0;
         for (int bound = F.loopBound(hw); i < bound; i += LANES) {
-            store(zero.blend(load(dy, dyo + i), load(r, ro + i).compare(VectorOperators.GT, 0f)).mul(a), dx, dxo + i);
+            FloatVector on = zero.blend(load(dy, dyo + i), load(x, xo + i).sub(mean).fma(scale, shift).compare(VectorOperators.GT, 0f));
+            store(on.mul(a), dx, dxo + i);
         }
-        for (; i < hw; i++) set(dx, dxo + i, (get(r, ro + i) > 0 ? get(dy, dyo + i) : 0f) * a);
+        for (; i < hw; i++) set(dx, dxo + i, (Math.fma(get(x, xo + i) - mean, scale, shift) > 0 ? get(dy, dyo + i) : 0f) * a);
     }
 
     // ---------------------------------------------------------------- family adapter
@@ -233,17 +242,19 @@ final class CpuNorm implements NormKernels {
     @Override
     public void batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
                                double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
-        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, false);
+        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, null);
     }
 
     @Override
     public void batchNormTrainRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
-                                   double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
-        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, true);
+                                   double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor saveAffine) {
+        Simd.requireF32("batch_norm+relu", saveAffine);
+        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, saveAffine);
     }
 
     private static void train(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
-                              double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, boolean relu) {
+                              double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor affine) {
+        boolean relu = affine != null;   // relu fused: affine (2c) receives each channel's scale and shift
         Simd.requireF32("batch_norm", x, gamma, beta, runMean, runVar, y, saveMean, saveInvStd);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         long m = (long) n * hw;
@@ -253,6 +264,8 @@ final class CpuNorm implements NormKernels {
         MemorySegment sms = saveMean.segment(), sis = saveInvStd.segment();
         long go = gamma.offset(), bo = beta.offset(), rmo = runMean.offset(), rvo = runVar.offset();
         long smo = saveMean.offset(), sio = saveInvStd.offset();
+        MemorySegment as = relu ? affine.segment() : null;
+        long ao = relu ? affine.offset() : 0;
         Parallel.forRange(c, grainChannels(m), (c0, c1) -> {
             int k = c1 - c0;
             double[] acc = Simd.doubles(2 * k);   // per channel j: S1, S2
@@ -285,6 +298,10 @@ final class CpuNorm implements NormKernels {
                 par[3 * j + 2] = (float) (get(bs, bo + ch) - (mean - meanF) * scale);
                 set(sms, smo + ch, meanF);
                 set(sis, sio + ch, (float) invStd);
+                if (relu) {
+                    set(as, ao + ch, par[3 * j + 1]);
+                    set(as, ao + c + ch, par[3 * j + 2]);
+                }
                 set(rms, rmo + ch, (float) ((1 - momentum) * get(rms, rmo + ch) + momentum * mean));
                 set(rvs, rvo + ch, (float) ((1 - momentum) * get(rvs, rvo + ch) + momentum * sq / (m - 1)));
             }
@@ -300,31 +317,43 @@ final class CpuNorm implements NormKernels {
 
     @Override
     public void batchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
-        eval(x, gamma, beta, runMean, runVar, eps, y, false);
+        eval(x, gamma, beta, runMean, runVar, eps, y, false, null);
     }
 
     @Override
-    public void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
-        eval(x, gamma, beta, runMean, runVar, eps, y, true);
+    public void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y,
+                                  Tensor saveAffine) {
+        eval(x, gamma, beta, runMean, runVar, eps, y, true, saveAffine);
     }
 
-    private static void eval(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y, boolean relu) {
+    private static void eval(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y, boolean relu,
+                             Tensor affine) {
         Simd.requireF32("batch_norm", x, gamma, beta, runMean, runVar, y);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         MemorySegment xs = x.segment(), ys = y.segment();
         long xo = x.offset(), yo = y.offset();
         MemorySegment gs = gamma.segment(), bs = beta.segment(), rms = runMean.segment(), rvs = runVar.segment();
         long go = gamma.offset(), bo = beta.offset(), rmo = runMean.offset(), rvo = runVar.offset();
+        if (affine != null) {
+            for (int ch = 0; ch < c; ch++) {
+                set(affine.segment(), affine.offset() + ch, evalScale(gs, go + ch, rvs, rvo + ch, eps));
+                set(affine.segment(), affine.offset() + c + ch, get(bs, bo + ch));
+            }
+        }
         // planes (i, ch) in memory order; each plane is one affine map
         Parallel.forRange(n * c, Math.max(1, GRAIN_VALUES / Math.max(1, hw)), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int ch = p % c;
-                double invStd = 1.0 / Math.sqrt(get(rvs, rvo + ch) + eps);
-                float scale = (float) (get(gs, go + ch) * invStd);
+                float scale = evalScale(gs, go + ch, rvs, rvo + ch, eps);
                 if (relu) normalizeRelu(xs, xo + (long) p * hw, ys, yo + (long) p * hw, hw, get(rms, rmo + ch), scale, get(bs, bo + ch));
                 else normalize(xs, xo + (long) p * hw, ys, yo + (long) p * hw, hw, get(rms, rmo + ch), scale, get(bs, bo + ch));
             }
         });
+    }
+
+    // γ/√(runVar + eps) as a float: the eval forward's scale
+    private static float evalScale(MemorySegment gs, long g, MemorySegment rvs, long rv, double eps) {
+        return (float) (get(gs, g) * (1.0 / Math.sqrt(get(rvs, rv) + eps)));
     }
 
     @Override
@@ -334,24 +363,28 @@ final class CpuNorm implements NormKernels {
     }
 
     @Override
-    public void batchNormReluBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
-                                      Tensor dx, Tensor dgamma, Tensor dbeta) {
-        Simd.requireF32("batch_norm+relu backward", y);
-        backward(x, y, dy, gamma, mean, invStd, training, dx, dgamma, dbeta);
+    public void batchNormReluBackward(Tensor x, Tensor y, Tensor affine, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd,
+                                      boolean training, Tensor dx, Tensor dgamma, Tensor dbeta) {
+        Simd.requireF32("batch_norm+relu backward", affine);
+        backward(x, affine, dy, gamma, mean, invStd, training, dx, dgamma, dbeta);
     }
 
-    /** The backward; with y (the fused relu's output) not null, dy counts only where y > 0. */
-    private static void backward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+    /**
+     * The backward; with the fused relu's affine (2c: the forward's scale, then shift) not null,
+     * dy counts only where (x − mean)·scale + shift > 0, recomputed per value.
+     */
+    private static void backward(Tensor x, Tensor affine, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
                                  Tensor dx, Tensor dgamma, Tensor dbeta) {
         Simd.requireF32("batch_norm backward", x, dy, gamma, mean, invStd, dx, dgamma, dbeta);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         long m = (long) n * hw;
         boolean needSums = dgamma != null || dbeta != null || (dx != null && training);
         if (!needSums && dx == null) return;
+        boolean relu = affine != null;
         MemorySegment xs = x.segment(), dys = dy.segment(), gs = gamma.segment(), ms = mean.segment(), iss = invStd.segment();
         long xo = x.offset(), dyo = dy.offset(), go = gamma.offset(), mo = mean.offset(), iso = invStd.offset();
-        MemorySegment rs = y == null ? null : y.segment();
-        long ro = y == null ? 0 : y.offset();
+        MemorySegment as = relu ? affine.segment() : null;
+        long ao = relu ? affine.offset() : 0;
         MemorySegment dxs = dx == null ? null : dx.segment();
         MemorySegment dgs = dgamma == null ? null : dgamma.segment(), dbs = dbeta == null ? null : dbeta.segment();
         long dxo = dx == null ? 0 : dx.offset();
@@ -359,15 +392,21 @@ final class CpuNorm implements NormKernels {
         Parallel.forRange(c, grainChannels(m), (c0, c1) -> {
             int k = c1 - c0;
             double[] acc = Simd.doubles(2 * k);   // per channel j: Σdy, Σdy·(x − μ)
-            float[] par = Simd.floats(4 * k);     // per channel j: μ, a, b, k of gradInput
+            float[] par = Simd.floats(6 * k);     // per channel j: μ, a, b, k of gradInput, then the relu's scale, shift
             Arrays.fill(acc, 0, 2 * k, 0);
-            for (int j = 0; j < k; j++) par[4 * j] = get(ms, mo + c0 + j);
+            for (int j = 0; j < k; j++) {
+                par[6 * j] = get(ms, mo + c0 + j);
+                if (relu) {
+                    par[6 * j + 4] = get(as, ao + c0 + j);
+                    par[6 * j + 5] = get(as, ao + c + c0 + j);
+                }
+            }
             if (needSums) {
                 for (int i = 0; i < n; i++)
                     for (int j = 0; j < k; j++) {
                         long p = ((long) i * c + c0 + j) * hw;
-                        if (rs == null) planeGradSums(xs, xo + p, dys, dyo + p, hw, par[4 * j], acc, 2 * j);
-                        else planeGradSumsMasked(xs, xo + p, dys, dyo + p, rs, ro + p, hw, par[4 * j], acc, 2 * j);
+                        if (relu) planeGradSumsMasked(xs, xo + p, dys, dyo + p, hw, par[6 * j], par[6 * j + 4], par[6 * j + 5], acc, 2 * j);
+                        else planeGradSums(xs, xo + p, dys, dyo + p, hw, par[6 * j], acc, 2 * j);
                     }
             }
             for (int j = 0; j < k; j++) {
@@ -378,23 +417,23 @@ final class CpuNorm implements NormKernels {
                 if (dbs != null) set(dbs, dbo + ch, (float) sumDy);
                 // training: dx = gm·dy − gm·is·Σdy·x̂/m·(x − μ) − gm·Σdy/m;  eval: dx = gm·dy
                 double gm = get(gs, go + ch) * is;
-                par[4 * j + 1] = (float) gm;
-                par[4 * j + 2] = (float) (-gm * is * sumDyXhat / m);
-                par[4 * j + 3] = (float) (-gm * sumDy / m);
+                par[6 * j + 1] = (float) gm;
+                par[6 * j + 2] = (float) (-gm * is * sumDyXhat / m);
+                par[6 * j + 3] = (float) (-gm * sumDy / m);
             }
             if (dxs == null) return;
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < k; j++) {
                     long p = ((long) i * c + c0 + j) * hw;
-                    if (training && rs == null) {
-                        gradInput(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, par[4 * j], par[4 * j + 1], par[4 * j + 2], par[4 * j + 3]);
+                    float mu = par[6 * j], a = par[6 * j + 1], b = par[6 * j + 2], kk = par[6 * j + 3];
+                    if (training && relu) {
+                        gradInputMasked(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, mu, a, b, kk, par[6 * j + 4], par[6 * j + 5]);
                     } else if (training) {
-                        gradInputMasked(xs, xo + p, dys, dyo + p, rs, ro + p, dxs, dxo + p, hw, par[4 * j], par[4 * j + 1], par[4 * j + 2],
-                                par[4 * j + 3]);
-                    } else if (rs == null) {
-                        CpuPointwise.scale(dys, dyo + p, par[4 * j + 1], dxs, dxo + p, hw);
+                        gradInput(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, mu, a, b, kk);
+                    } else if (relu) {
+                        scaleMasked(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, mu, a, par[6 * j + 4], par[6 * j + 5]);
                     } else {
-                        scaleMasked(dys, dyo + p, rs, ro + p, par[4 * j + 1], dxs, dxo + p, hw);
+                        CpuPointwise.scale(dys, dyo + p, a, dxs, dxo + p, hw);
                     }
                 }
         });

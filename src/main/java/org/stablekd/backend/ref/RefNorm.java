@@ -91,7 +91,7 @@ final class RefNorm implements NormKernels {
         }
     }
 
-    // ---- fused relu: by definition the composition (the oracle for the fused kernels)
+    // ---- fused relu: by definition the composition (the oracle for the fused kernels); the mask is read from y
 
     @Override
     public boolean fusesRelu() {
@@ -100,20 +100,21 @@ final class RefNorm implements NormKernels {
 
     @Override
     public void batchNormTrainRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
-                                   double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+                                   double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor saveAffine) {
         batchNormTrain(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd);
         reluInPlace(y);
     }
 
     @Override
-    public void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
+    public void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y,
+                                  Tensor saveAffine) {
         batchNormEval(x, gamma, beta, runMean, runVar, eps, y);
         reluInPlace(y);
     }
 
     @Override
-    public void batchNormReluBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
-                                      Tensor dx, Tensor dgamma, Tensor dbeta) {
+    public void batchNormReluBackward(Tensor x, Tensor y, Tensor affine, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd,
+                                      boolean training, Tensor dx, Tensor dgamma, Tensor dbeta) {
         Tensor masked = Tensor.emptyLike(dy);
         Buf yb = Buf.of(y), db = Buf.of(dy), mb = Buf.of(masked);
         for (long i = 0, n = dy.numel(); i < n; i++) mb.set(i, yb.get(i) > 0 ? db.get(i) : 0);
