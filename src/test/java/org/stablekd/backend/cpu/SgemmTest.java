@@ -25,6 +25,7 @@ class SgemmTest {
         int vl = Sgemm.VL, nr = Sgemm.NR, mr = Sgemm.MR;
         int[][] mnk = {
                 {1, 1, 1}, {1, 17, 5}, {13, 1, 7}, {3, 5, 1}, {1, 1, 300},
+                {1, 100, 1280}, {2, 33, 2 * vl + 5}, {2, 7, vl - 1},     // one or two rows: the dot-product path when b is transposed
                 {mr, nr, 4}, {mr + 1, nr + 1, 9}, {mr - 1, nr - 1, 33}, {2 * mr, vl, 16}, {7, vl + 3, 2},
                 {64, 100, 64}, {64, 10, 256}, {33, 65, 129}, {100, 37, 3},
                 {Sgemm.MC + 5, 2 * nr + 7, Sgemm.KC + 3},      // crosses the MC and KC blocks
