@@ -72,6 +72,10 @@ class CpuConvTest {
         cs.add(c("depthwise 5x5 s2 p2", 1, 4, 13, 21, 4, 5, 5, 2, 2, 2, 2, 4, false));
         cs.add(c("depthwise 3x3 stride (1,2) pad (0,1)", 2, 3, 7, 9, 3, 3, 3, 1, 2, 0, 1, 3, true));
         cs.add(c("depthwise mobilenet 48ch 16x16 s2", 2, 48, 16, 16, 48, 3, 3, 2, 2, 1, 1, 48, false));
+        // small planes (p·q <= 64) run channels-last: channel blocks with a tail, bias, stride, 1x1 pixels
+        cs.add(c("depthwise small planes 40ch 4x4 bias", 3, 40, 4, 4, 40, 3, 3, 1, 1, 1, 1, 40, true));
+        cs.add(c("depthwise small planes 21ch 8x8 s2", 2, 21, 8, 8, 21, 3, 3, 2, 2, 1, 1, 21, false));
+        cs.add(c("depthwise small planes 17ch 2x2", 1, 17, 2, 2, 17, 3, 3, 1, 1, 1, 1, 17, true));
         // resnet20 (CIFAR): every distinct layer, batch 2
         cs.add(c("resnet20 stem 3->16", 2, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, false));
         cs.add(c("resnet20 16->16", 2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, false));
