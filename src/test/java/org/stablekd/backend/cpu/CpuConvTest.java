@@ -76,6 +76,10 @@ class CpuConvTest {
         cs.add(c("depthwise small planes 40ch 4x4 bias", 3, 40, 4, 4, 40, 3, 3, 1, 1, 1, 1, 40, true));
         cs.add(c("depthwise small planes 21ch 8x8 s2", 2, 21, 8, 8, 21, 3, 3, 2, 2, 1, 1, 21, false));
         cs.add(c("depthwise small planes 17ch 2x2", 1, 17, 2, 2, 17, 3, 3, 1, 1, 1, 1, 17, true));
+        // 1x1 over at most 16 pixels in all: vectorized across output channels (tails of the 4-pixel and 32-channel tiles)
+        cs.add(c("1x1 small 160->1280 2x2 bias", 1, 160, 2, 2, 1280, 1, 1, 1, 1, 0, 0, 1, true));
+        cs.add(c("1x1 small 7->45 batch 3 of 2x2", 3, 7, 2, 2, 45, 1, 1, 1, 1, 0, 0, 1, false));
+        cs.add(c("1x1 small 33->20 1x3", 2, 33, 1, 3, 20, 1, 1, 1, 1, 0, 0, 1, true));
         // resnet20 (CIFAR): every distinct layer, batch 2
         cs.add(c("resnet20 stem 3->16", 2, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, false));
         cs.add(c("resnet20 16->16", 2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, false));
