@@ -20,7 +20,8 @@ import org.stablekd.backend.WeightCache;
  * small images (8×8) make products as long as large ones, nothing is packed per pixel, and no
  * gather is needed for any stride. Products run on {@link GridGemm} (forward, input gradient)
  * and {@link DotRows} (weight gradient); the only data movement is one copy of each operand into
- * its grid and one copy of the result out of it.
+ * its grid and one copy of the result out of it (plus, for the weight gradient, dy transposed or
+ * packed into panels once per block).
  *
  * <p>The input gradient of a stride-1 layer reads DY at the mirrored offsets (a correlation
  * with the flipped kernel); of a stride-2 layer, phase (pr, pc) of dx gathers exactly the taps
