@@ -80,6 +80,15 @@ final class ConvGrid {
         return roundUp(nb * imageStride(h, w), tile);
     }
 
+    /**
+     * Outputs a product must compute for nb images, in whole tiles: up to the last pixel of the
+     * last image, (nb−1)·IS + (h−1)·WS + w; the last image's padding row and everything after it
+     * are garbage, so they are left out (a 16×16 image: 288 outputs instead of 336 at 48 a tile).
+     */
+    static int usedOutputs(int nb, int h, int w, int tile) {
+        return roundUp((nb - 1) * imageStride(h, w) + (h - 1) * rowStride(w) + w, tile);
+    }
+
     /** Floats of one input plane: every output tile plus the reach of the farthest tap (ORIGIN + WS + 1). */
     static int inputPlane(int nb, int h, int w, int tile) {
         return roundUp(outputPlane(nb, h, w, tile) + 2 * rowStride(w) + 2, 16);

@@ -157,7 +157,7 @@ final class GridConv {
                 for (int b0 = i0; b0 < i1; b0 += nb) {
                     int m = Math.min(nb, i1 - b0);
                     fillX(g, x, xOff, b0, m, xg, pl, tmp);
-                    GridGemm.multiply(k, rows, ap, 0, xg, base, 0, 0, ConvGrid.outputPlane(m, hh, ww, tile), cg, 0, cpl);
+                    GridGemm.multiply(k, rows, ap, 0, xg, base, 0, 0, ConvGrid.usedOutputs(m, hh, ww, tile), cg, 0, cpl);
                     ConvGrid.extract(cg, cpl, k, hh, ww, b0, m, biasF, y, yOff, tmp);
                 }
             });
@@ -166,7 +166,7 @@ final class GridConv {
         // fewer images than threads: one image at a time, its tiles split over the threads
         float[] xg = s.buffer(X_GRID, (long) inPlanes * pl), cg = s.buffer(OUT_GRID, (long) outPlanes * cpl);
         float[] tmp = s.buffer(TMP, tmpSize(g));
-        int tiles = ConvGrid.outputPlane(1, hh, ww, tile) / tile;
+        int tiles = ConvGrid.usedOutputs(1, hh, ww, tile) / tile;
         for (int img = 0; img < n; img++) {
             fillX(g, x, xOff, img, 1, xg, pl, tmp);
             Parallel.forRange(tiles, 1, (u0, u1) -> GridGemm.multiply(k, rows, ap, 0, xg, base, 0, u0 * tile, u1 * tile, cg, 0, cpl));
@@ -230,7 +230,7 @@ final class GridConv {
     private static void inputGradientBlock(ConvGeometry g, int[] meta, float[] ap, int[] base, float[] dg, float[] cg, int cpl,
                                            int b0, int m, MemorySegment dx, long dxOff, float[] tmp) {
         int c = g.c(), hh = g.p(), ww = g.q(), phases = phases(g), cPlanes = ConvGrid.roundUp(c, GridGemm.MR);
-        int t1 = ConvGrid.outputPlane(m, hh, ww, GridGemm.NR);
+        int t1 = ConvGrid.usedOutputs(m, hh, ww, GridGemm.NR);
         for (int ph = 0; ph < phases; ph++) {
             GridGemm.multiply(c, meta[ph + 1] - meta[ph], ap, meta[phases + 1 + ph], dg, base, meta[ph], 0, t1,
                     cg, ph * cPlanes * cpl, cpl);
