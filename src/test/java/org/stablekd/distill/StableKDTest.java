@@ -11,6 +11,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.stablekd.testing.Close;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.stablekd.autograd.Autograd;
@@ -73,7 +74,7 @@ class StableKDTest {
             assertSame(x, student.inputs.get(0).get(0), "block 1 gets the image");
             for (int b = 1; b < 4; b++) {
                 assertEquals(1, student.inputs.get(b).size(), "block " + (b + 1) + " runs once");
-                assertArrayEquals(h.get(b - 1).toFloatArray(), student.inputs.get(b).get(0).toFloatArray(), "block " + (b + 1) + " gets teacher h_" + b);
+                Close.assertBitIdentical(h.get(b - 1).toFloatArray(), student.inputs.get(b).get(0).toFloatArray(), "block " + (b + 1) + " gets teacher h_" + b);
             }
         }
     }

@@ -1,6 +1,5 @@
 package org.stablekd.infer;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.stablekd.testing.Close;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.stablekd.autograd.Autograd;
@@ -85,7 +85,7 @@ public class PredictorTest {
             MemorySegment src = a.allocate(x.length * 4L), dst = a.allocate(3 * 10 * 4L);
             MemorySegment.copy(x, 0, src, ValueLayout.JAVA_FLOAT, 0, x.length);
             p.predict(src, 3, dst);
-            assertArrayEquals(expected.get(2), dst.toArray(ValueLayout.JAVA_FLOAT));
+            Close.assertBitIdentical(expected.get(2), dst.toArray(ValueLayout.JAVA_FLOAT));
         }
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {

@@ -1,12 +1,12 @@
 package org.stablekd.models;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.stablekd.testing.Close;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -46,7 +46,7 @@ class ModelBackwardTest {
         float[] a = Zoo.create("resnet8", 10, new Rng(5)).stateDict().get("layer2.0.conv1.weight").toFloatArray();
         float[] b = Zoo.create("resnet8", 10, new Rng(5)).stateDict().get("layer2.0.conv1.weight").toFloatArray();
         float[] c = Zoo.create("resnet8", 10, new Rng(6)).stateDict().get("layer2.0.conv1.weight").toFloatArray();
-        assertArrayEquals(a, b);
+        Close.assertBitIdentical(a, b);
         assertFalse(java.util.Arrays.equals(a, c));
     }
 

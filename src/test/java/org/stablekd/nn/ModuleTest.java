@@ -1,6 +1,5 @@
 package org.stablekd.nn;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.stablekd.testing.Close;
 import org.junit.jupiter.api.Test;
 import org.stablekd.autograd.Autograd;
 import org.stablekd.ops.Losses;
@@ -60,7 +60,7 @@ class ModuleTest {
         Toy m = new Toy(new Rng(2));
         float[] before = m.conv1.weight().value().toFloatArray();
         ParameterSlab slab = ParameterSlab.pack(m);
-        assertArrayEquals(before, m.conv1.weight().value().toFloatArray());
+        Close.assertBitIdentical(before, m.conv1.weight().value().toFloatArray());
         assertSame(slab.values().storage(), m.fc.weight().value().storage());
         for (ParameterSlab.Entry e : slab.entries()) assertEquals(0, e.offset() % 16, e.name() + " is 64-byte aligned");
         try (Scope s = Scope.open()) {
@@ -80,7 +80,7 @@ class ModuleTest {
     void loadingAStateDictCopiesByNameAndReportsEveryMismatch() {
         Toy a = new Toy(new Rng(4)), b = new Toy(new Rng(5));
         StateDict.load(b, a.stateDict(), "a.safetensors", "toy");
-        assertArrayEquals(a.fc.weight().value().toFloatArray(), b.fc.weight().value().toFloatArray());
+        Close.assertBitIdentical(a.fc.weight().value().toFloatArray(), b.fc.weight().value().toFloatArray());
 
         Map<String, Tensor> bad = new LinkedHashMap<>(a.stateDict());
         bad.remove("bn1.running_var");

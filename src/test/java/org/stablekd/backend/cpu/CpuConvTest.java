@@ -1,6 +1,5 @@
 package org.stablekd.backend.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -170,7 +169,7 @@ class CpuConvTest {
                 cpu.backwardWeight(g, x, dy, dw, db);
                 float[] now = concat(dw.toFloatArray(), db.toFloatArray());
                 if (first == null) first = now;
-                else assertArrayEquals(first, now, "round " + round);
+                else Close.assertBitIdentical(first, now, "round " + round);
             }
         }
     }

@@ -1,8 +1,8 @@
 package org.stablekd.backend.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.stablekd.testing.Close.assertClose;
 
+import org.stablekd.testing.Close;
 import org.junit.jupiter.api.Test;
 import org.stablekd.backend.Backends;
 import org.stablekd.backend.NormKernels;
@@ -127,9 +127,9 @@ class CpuNormTest {
             Tensor x = Data.normal(20, 1, 16, 8, 32, 32), dy = Data.normal(21, 1, 16, 8, 32, 32);
             Tensor gamma = Data.uniform(1, 0.5, 1.5, 8), beta = Data.normal(2, 1, 8);
             Tensor[] a = trainOn(cpu, x, gamma, beta), b = trainOn(cpu, x, gamma, beta);
-            for (int i = 0; i < a.length; i++) assertArrayEquals(a[i].toFloatArray(), b[i].toFloatArray(), "forward output " + i);
+            for (int i = 0; i < a.length; i++) Close.assertBitIdentical(a[i].toFloatArray(), b[i].toFloatArray(), "forward output " + i);
             Tensor[] ga = backwardOn(cpu, x, dy, gamma, a[1], a[2], true, 7), gb = backwardOn(cpu, x, dy, gamma, a[1], a[2], true, 7);
-            for (int i = 0; i < 3; i++) assertArrayEquals(ga[i].toFloatArray(), gb[i].toFloatArray(), "gradient " + i);
+            for (int i = 0; i < 3; i++) Close.assertBitIdentical(ga[i].toFloatArray(), gb[i].toFloatArray(), "gradient " + i);
         }
     }
 
@@ -157,9 +157,9 @@ class CpuNormTest {
                     if (training) {
                         cpu.batchNormTrain(x, gamma, beta, rm1, rv1, 0.1, 1e-5, bn, mean1, inv1);
                         cpu.batchNormTrainRelu(x, gamma, beta, rm2, rv2, 0.1, 1e-5, fused, mean2, inv2, affine);
-                        assertArrayEquals(mean1.toFloatArray(), mean2.toFloatArray(), "saved mean");
-                        assertArrayEquals(inv1.toFloatArray(), inv2.toFloatArray(), "saved invStd");
-                        assertArrayEquals(rv1.toFloatArray(), rv2.toFloatArray(), "running var");
+                        Close.assertBitIdentical(mean1.toFloatArray(), mean2.toFloatArray(), "saved mean");
+                        Close.assertBitIdentical(inv1.toFloatArray(), inv2.toFloatArray(), "saved invStd");
+                        Close.assertBitIdentical(rv1.toFloatArray(), rv2.toFloatArray(), "running var");
                     } else {
                         cpu.batchNormEval(x, gamma, beta, rm1, rv1, 1e-5, bn);
                         cpu.batchNormEvalRelu(x, gamma, beta, rm2, rv2, 1e-5, fused, affine);
@@ -168,14 +168,14 @@ class CpuNormTest {
                     }
                     pointwise.unary(org.stablekd.backend.Op.RELU, bn, 0, y2);
                     String what = java.util.Arrays.toString(shape) + (training ? " training" : " eval");
-                    assertArrayEquals(y2.toFloatArray(), fused.toFloatArray(), what + " forward");
+                    Close.assertBitIdentical(y2.toFloatArray(), fused.toFloatArray(), what + " forward");
                     Tensor masked = Tensor.emptyLike(x);
                     pointwise.activationBackward(org.stablekd.backend.Op.RELU, y2, dy, masked);
                     Tensor[] want = {Tensor.emptyLike(x), Tensor.empty(DType.F32, c), Tensor.empty(DType.F32, c)};
                     Tensor[] got = {Tensor.emptyLike(x), Tensor.empty(DType.F32, c), Tensor.empty(DType.F32, c)};
                     cpu.batchNormBackward(x, masked, gamma, mean1, inv1, training, want[0], want[1], want[2]);
                     cpu.batchNormReluBackward(x, fused, affine, dy, gamma, mean1, inv1, training, got[0], got[1], got[2]);
-                    for (int i = 0; i < 3; i++) assertArrayEquals(want[i].toFloatArray(), got[i].toFloatArray(), what + " grad " + i);
+                    for (int i = 0; i < 3; i++) Close.assertBitIdentical(want[i].toFloatArray(), got[i].toFloatArray(), what + " grad " + i);
                 }
             }
         }

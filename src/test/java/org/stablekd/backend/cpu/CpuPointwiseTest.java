@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.stablekd.testing.Close.assertClose;
+import static org.stablekd.testing.Close.assertCloseAllowingNonFinite;
 
 import org.junit.jupiter.api.Test;
 import org.stablekd.backend.Backends;
@@ -30,7 +31,7 @@ class CpuPointwiseTest {
                     ref.unary(op, x, -1.75, want);
                     // relu/relu6 only select values: bit-exact; scale/add_scalar round once in float
                     Tolerance tol = op == Op.RELU || op == Op.RELU6 ? Tolerance.EXACT : Tolerance.F32_VS_REF;
-                    assertClose(got, want, tol, op + " n=" + n);
+                    assertCloseAllowingNonFinite(got, want, tol, op + " n=" + n); // specials: NaN and ±inf must propagate alike
                 }
             }
         }
@@ -60,7 +61,7 @@ class CpuPointwiseTest {
                     cpu.binary(op, a, b, got);
                     ref.binary(op, a, b, want);
                     // one float operation per element, correctly rounded either way: bit-exact
-                    assertClose(got, want, Tolerance.EXACT, op + " n=" + n);
+                    assertCloseAllowingNonFinite(got, want, Tolerance.EXACT, op + " n=" + n);
                 }
             }
         }
@@ -113,20 +114,20 @@ class CpuPointwiseTest {
                 ref.unary(Op.RELU6, x, 0, want);
                 Tensor inPlace = Data.atOffset(x, 0);
                 cpu.unary(Op.RELU6, inPlace, 0, inPlace);
-                assertClose(inPlace, want, Tolerance.EXACT, "relu6 y==x n=" + n);
+                assertCloseAllowingNonFinite(inPlace, want, Tolerance.EXACT, "relu6 y==x n=" + n);
 
                 ref.binary(Op.SUB, x, b, want);
                 Tensor a2 = Data.atOffset(x, 0);
                 cpu.binary(Op.SUB, a2, b, a2);
-                assertClose(a2, want, Tolerance.EXACT, "sub y==a n=" + n);
+                assertCloseAllowingNonFinite(a2, want, Tolerance.EXACT, "sub y==a n=" + n);
                 Tensor b2 = Data.atOffset(b, 0);
                 cpu.binary(Op.SUB, x, b2, b2);
-                assertClose(b2, want, Tolerance.EXACT, "sub y==b n=" + n);
+                assertCloseAllowingNonFinite(b2, want, Tolerance.EXACT, "sub y==b n=" + n);
 
                 ref.axpy(x, 0.5, b, want);
                 Tensor acc = Data.atOffset(x, 0);
                 cpu.axpy(acc, 0.5, b, acc); // gradient accumulation: grad += 0.5·g
-                assertClose(acc, want, Tolerance.F32_VS_REF, "axpy y==a n=" + n);
+                assertCloseAllowingNonFinite(acc, want, Tolerance.F32_VS_REF, "axpy y==a n=" + n);
 
                 ref.activationBackward(Op.RELU, x, b, want);
                 Tensor dy = Data.atOffset(b, 0);

@@ -1,6 +1,5 @@
 package org.stablekd.backend.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -128,8 +127,8 @@ class GridConvTest {
                     cpu.forward(g, x, w, null, got);
                     cpu.forward(g, x, w2, null, got2);
                 });
-                assertArrayEquals(want.toFloatArray(), got.toFloatArray(), "batch " + n);
-                assertArrayEquals(want2.toFloatArray(), got2.toFloatArray(), "batch " + n + ", second weights");
+                Close.assertBitIdentical(want.toFloatArray(), got.toFloatArray(), "batch " + n);
+                Close.assertBitIdentical(want2.toFloatArray(), got2.toFloatArray(), "batch " + n + ", second weights");
             }
             assertEquals(2, cache.size(), "one packed copy per weight tensor, reused across calls and batch sizes");
         }
@@ -164,7 +163,7 @@ class GridConvTest {
                 cpu.backwardWeight(g, x, dy, dw, null);
                 float[] now = dw.toFloatArray();
                 if (first == null) first = now;
-                else assertArrayEquals(first, now, "round " + round);
+                else Close.assertBitIdentical(first, now, "round " + round);
             }
         }
     }

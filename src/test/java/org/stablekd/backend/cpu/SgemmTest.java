@@ -1,6 +1,5 @@
 package org.stablekd.backend.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -122,8 +121,8 @@ class SgemmTest {
         Sgemm.gemm(false, false, m, n, k, 1f, MemorySegment.ofArray(a), 0, k, MemorySegment.ofArray(b), 0, n, 0f, MemorySegment.ofArray(c1), 0, n);
         Sgemm.gemm(false, false, m, n, k, 1f, MemorySegment.ofArray(a), 0, k, MemorySegment.ofArray(b), 0, n, 0f, MemorySegment.ofArray(c2), 0, n);
         Sgemm.gemmSerial(false, false, m, n, k, 1f, MemorySegment.ofArray(a), 0, k, MemorySegment.ofArray(b), 0, n, 0f, MemorySegment.ofArray(c3), 0, n);
-        assertArrayEquals(c1, c2);
-        assertArrayEquals(c1, c3);
+        Close.assertBitIdentical(c1, c2);
+        Close.assertBitIdentical(c1, c3);
     }
 
     static float[] random(Rng rng, int size) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.stablekd.testing.Close.assertClose;
 
 import java.util.function.Function;
+import org.stablekd.testing.Close;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.stablekd.autograd.Autograd;
@@ -51,13 +52,13 @@ class CudaOpsGpuTest {
         GpuTests.requireGpu();
         try (Scope s = Scope.open()) {
             Tensor f = randn(1, 3, 5, 7);
-            assertArrayEquals(f.toFloatArray(), CudaTensors.toHost(CudaTensors.toDevice(f)).toFloatArray());
+            Close.assertBitIdentical(f.toFloatArray(), CudaTensors.toHost(CudaTensors.toDevice(f)).toFloatArray());
             Tensor i = labels(2, 37, 10);
             assertArrayEquals(i.toIntArray(), CudaTensors.toHost(CudaTensors.toDevice(i)).toIntArray());
             Tensor strided = f.permuteView(2, 0, 1);  // non-contiguous host view
-            assertArrayEquals(strided.toFloatArray(), CudaTensors.toHost(CudaTensors.toDevice(strided)).toFloatArray());
+            Close.assertBitIdentical(strided.toFloatArray(), CudaTensors.toHost(CudaTensors.toDevice(strided)).toFloatArray());
             Tensor onGpu = CudaTensors.toDevice(f).permuteView(1, 2, 0);  // non-contiguous device view
-            assertArrayEquals(f.permuteView(1, 2, 0).toFloatArray(), CudaTensors.toHost(onGpu).toFloatArray());
+            Close.assertBitIdentical(f.permuteView(1, 2, 0).toFloatArray(), CudaTensors.toHost(onGpu).toFloatArray());
         }
     }
 
@@ -169,7 +170,7 @@ class CudaOpsGpuTest {
                 Autograd.backward(Losses.crossEntropy(model.forward(x), y));
                 float[] grads = CudaTensors.toHost(slab.grads()).toFloatArray();
                 if (firstGrads == null) firstGrads = grads;
-                else assertArrayEquals(firstGrads, grads, "step " + step + ": same inputs, same weights, bit-identical gradients");
+                else Close.assertBitIdentical(firstGrads, grads, "step " + step + ": same inputs, same weights, bit-identical gradients");
             }
             if (step == 1) freshAfterFirst = cuda.freshBlocks();
         }
@@ -185,8 +186,8 @@ class CudaOpsGpuTest {
             for (int i = 0; i < 5; i++) {
                 Tensor host = randn(40 + i, 16, 3, 8, 8);
                 Tensor dev = up.upload(host);
-                assertArrayEquals(host.toFloatArray(), CudaTensors.toHost(dev).toFloatArray(), "batch " + i);
-                if (previous != null) assertArrayEquals(previousValues, CudaTensors.toHost(previous).toFloatArray(), "batch " + (i - 1) + " still intact");
+                Close.assertBitIdentical(host.toFloatArray(), CudaTensors.toHost(dev).toFloatArray(), "batch " + i);
+                if (previous != null) Close.assertBitIdentical(previousValues, CudaTensors.toHost(previous).toFloatArray(), "batch " + (i - 1) + " still intact");
                 previous = dev;
                 previousValues = host.toFloatArray();
             }
