@@ -2,23 +2,47 @@ package org.stablekd.train;
 
 import org.stablekd.tensor.Tensor;
 
-/** Top-k hits of logits (n, classes) against labels (n), counted on the host. */
+/**
+ * Top-k hits of logits (n, classes) against labels (n), counted on the host, with PyTorch's
+ * {@code topk} order: classes ranked by score, ties broken by the lower class index (so among
+ * equal maxima the first one is the prediction). A row with a NaN logit predicts nothing and is a
+ * miss for every k: a model that diverged must never score, and constant logits score only the
+ * samples of class 0, as argmax would.
+ */
 public final class Accuracy {
     private Accuracy() {}
 
-    /** {top-1 hits, top-k hits}; a label is in the top k if fewer than k classes score strictly higher. */
+    /** {top-1 hits, top-k hits}. */
     public static int[] topk(Tensor logits, Tensor labels, int k) {
+        if (logits.rank() != 2 || labels.numel() != logits.dim(0)) {
+            throw new IllegalArgumentException("accuracy: logits " + logits.shape() + " must be (n, classes) for " + labels.numel() + " labels");
+        }
         float[] l = logits.toFloatArray();
         int[] y = labels.toIntArray();
         int classes = logits.dim(1);
         int top1 = 0, topk = 0;
         for (int i = 0; i < y.length; i++) {
-            float target = l[i * classes + y[i]];
-            int higher = 0;
-            for (int c = 0; c < classes; c++) if (l[i * classes + c] > target) higher++;
-            if (higher == 0) top1++;
-            if (higher < k) topk++;
+            int rank = rank(l, i * classes, classes, y[i]);
+            if (rank == 0) top1++;
+            if (rank < k) topk++;
         }
         return new int[] {top1, topk};
+    }
+
+    /**
+     * The 0-based position of class {@code label} in row {@code l[from, from+classes)} sorted by
+     * descending score, ties by ascending index; {@code classes} (past every k) if the row holds a
+     * NaN or the label is out of range.
+     */
+    static int rank(float[] l, int from, int classes, int label) {
+        if (label < 0 || label >= classes) return classes;
+        float target = l[from + label];
+        int ahead = 0;
+        for (int c = 0; c < classes; c++) {
+            float v = l[from + c];
+            if (Float.isNaN(v)) return classes;
+            if (v > target || (v == target && c < label)) ahead++;
+        }
+        return ahead;
     }
 }
