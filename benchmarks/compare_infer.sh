@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Inference latency, stablekd's Predictor (JMH PredictorBench) beside PyTorch (benchmarks/pytorch_infer.py,
-# Debian's 1.13: eager and TorchScript), on the same weights (one safetensors file per model, written
-# by the PyTorch script), back to back, then a table of p50/p99 and the ratios.
+# Inference latency, stablekd's Predictor (JMH PredictorBench) beside the anchors on the same
+# weights: ONNX Runtime (what a JVM service would embed) and PyTorch 2.13 (eager, TorchScript),
+# both from benchmarks/pytorch_infer.py; for each thread count in THREADS, back to back; then a
+# table of p50/p99 and the ratios.
 #
-#   benchmarks/compare_infer.sh                                   # resnet8x4 mobile_half resnet20, batch 1
+#   benchmarks/compare_infer.sh                                   # resnet8x4 mobile_half resnet20, batch 1, 1 and 2 threads
 #   MODELS=resnet8x4 BATCH=8 THREADS=1 benchmarks/compare_infer.sh
 #
-# Output: benchmarks/results/infer-<time>.{json,csv,md} (ignored by git; results/cpu.md is the
-# curated record). Needs Java 25 (scripts/java25.sh), Maven, /usr/bin/python3 with torch.
-# Time it on an otherwise idle machine: both engines use THREADS threads.
+# Raw output, committed as the evidence behind results/cpu.md: benchmarks/results/raw/infer-<time>/
+# (machine.txt, the JMH JSON and the anchors' CSV per thread count, table.md). The weights
+# (benchmarks/results/infer-weights/, seeded, rewritten each run) stay out of git.
+# Needs Java 25 (scripts/java25.sh), Maven, python3 with torch 2.13, onnxruntime and onnx (one line
+# to install: python3 -m pip install torch==2.13.0+cpu onnxruntime onnx). Time it on an otherwise
+# idle machine: every engine uses the same number of threads.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -18,43 +22,68 @@ source "$root/scripts/java25.sh"
 models=${MODELS:-resnet8x4,mobile_half,resnet20}
 input=${INPUT:-3x32x32}
 batch=${BATCH:-1}
-threads=${THREADS:-2}
+thread_counts=${THREADS:-1,2}
 jmh_opts=${JMH_OPTS:-"-wi 3 -w 2s -i 5 -r 2s -f 1"}
-python=${PYTORCH_PYTHON:-/usr/bin/python3}
+anchor=${ANCHOR_PYTHON:-python3}
+iters=${ITERS:-3000}
+
+if ! "$anchor" -c 'import torch, onnxruntime, onnx' 2>/dev/null; then
+  echo "compare_infer.sh: $anchor lacks torch, onnxruntime or onnx; install the anchors with: python3 -m pip install torch==2.13.0+cpu onnxruntime onnx" >&2
+  exit 1
+fi
 
 echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
 (cd "$root" && mvn -q -DskipTests install)
 (cd "$here" && mvn -q package)
 
-stamp=$(date +%Y%m%d-%H%M%S)
-out="$here/results/infer-$stamp"
+stamp=$(date -u +%Y%m%d-%H%M%S)
+out="$here/results/raw/infer-$stamp"
 weights="$here/results/infer-weights"
-mkdir -p "$here/results"
-echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1); load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out.log" >&2
-"$python" "$here/pytorch_infer.py" --models "$models" --input "$input" --write-weights "$weights"
-echo "== stablekd (JMH PredictorBench, $threads threads)" >&2
-# shellcheck disable=SC2086
-"$JAVA" $STABLEKD_JVM_FLAGS -jar "$here/target/benchmarks.jar" PredictorBench $jmh_opts \
-    -jvmArgsAppend "-XX:+UseParallelGC -Xss4m -Dstablekd.threads=$threads" \
-    -p model="$models" -p input="$input" -p batch="$batch" -p weightsDir="$weights" -rf json -rff "$out.json" >&2
-echo "== PyTorch ($python, $threads threads)" >&2
-"$python" "$here/pytorch_infer.py" --models "$models" --input "$input" --batch "$batch" --threads "$threads" \
-    --weights-dir "$weights" | tee "$out.csv" >&2
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out.log" >&2
-python3 - "$out" <<'PY' | tee "$out.md"
-import csv, json, sys
-out = sys.argv[1]
-ours = {b["params"]["model"]: b["primaryMetric"]["scorePercentiles"] for b in json.load(open(out + ".json"))}
-torch = {}
-with open(out + ".csv") as f:
-    for row in csv.DictReader(line for line in f if not line.startswith("#")):
-        torch[(row["model"], row["engine"])] = (float(row["p50_ms"]), float(row["p99_ms"]))
-print("| model | stablekd p50 / p99 ms | PyTorch eager p50 / p99 ms | TorchScript p50 / p99 ms | ours / best PyTorch (p50) |")
-print("|---|---:|---:|---:|---:|")
-for m, p in ours.items():
-    o50, o99 = p["50.0"], p["99.0"]
-    e = torch.get((m, "eager"), (float("nan"),) * 2)
-    t = torch.get((m, "torchscript"), (float("nan"),) * 2)
-    best = min(e[0], t[0])
-    print(f"| {m} | {o50:.3f} / {o99:.3f} | {e[0]:.3f} / {e[1]:.3f} | {t[0]:.3f} / {t[1]:.3f} | {o50 / best:.2f}× |")
+mkdir -p "$out"
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src pom.xml || echo ' (+ uncommitted changes)')"
+  echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $("$JAVA" -version 2>&1 | head -1)"
+  echo "command: MODELS=$models INPUT=$input BATCH=$batch THREADS=$thread_counts JMH_OPTS=\"$jmh_opts\" ITERS=$iters benchmarks/compare_infer.sh"
+  echo "anchors: $("$anchor" -c 'import torch, onnxruntime; print("torch", torch.__version__, "/ onnxruntime", onnxruntime.__version__)')"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); steal before: $(awk '/^cpu /{print $9}' /proc/stat) jiffies"
+} | tee "$out/machine.txt" >&2
+"$anchor" "$here/pytorch_infer.py" --models "$models" --input "$input" --write-weights "$weights"
+for t in ${thread_counts//,/ }; do
+  echo "== stablekd (JMH PredictorBench, $t threads)" >&2
+  # shellcheck disable=SC2086
+  "$JAVA" $STABLEKD_JVM_FLAGS -jar "$here/target/benchmarks.jar" PredictorBench $jmh_opts \
+      -jvmArgsAppend "-XX:+UseParallelGC -Xss4m -Dstablekd.threads=$t" \
+      -p model="$models" -p input="$input" -p batch="$batch" -p weightsDir="$weights" -rf json -rff "$out/stablekd-t$t.json" >&2
+  echo "== anchors ($anchor, $t threads: eager, TorchScript, ONNX Runtime; $iters timed calls each)" >&2
+  "$anchor" "$here/pytorch_infer.py" --models "$models" --input "$input" --batch "$batch" --threads "$t" \
+      --iters "$iters" --weights-dir "$weights" | tee "$out/anchors-t$t.csv" >&2
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); steal after: $(awk '/^cpu /{print $9}' /proc/stat) jiffies" | tee -a "$out/machine.txt" >&2
+python3 - "$out" <<'PY'
+import json, sys, glob
+for f in glob.glob(sys.argv[1] + "/stablekd-t*.json"):
+    data = json.load(open(f))
+    for b in data:
+        b["primaryMetric"].pop("rawDataHistogram", None); b["primaryMetric"].pop("rawData", None)
+    json.dump(data, open(f, "w"), indent=1)
 PY
+python3 - "$out" <<'PY' | tee "$out/table.md"
+import csv, glob, json, os, re, sys
+out = sys.argv[1]
+print("| threads | model | stablekd p50 / p99 ms | ONNX Runtime p50 / p99 ms | TorchScript 2.13 p50 / p99 ms | eager 2.13 p50 / p99 ms | ours ÷ ORT (p50) | our p99 ÷ p50 |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|")
+for path in sorted(glob.glob(os.path.join(out, "stablekd-t*.json"))):
+    t = re.search(r"-t(\d+)\.json$", path).group(1)
+    anchors = {}
+    with open(os.path.join(out, f"anchors-t{t}.csv")) as f:
+        for row in csv.DictReader(line for line in f if not line.startswith("#")):
+            anchors[(row["model"], row["engine"])] = (float(row["p50_ms"]), float(row["p99_ms"]))
+    nan = (float("nan"),) * 2
+    for b in json.load(open(path)):
+        m, p = b["params"]["model"], b["primaryMetric"]["scorePercentiles"]
+        o50, o99 = p["50.0"], p["99.0"]
+        ort, ts, eg = (anchors.get((m, e), nan) for e in ("onnxruntime", "torchscript", "eager"))
+        print(f"| {t} | {m} | {o50:.3f} / {o99:.3f} | {ort[0]:.3f} / {ort[1]:.3f} | {ts[0]:.3f} / {ts[1]:.3f} | "
+              f"{eg[0]:.3f} / {eg[1]:.3f} | {o50 / ort[0]:.2f}× | {o99 / o50:.2f} |")
+PY
+echo "raw output: ${out#"$root/"}" >&2

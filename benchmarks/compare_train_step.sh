@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # One training step (forward + cross-entropy + backward + SGD momentum 0.9 wd 5e-4, batch 64),
-# stablekd (JMH TrainStepBench) beside PyTorch (benchmarks/pytorch_train_step.py, Debian's 1.13),
-# run back to back, then a table of images/s and the ratio.
+# stablekd (JMH TrainStepBench) beside the anchor, PyTorch 2.13 at its best (NCHW or
+# channels_last, eager or torch.compile: benchmarks/pytorch_train_step.py), and Debian's PyTorch
+# 1.13 as an extra column; run back to back, then a table of images/s and the ratios.
 #
 #   benchmarks/compare_train_step.sh                       # resnet20 resnet8 wrn_16_2 resnet56 × 1x32x32 3x32x32
-#   MODELS=resnet20 INPUTS=1x32x32 ROUNDS=3 benchmarks/compare_train_step.sh
+#   MODELS=resnet20 INPUTS=3x32x32 ROUNDS=3 benchmarks/compare_train_step.sh
 #   JMH_OPTS="-wi 3 -w 3s -i 5 -r 3s -f 1" THREADS=2 benchmarks/compare_train_step.sh
+#   EXTRA_PYTHON= benchmarks/compare_train_step.sh         # without the PyTorch 1.13 column
 #
-# ROUNDS > 1 alternates the two engines ROUNDS times (the machines here are shared and their
-# speed drifts); each cell is then the median over rounds of the per-round medians. Output:
-# benchmarks/results/train-step-<time>.{json,csv,md} (ignored by git; results/cpu.md is the
-# curated record). Needs Java 25 (scripts/java25.sh), Maven, /usr/bin/python3 with torch.
+# ROUNDS > 1 alternates the engines ROUNDS times (the machines here are shared and their speed
+# drifts); each cell is then the median over rounds of the per-round medians (PyTorch 2.13's cell:
+# per round the best variant, then the median over rounds). Raw output, committed as the evidence
+# behind results/cpu.md: benchmarks/results/raw/train-step-<time>/ (machine.txt, the JMH JSON and
+# the PyTorch CSVs of each round, table.md).
+# Needs Java 25 (scripts/java25.sh), Maven; python3 with torch 2.13 (one line to install:
+# python3 -m pip install torch==2.13.0+cpu); /usr/bin/python3 with Debian's torch for the extra column.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -23,42 +28,59 @@ rounds=${ROUNDS:-1}
 threads=${THREADS:-2}
 batch=${BATCH:-64}
 jmh_opts=${JMH_OPTS:-"-wi 3 -w 3s -i 5 -r 3s -f 1"}
-python=${PYTORCH_PYTHON:-/usr/bin/python3}
+anchor=${ANCHOR_PYTHON:-python3}
+variants=${VARIANTS:-all}
+extra=${EXTRA_PYTHON-/usr/bin/python3}
+
+if ! "$anchor" -c 'import torch, sys; sys.exit(0 if int(torch.__version__.split(".")[0]) >= 2 else 1)' 2>/dev/null; then
+  echo "compare_train_step.sh: $anchor has no PyTorch 2.x; install the anchor with: python3 -m pip install torch==2.13.0+cpu" >&2
+  exit 1
+fi
+if [ -n "$extra" ] && ! "$extra" -c 'import torch' 2>/dev/null; then
+  echo "compare_train_step.sh: $extra has no torch; skipping the PyTorch 1.13 column (apt-get install python3-torch adds it)" >&2
+  extra=""
+fi
 
 echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
 (cd "$root" && mvn -q -DskipTests install)
 (cd "$here" && mvn -q package)
 
-stamp=$(date +%Y%m%d-%H%M%S)
-out="$here/results/train-step-$stamp"
-mkdir -p "$here/results"
-echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1); load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out.log" >&2
+stamp=$(date -u +%Y%m%d-%H%M%S)
+out="$here/results/raw/train-step-$stamp"
+mkdir -p "$out"
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src pom.xml || echo ' (+ uncommitted changes)')"
+  echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $("$JAVA" -version 2>&1 | head -1)"
+  echo "command: MODELS=$models INPUTS=$inputs ROUNDS=$rounds THREADS=$threads BATCH=$batch JMH_OPTS=\"$jmh_opts\" VARIANTS=$variants benchmarks/compare_train_step.sh"
+  echo "anchor: $("$anchor" -c 'import torch; print("torch", torch.__version__)'); extra: ${extra:+$("$extra" -c 'import torch; print("torch", torch.__version__)')}"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); steal before: $(awk '/^cpu /{print $9}' /proc/stat) jiffies"
+} | tee "$out/machine.txt" >&2
 for r in $(seq "$rounds"); do
   echo "== round $r/$rounds: stablekd (JMH TrainStepBench, $threads threads)" >&2
   # shellcheck disable=SC2086
   "$JAVA" $STABLEKD_JVM_FLAGS -jar "$here/target/benchmarks.jar" TrainStepBench $jmh_opts \
       -jvmArgsAppend "-XX:+UseParallelGC -Xss4m -Dstablekd.threads=$threads" \
-      -p model="$models" -p input="$inputs" -p batch="$batch" -rf json -rff "$out-r$r.json" >&2
-  echo "== round $r/$rounds: PyTorch ($python, $threads threads)" >&2
-  "$python" "$here/pytorch_train_step.py" --models "$models" --inputs "$inputs" --batch "$batch" \
-      --threads "$threads" | tee "$out-r$r.csv" >&2
+      -p model="$models" -p input="$inputs" -p batch="$batch" -rf json -rff "$out/stablekd-r$r.json" >&2
+  echo "== round $r/$rounds: PyTorch anchor ($anchor, $threads threads, variants $variants)" >&2
+  "$anchor" "$here/pytorch_train_step.py" --models "$models" --inputs "$inputs" --batch "$batch" \
+      --threads "$threads" --variants "$variants" | tee "$out/torch-anchor-r$r.csv" >&2
+  if [ -n "$extra" ]; then
+    echo "== round $r/$rounds: PyTorch extra ($extra, $threads threads, NCHW)" >&2
+    "$extra" "$here/pytorch_train_step.py" --models "$models" --inputs "$inputs" --batch "$batch" \
+        --threads "$threads" --variants nchw | tee "$out/torch-extra-r$r.csv" >&2
+  fi
 done
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out.log" >&2
-python3 - "$out" "$rounds" <<'EOF' | tee "$out.md"
-import csv, json, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
-ours, torch = {}, {}
-for r in range(1, rounds + 1):
-    for b in json.load(open(f"{out}-r{r}.json")):
-        p = b["params"]
-        ms = b["primaryMetric"]["scorePercentiles"]["50.0"]
-        ours.setdefault((p["model"], p["input"]), []).append(int(p["batch"]) / (ms / 1e3))
-    with open(f"{out}-r{r}.csv") as f:
-        for row in csv.DictReader(line for line in f if not line.startswith("#")):
-            torch.setdefault((row["model"], row["input"]), []).append(float(row["img_per_s"]))
-print("| model | input | stablekd img/s | PyTorch img/s | ratio |")
-print("|---|---|---:|---:|---:|")
-for key in ours:
-    o = statistics.median(ours[key]); t = statistics.median(torch.get(key, [float("nan")]))
-    print(f"| {key[0]} | {key[1]} | {o:.1f} | {t:.1f} | {o / t:.2f}× |")
-EOF
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); steal after: $(awk '/^cpu /{print $9}' /proc/stat) jiffies" | tee -a "$out/machine.txt" >&2
+# the JMH JSON keeps its percentiles and drops the per-sample raw data (megabytes)
+python3 - "$out" <<'PY'
+import json, sys, glob
+for f in glob.glob(sys.argv[1] + "/stablekd-r*.json"):
+    data = json.load(open(f))
+    for b in data:
+        b["primaryMetric"].pop("rawDataHistogram", None); b["primaryMetric"].pop("rawData", None)
+        for m in b.get("secondaryMetrics", {}).values():
+            m.pop("rawDataHistogram", None); m.pop("rawData", None)
+    json.dump(data, open(f, "w"), indent=1)
+PY
+python3 "$here/table_train_step.py" "$out" | tee "$out/table.md"
+echo "raw output: ${out#"$root/"}" >&2

@@ -1,8 +1,9 @@
-"""PyTorch side of the inference-latency comparison (PredictorBench): one forward pass in eval mode.
+"""The anchors of the inference-latency comparison (PredictorBench): one forward pass in eval mode.
 
-Run with Debian's PyTorch (1.13, CPU):
-    /usr/bin/python3 benchmarks/pytorch_infer.py --write-weights DIR        # DIR/<model>.safetensors
-    /usr/bin/python3 benchmarks/pytorch_infer.py --weights-dir DIR --models resnet8x4,mobile_half
+Runs with PyTorch 2.13 + ONNX Runtime (`python3 -m pip install torch==2.13.0+cpu onnxruntime onnx`,
+default python3) or Debian's PyTorch 1.13 (/usr/bin/python3; eager and TorchScript only):
+    python3 benchmarks/pytorch_infer.py --write-weights DIR        # DIR/<model>.safetensors
+    python3 benchmarks/pytorch_infer.py --weights-dir DIR --models resnet8x4,mobile_half --engines onnxruntime
 
 --write-weights builds each model with a seeded PyTorch initialization, runs a few train-mode
 forward passes so the batch-norm running statistics are not the trivial (0, 1), and saves the
@@ -10,9 +11,13 @@ state_dict as safetensors: PredictorBench (-p weightsDir=DIR) loads the same fil
 engines compute the same function. Timing: eager (eval, torch.inference_mode) and TorchScript
 (trace + freeze + optimize_for_inference, which folds batch norm as our Predictor does) on a
 fixed random batch (uniform [-1, 1)), warm-up calls, then the median and p99 over timed calls.
+ONNX Runtime: the same model exported by torch.onnx.export (opset 17, TorchScript exporter),
+all graph optimizations, intra-op threads = --threads, one inter-op thread, sequential
+execution; it is what a JVM service would embed (its Java API runs the same native engine).
 One CSV line per configuration: model,input,batch,threads,engine,p50_ms,p99_ms.
 """
 import argparse
+import warnings
 import os
 import statistics
 import sys
@@ -73,6 +78,33 @@ def timed(fn, warmup, iters):
     return statistics.median(times), times[min(len(times) - 1, int(0.99 * len(times)))]
 
 
+def onnx_session(model, x, threads):
+    """A callable running `model` on `x` in ONNX Runtime, exported from the same weights."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        sys.exit("pytorch_infer.py: onnxruntime is missing; install it with: python3 -m pip install onnxruntime onnx")
+    import io
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    buf = io.BytesIO()
+    kwargs = {"dynamo": False} if "dynamo" in torch.onnx.export.__code__.co_varnames else {}
+    with torch.no_grad():
+        torch.onnx.export(model, (x,), buf, input_names=["x"], output_names=["logits"], opset_version=17, **kwargs)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
+    feed = {"x": x.numpy()}
+    with torch.no_grad():
+        want = model(x).numpy()
+    got = sess.run(None, feed)[0]
+    if abs(got - want).max() > 1e-3 * (1 + abs(want).max()):
+        sys.exit("pytorch_infer.py: ONNX Runtime's logits differ from PyTorch's by %.3g" % abs(got - want).max())
+    return lambda: sess.run(None, feed)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default=DEFAULT_MODELS)
@@ -80,10 +112,10 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--iters", type=int, default=1000)
+    ap.add_argument("--iters", type=int, default=2000, help="timed calls (p99 needs many; at least 2000)")
     ap.add_argument("--weights-dir", default="")
     ap.add_argument("--write-weights", metavar="DIR")
-    ap.add_argument("--engines", default="eager,torchscript")
+    ap.add_argument("--engines", default="eager,torchscript,onnxruntime")
     a = ap.parse_args()
     models, chw = a.models.split(","), shape(a.input)
     if a.write_weights:
@@ -97,6 +129,11 @@ def main():
     for name in models:
         m = load(name, chw, a.weights_dir)
         for engine in a.engines.split(","):
+            if engine == "onnxruntime":
+                fn = onnx_session(m, x, a.threads)
+                p50, p99 = timed(fn, a.warmup, a.iters)
+                print(f"{name},{a.input},{a.batch},{a.threads},{engine},{p50:.4f},{p99:.4f}", flush=True)
+                continue
             with torch.inference_mode() if engine == "eager" else torch.no_grad():
                 if engine == "eager":
                     fn = lambda: m(x)  # noqa: E731

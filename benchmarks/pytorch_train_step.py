@@ -1,15 +1,18 @@
 """PyTorch side of the training-step benchmark (TrainStepBench): images/s of one SGD step.
 
-Run with Debian's PyTorch (1.13, CPU), from the repository root or anywhere:
-    /usr/bin/python3 benchmarks/pytorch_train_step.py                       # the default grid
-    /usr/bin/python3 benchmarks/pytorch_train_step.py --models resnet20 --inputs 1x32x32 --steps 40
+Runs with PyTorch 2.13 (the anchor: `python3 -m pip install torch==2.13.0+cpu`, default python3)
+or Debian's 1.13 (/usr/bin/python3, an extra column), from the repository root or anywhere:
+    python3 benchmarks/pytorch_train_step.py                       # the default grid, every variant
+    python3 benchmarks/pytorch_train_step.py --models resnet20 --inputs 1x32x32 --variants nchw,channels_last
 
 One step = forward + cross-entropy + backward + SGD (momentum 0.9, weight decay 5e-4, lr 0.05)
 + zero_grad, on a fixed random batch (uniform [-1, 1) images, random labels), model in train
-mode (batch-norm statistics), exactly what TrainStepBench times on our engine. The models are
+mode (batch-norm statistics), exactly what TrainStepBench times on our engine. Variants (--variants): memory format NCHW or
+channels_last, each eager or under torch.compile (PyTorch 2 only; the compile happens in the
+warm-up steps, which are not timed); the comparison takes the best variant. The models are
 the zoo's PyTorch definitions from scripts/golden/make_model_fixtures.py (same module layout as
 RepDistiller's). Each configuration: warm-up steps, then the median over timed steps; printed
-as one CSV line per configuration: model,input,batch,classes,threads,median_ms,img_per_s.
+as one CSV line per configuration: model,input,batch,classes,threads,variant,median_ms,img_per_s.
 """
 import argparse
 import os
@@ -33,18 +36,30 @@ def classes_for(c):
     return 10 if c == 1 else 100
 
 
-def bench(model_name, chw, batch, warmup, steps, seed):
+VARIANTS = ["nchw", "channels_last", "compile_nchw", "compile_channels_last"]
+
+
+def available_variants():
+    """Every variant this torch can run: torch.compile exists from PyTorch 2.0."""
+    return [v for v in VARIANTS if not v.startswith("compile") or hasattr(torch, "compile")]
+
+
+def bench(model_name, chw, batch, warmup, steps, seed, variant):
     c, h, w = chw
     classes = classes_for(c)
     torch.manual_seed(seed)
     model = build(model_name, classes, c, h)
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     x = torch.rand(batch, c, h, w) * 2 - 1
     y = torch.randint(0, classes, (batch,))
+    if variant.endswith("channels_last"):
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    forward = torch.compile(model) if variant.startswith("compile") else model
 
     def step():
-        logits = model(x)
+        logits = forward(x)
         loss = F.cross_entropy(logits, y)
         loss.backward()
         opt.step()
@@ -70,19 +85,26 @@ def main():
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--steps", type=int, default=30, help="timed steps (median; at least 20)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--variants", default="all", help="comma separated among " + ",".join(VARIANTS)
+                    + "; 'all' = every one this torch supports")
     args = ap.parse_args()
     if args.steps < 20:
         ap.error("--steps must be at least 20 (the median of fewer is too noisy)")
+    variants = available_variants() if args.variants == "all" else args.variants.split(",")
+    for v in variants:
+        if v not in available_variants():
+            ap.error("variant %s is not one of %s (for torch %s)" % (v, available_variants(), torch.__version__))
     torch.set_num_threads(args.threads)
     print("# torch %s, %d threads, batch %d, %d warm-up + %d timed steps (median)"
           % (torch.__version__, torch.get_num_threads(), args.batch, args.warmup, args.steps), flush=True)
-    print("model,input,batch,classes,threads,median_ms,img_per_s", flush=True)
+    print("model,input,batch,classes,threads,variant,median_ms,img_per_s", flush=True)
     for name in args.models.split(","):
         for spec in args.inputs.split(","):
             chw = tuple(int(v) for v in spec.lower().split("x"))
-            t = bench(name, chw, args.batch, args.warmup, args.steps, args.seed)
-            print("%s,%s,%d,%d,%d,%.2f,%.1f" % (name, spec, args.batch, classes_for(chw[0]), args.threads,
-                                                t * 1e3, args.batch / t), flush=True)
+            for variant in variants:
+                t = bench(name, chw, args.batch, args.warmup, args.steps, args.seed, variant)
+                print("%s,%s,%d,%d,%d,%s,%.2f,%.1f" % (name, spec, args.batch, classes_for(chw[0]), args.threads, variant,
+                                                       t * 1e3, args.batch / t), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 #   benchmarks/run.sh ConvBench -p layer=r20-l1-16to16-32px -p batch=64   # extra JMH options
 #   JMH_OPTS="-wi 5 -i 10 -f 2" benchmarks/run.sh SgemmBench              # longer runs
 #
-# Output: benchmarks/results/jmh-<timestamp>.json and .md. Needs Java 25 (found by
+# Output: benchmarks/results/raw/jmh-<time>/ (machine.txt, the JMH JSON without per-sample raw
+# data, table.md), committed as the evidence behind results/cpu.md. Needs Java 25 (found by
 # scripts/java25.sh), Maven, and python3 for the table.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,8 +21,15 @@ echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
 (cd "$here" && mvn -q package)
 
 short_opts=${JMH_OPTS:-"-wi 2 -w 1s -i 3 -r 1s -f 1"}
-stamp=$(date +%Y%m%d-%H%M%S)
-mkdir -p "$here/results"
+stamp=$(date -u +%Y%m%d-%H%M%S)
+out="$here/results/raw/jmh-$stamp"
+mkdir -p "$out"
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src pom.xml || echo ' (+ uncommitted changes)')"
+  echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $("$JAVA" -version 2>&1 | head -1)"
+  echo "command: JMH_OPTS=\"$short_opts\" benchmarks/run.sh $*"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); steal before: $(awk '/^cpu /{print $9}' /proc/stat) jiffies"
+} | tee "$out/machine.txt" >&2
 jar="$here/target/benchmarks.jar"
 run_jmh() { # run_jmh OUTPUT.json ARGS...
   local out=$1; shift
@@ -31,17 +39,28 @@ run_jmh() { # run_jmh OUTPUT.json ARGS...
 
 jsons=()
 if [ $# -gt 0 ]; then
-  run_jmh "$here/results/jmh-$stamp.json" "$@"
-  jsons+=("$here/results/jmh-$stamp.json")
+  run_jmh "$out/jmh.json" "$@"
+  jsons+=("$out/jmh.json")
 else
-  run_jmh "$here/results/jmh-$stamp-cpu.json" 'SgemmBench|ConvBench'
-  jsons+=("$here/results/jmh-$stamp-cpu.json")
+  run_jmh "$out/jmh-cpu.json" 'SgemmBench|ConvBench'
+  jsons+=("$out/jmh-cpu.json")
   # the scalar oracle is slow: one square product and two conv layers at batch 4
-  run_jmh "$here/results/jmh-$stamp-ref-gemm.json" SgemmBench -p backend=ref -p shape=256x256x256-NN
-  run_jmh "$here/results/jmh-$stamp-ref-conv.json" ConvBench -p backend=ref -p batch=4 \
+  run_jmh "$out/jmh-ref-gemm.json" SgemmBench -p backend=ref -p shape=256x256x256-NN
+  run_jmh "$out/jmh-ref-conv.json" ConvBench -p backend=ref -p batch=4 \
       -p layer=r20-l1-16to16-32px,r20-l3-64to64-8px
-  run_jmh "$here/results/jmh-$stamp-cpu-b4.json" ConvBench -p backend=cpu -p batch=4 \
+  run_jmh "$out/jmh-cpu-b4.json" ConvBench -p backend=cpu -p batch=4 \
       -p layer=r20-l1-16to16-32px,r20-l3-64to64-8px
-  jsons+=("$here/results/jmh-$stamp-ref-gemm.json" "$here/results/jmh-$stamp-ref-conv.json" "$here/results/jmh-$stamp-cpu-b4.json")
+  jsons+=("$out/jmh-ref-gemm.json" "$out/jmh-ref-conv.json" "$out/jmh-cpu-b4.json")
 fi
-python3 "$here/table.py" "${jsons[@]}" | tee "$here/results/jmh-$stamp.md"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); steal after: $(awk '/^cpu /{print $9}' /proc/stat) jiffies" | tee -a "$out/machine.txt" >&2
+python3 - "${jsons[@]}" <<'PY'
+import json, sys
+for f in sys.argv[1:]:
+    data = json.load(open(f))
+    for b in data:
+        for m in [b["primaryMetric"], *b.get("secondaryMetrics", {}).values()]:
+            m.pop("rawDataHistogram", None); m.pop("rawData", None)
+    json.dump(data, open(f, "w"), indent=1)
+PY
+python3 "$here/table.py" "${jsons[@]}" | tee "$out/table.md"
+echo "raw output: ${out#"$root/"}" >&2
