@@ -8,6 +8,7 @@ import org.stablekd.ops.Conv;
 import org.stablekd.ops.Distill;
 import org.stablekd.ops.Layout;
 import org.stablekd.ops.Losses;
+import org.stablekd.ops.Memory;
 import org.stablekd.ops.Norm;
 import org.stablekd.ops.Pointwise;
 import org.stablekd.ops.Pool;
@@ -83,9 +84,9 @@ final class Derivatives {
             case DKD_LOSS -> new Tensor[] {
                 Distill.dkdGrad(n.input(0), n.input(1), n.input(2), (Attrs.Dkd) n.attrs(), g), null, null};
             case ATTENTION_MAP -> new Tensor[] {Distill.attentionMapGrad(n.input(0), n.saved(0), g)};
-            case SUM -> new Tensor[] {Pointwise.broadcastScalar(g, 1, n.input(0))};
-            case MEAN -> new Tensor[] {Pointwise.broadcastScalar(g, 1.0 / n.input(0).numel(), n.input(0))};
-            case SGD_STEP -> throw new IllegalStateException("sgd_step updates parameters in place and is never recorded");
+            case SUM -> new Tensor[] {Memory.broadcastScalar(g, 1, n.input(0))};
+            case MEAN -> new Tensor[] {Memory.broadcastScalar(g, 1.0 / n.input(0).numel(), n.input(0))};
+            case COPY, FILL, SGD_STEP -> throw new IllegalStateException(n.opName() + " writes into a tensor it is given and is never recorded");
         };
     }
 }

@@ -135,7 +135,7 @@ public final class CudaBackend implements Backend {
     public boolean supports(Op op, DType dtype) {
         if (!supported.contains(op)) return false;
         return switch (op) {
-            case RESHAPE, CONCAT, NARROW, CHANNEL_SHUFFLE -> dtype.bytes == 2 || dtype.bytes == 4 || dtype.bytes == 8;
+            case RESHAPE, CONCAT, NARROW, CHANNEL_SHUFFLE, COPY -> dtype.bytes == 2 || dtype.bytes == 4 || dtype.bytes == 8;
             default -> dtype == DType.F32;
         };
     }

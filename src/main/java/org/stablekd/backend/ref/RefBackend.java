@@ -41,8 +41,8 @@ public final class RefBackend implements Backend {
     @Override
     public boolean supports(Op op, DType dtype) {
         return switch (op) {
-            // layout ops only move bytes: every dtype
-            case RESHAPE, CONCAT, NARROW, CHANNEL_SHUFFLE -> true;
+            // layout ops and copies only move bytes: every dtype
+            case RESHAPE, CONCAT, NARROW, CHANNEL_SHUFFLE, COPY -> true;
             default -> dtype == DType.F32 || dtype == DType.F64;
         };
     }

@@ -166,7 +166,7 @@ class CudaOpsGpuTest {
         long freshAfterFirst = -1;
         for (int step = 0; step < 4; step++) {
             try (Scope s = Scope.open()) {
-                Backends.select(Op.SUM, DType.F32, GPU).pointwise().fill(slab.grads(), 0);
+                Backends.select(Op.FILL, DType.F32, GPU).pointwise().fill(slab.grads(), 0);
                 Autograd.backward(Losses.crossEntropy(model.forward(x), y));
                 float[] grads = CudaTensors.toHost(slab.grads()).toFloatArray();
                 if (firstGrads == null) firstGrads = grads;
