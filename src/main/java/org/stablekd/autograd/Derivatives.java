@@ -5,6 +5,7 @@ import org.stablekd.backend.Op;
 import org.stablekd.backend.PoolGeometry;
 import org.stablekd.ops.Attrs;
 import org.stablekd.ops.Conv;
+import org.stablekd.ops.Dense;
 import org.stablekd.ops.Distill;
 import org.stablekd.ops.Layout;
 import org.stablekd.ops.Losses;
@@ -30,13 +31,8 @@ final class Derivatives {
                 ConvGeometry geo = (ConvGeometry) n.attrs();
                 yield Conv.grads(geo, n.input(0), g, n.input(1), n.needs(0), n.needs(1), n.needs(2));
             }
-            case LINEAR -> {
-                // y = x·wᵀ + b:  dx = g·w,  dw = gᵀ·x,  db = Σ_rows g
-                yield new Tensor[] {
-                    n.needs(0) ? Conv.matmul(false, false, g, n.input(1)) : null,
-                    n.needs(1) ? Conv.matmul(true, false, g, n.input(0)) : null,
-                    n.needs(2) ? Conv.sumRows(g) : null};
-            }
+            // y = x·wᵀ + b:  dx = g·w,  dw = gᵀ·x,  db = Σ_rows g
+            case LINEAR -> Dense.grads(n.input(0), n.input(1), g, n.needs(0), n.needs(1), n.needs(2));
             case BATCH_NORM -> {
                 var a = (Attrs.BatchNorm) n.attrs();
                 // relu fused: saved(2) is the output (the ReLU's mask), saved(3) the forward's scale and shift

@@ -108,8 +108,8 @@ public final class OpRegistry {
         cs.add(c("conv2d 7x7 s2 p3", Op.CONV2D, t -> Conv.conv2d(t[0], t[1], null, 2, 3, 1), x(1, 3, 19, 17), x(4, 3, 7, 7)));
         cs.add(c("conv2d 3x1 rect pad", Op.CONV2D, t -> Conv.conv2d(t[0], t[1], null, 1, 2, 1, 0, 1), x(2, 3, 6, 5), x(2, 3, 3, 1)));
         // ---- linear
-        cs.add(c("linear bias", Op.LINEAR, t -> Conv.linear(t[0], t[1], t[2]), x(5, 19), x(7, 19), x(7)));
-        cs.add(c("linear no bias, wide", Op.LINEAR, t -> Conv.linear(t[0], t[1], null), x(3, 33), x(17, 33)));
+        cs.add(c("linear bias", Op.LINEAR, t -> Dense.linear(t[0], t[1], t[2]), x(5, 19), x(7, 19), x(7)));
+        cs.add(c("linear no bias, wide", Op.LINEAR, t -> Dense.linear(t[0], t[1], null), x(3, 33), x(17, 33)));
         // ---- batch norm
         cs.add(c("batch_norm train", Op.BATCH_NORM,
                 t -> Norm.batchNorm(t[0], t[1], t[2], t[3], t[4], true, 0.1, 1e-5),
