@@ -27,10 +27,4 @@ public interface SoftmaxLossKernels {
 
     /** Gradients w.r.t. student (dS, may be null) and teacher (dT, may be null) logits. */
     void kdLossBackward(Tensor student, Tensor teacher, double tau, Tensor g, Tensor dStudent, Tensor dTeacher);
-
-    /** loss = mean((a-b)²). */
-    void mse(Tensor a, Tensor b, Tensor loss);
-
-    /** da = 2g(a-b)/numel, db = -da; either may be null. */
-    void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db);
 }

@@ -8,7 +8,10 @@ import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Shape;
 import org.stablekd.tensor.Tensor;
 
-/** Softmax with a temperature and the losses of classification and distillation, over (n, classes). */
+/**
+ * Softmax with a temperature and the losses of classification and distillation over (n, classes)
+ * logits; the mean squared error of feature distillation.
+ */
 public final class Losses {
     private Losses() {}
 
@@ -84,7 +87,7 @@ public final class Losses {
         check(a.numel() >= 1, op, "empty input");
         Tensor ac = Checks.contiguous(a), bc = Checks.contiguous(b);
         Tensor loss = Tensor.emptyLike(a, Shape.scalar());
-        Checks.backend(Op.MSE_LOSS, a).softmaxLoss().mse(ac, bc, loss);
+        Checks.backend(Op.MSE_LOSS, a).regressionLoss().mse(ac, bc, loss);
         return Autograd.record(Op.MSE_LOSS, loss, null, new Tensor[] {ac, bc});
     }
 
@@ -111,7 +114,7 @@ public final class Losses {
 
     public static Tensor[] mseGrads(Tensor a, Tensor b, Tensor g, boolean wantA, boolean wantB) {
         Tensor da = wantA ? Tensor.emptyLike(a) : null, db = wantB ? Tensor.emptyLike(b) : null;
-        Checks.backend(Op.MSE_LOSS, a).softmaxLoss().mseBackward(a, b, g, da, db);
+        Checks.backend(Op.MSE_LOSS, a).regressionLoss().mseBackward(a, b, g, da, db);
         return new Tensor[] {da, db};
     }
 }

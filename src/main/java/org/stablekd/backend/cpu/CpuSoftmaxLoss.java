@@ -33,7 +33,7 @@ import org.stablekd.tensor.Tensor;
  * (see Note [Determinism]).
  */
 final class CpuSoftmaxLoss implements SoftmaxLossKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS, Op.MSE_LOSS);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS);
 
     /** Logits a thread should get before rows are split over threads. */
     private static final int GRAIN_VALUES = 1 << 13;
@@ -252,52 +252,6 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
         }
     }
 
-    // ---------------------------------------------------------------- MSE kernels
-
-    // Σ (a − b)² over n contiguous values, in double (float blocks, 2 accumulators)
-    static double sumSqDiff(MemorySegment a, long ao, MemorySegment b, long bo, long n) {
-        double total = 0;
-        for (long base = 0; base < n; base += CpuReduce.BLOCK) {
-            int len = (int) Math.min(CpuReduce.BLOCK, n - base);
-            long ap = ao + base, bp = bo + base;
-            FloatVector a0 = FloatVector.zero(F), a1 = a0;
-            int j = 0;
-            for (int bound = F.loopBound(len) - LANES; j < bound; j += 2 * LANES) {
-                FloatVector d0 = load(a, ap + j).sub(load(b, bp + j));
-                FloatVector d1 = load(a, ap + j + LANES).sub(load(b, bp + j + LANES));
-                a0 = d0.fma(d0, a0);
-                a1 = d1.fma(d1, a1);
-            }
-            for (int bound = F.loopBound(len); j < bound; j += LANES) {
-                FloatVector d = load(a, ap + j).sub(load(b, bp + j));
-                a0 = d.fma(d, a0);
-            }
-            float s = Simd.sumLanes(a0.add(a1));
-            for (; j < len; j++) {
-                float d = get(a, ap + j) - get(b, bp + j);
-                s += d * d;
-            }
-            total += s;
-        }
-        return total;
-    }
-
-    // da = scale·(a − b), db = −da over n contiguous values; either output may be null
-    static void mseBackward(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment da, long dao,
-                            MemorySegment db, long dbo, long n, float scale) {
-        long j = 0;
-        for (long bound = F.loopBound(n); j < bound; j += LANES) {
-            FloatVector d = load(a, ao + j).sub(load(b, bo + j)).mul(scale);
-            if (da != null) store(d, da, dao + j);
-            if (db != null) store(d.neg(), db, dbo + j);
-        }
-        for (; j < n; j++) {
-            float d = (get(a, ao + j) - get(b, bo + j)) * scale;
-            if (da != null) set(da, dao + j, d);
-            if (db != null) set(db, dbo + j, -d);
-        }
-    }
-
     // ---------------------------------------------------------------- family adapter
 
     @Override
@@ -397,27 +351,6 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
                 kdBackwardRow(ss, so + e, ts, to + e, dss, dso + e, dts, dto + e, cols, invTau, stats, scale);
             }
         });
-    }
-
-    @Override
-    public void mse(Tensor a, Tensor b, Tensor loss) {
-        Simd.requireF32("mse_loss", a, b, loss);
-        MemorySegment as = a.segment(), bs = b.segment();
-        long ao = a.offset(), bo = b.offset(), n = a.numel();
-        double sum = CpuReduce.inChunks(n, (from, count) -> sumSqDiff(as, ao + from, bs, bo + from, count));
-        set(loss.segment(), loss.offset(), (float) (sum / n));
-    }
-
-    @Override
-    public void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db) {
-        Simd.requireF32("mse_loss backward", a, b, g, da, db);
-        if (da == null && db == null) return;
-        MemorySegment as = a.segment(), bs = b.segment();
-        MemorySegment das = da == null ? null : da.segment(), dbs = db == null ? null : db.segment();
-        long ao = a.offset(), bo = b.offset(), dao = da == null ? 0 : da.offset(), dbo = db == null ? 0 : db.offset();
-        long n = a.numel();
-        float scale = (float) (2 * get(g.segment(), g.offset()) / (double) n);
-        Simd.forSpans(n, (i, count) -> mseBackward(as, ao + i, bs, bo + i, das, dao + i, dbs, dbo + i, count, scale));
     }
 
     // ---------------------------------------------------------------- helpers

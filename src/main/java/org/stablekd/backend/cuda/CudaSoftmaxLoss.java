@@ -9,12 +9,11 @@ import org.stablekd.backend.SoftmaxLossKernels;
 import org.stablekd.tensor.Tensor;
 
 /**
- * Softmax, cross-entropy, KD and MSE on the GPU: softmax.cu and kd_loss.cu run one block per row
- * and write per-row losses that reduce.cu adds in a fixed order; MSE is a reduce.cu sum of
- * squared differences and an elementwise.cu backward.
+ * Softmax, cross-entropy and KD on the GPU: softmax.cu and kd_loss.cu run one block per row and
+ * write per-row losses that reduce.cu adds in a fixed order.
  */
 final class CudaSoftmaxLoss implements SoftmaxLossKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS, Op.MSE_LOSS);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS);
 
     private final CudaRuntime rt;
     private final CudaReduce reduce;
@@ -75,20 +74,5 @@ final class CudaSoftmaxLoss implements SoftmaxLossKernels {
         int n = student.dim(0);
         rows(Kernel.KD_LOSS_BACKWARD_F32, n, KernelArgs.get().ptr(ptr(student)).ptr(ptr(teacher)).ptr(ptr(g))
                 .ptr(ptr(dStudent)).ptr(ptr(dTeacher)).i32(student.dim(1)).f32(1 / tau).f32(tau / n));
-    }
-
-    @Override
-    public void mse(Tensor a, Tensor b, Tensor loss) {
-        CudaRuntime.f32(a, "mse_loss");
-        CudaRuntime.f32(b, "mse_loss");
-        reduce.sumScaled(Kernel.SUM_SQ_DIFF_PARTIALS_F32, a, b, 1.0 / a.numel(), loss);
-    }
-
-    @Override
-    public void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db) {
-        if (da == null && db == null) return;
-        long n = a.numel();
-        rt.kernels().launchElementwise(Kernel.MSE_BACKWARD_F32, n,
-                KernelArgs.get().ptr(ptr(a)).ptr(ptr(b)).ptr(ptr(g)).f32(2.0 / n).ptr(ptr(da)).ptr(ptr(db)).i64(n));
     }
 }
