@@ -75,6 +75,9 @@ final class Derivatives {
             case CROSS_ENTROPY -> new Tensor[] {
                 Losses.crossEntropyGrad(n.input(0), n.input(1), ((Attrs.CrossEntropy) n.attrs()).labelSmoothing(), g), null};
             case KD_LOSS -> Losses.kdGrads(n.input(0), n.input(1), ((Attrs.Kd) n.attrs()).tau(), g, n.needs(0), n.needs(1));
+            // inputs: student, teacher (frozen: the frontend rejects one that requires a gradient), labels
+            case KD_CE_LOSS -> new Tensor[] {
+                Losses.kdCrossEntropyGrad(n.input(0), n.input(1), n.input(2), (Attrs.KdCe) n.attrs(), g), null, null};
             case MSE_LOSS -> Losses.mseGrads(n.input(0), n.input(1), g, n.needs(0), n.needs(1));
             // inputs: student, teacher (frozen: the frontend rejects one that requires a gradient), labels
             case DKD_LOSS -> new Tensor[] {

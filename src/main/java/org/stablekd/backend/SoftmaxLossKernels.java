@@ -27,4 +27,17 @@ public interface SoftmaxLossKernels {
 
     /** Gradients w.r.t. student (dS, may be null) and teacher (dT, may be null) logits. */
     void kdLossBackward(Tensor student, Tensor teacher, double tau, Tensor g, Tensor dStudent, Tensor dTeacher);
+
+    /**
+     * loss = ceWeight·CE(student, labels) + kdWeight·τ²/n·Σ_rows KL(softmax(t/τ) ‖ softmax(s/τ)):
+     * {@link #crossEntropy} (no smoothing) and {@link #kdLoss} weighted and added, in one pass.
+     */
+    void kdCrossEntropy(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight, Tensor loss);
+
+    /**
+     * dStudent = g/n·(ceWeight·(softmax(s) − onehot) + kdWeight·τ·(softmax(s/τ) − softmax(t/τ)));
+     * the teacher gets no gradient.
+     */
+    void kdCrossEntropyBackward(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight,
+                                Tensor g, Tensor dStudent);
 }

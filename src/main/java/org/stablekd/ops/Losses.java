@@ -77,6 +77,32 @@ public final class Losses {
         return Autograd.record(Op.KD_LOSS, loss, new Attrs.Kd(tau), new Tensor[] {sc, tc});
     }
 
+    /**
+     * The logit loss of a KD step as one op: ceWeight·CE(student, labels) + kdWeight·{@link #kdLoss}
+     * (no label smoothing). Where the backend fuses it (CUDA) both terms and the gradient come from
+     * one pass over each row. The teacher logits must not require a gradient (a frozen teacher).
+     */
+    public static Tensor kdCrossEntropy(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight) {
+        String op = Checks.name(Op.KD_CE_LOSS);
+        Checks.rank(op, "student logits", student, 2, "(N,classes)");
+        Checks.rank(op, "teacher logits", teacher, 2, "(N,classes)");
+        Checks.floats(op, student, teacher);
+        check(student.shape().equals(teacher.shape()), op, "student logits %s and teacher logits %s differ", student.shape(), teacher.shape());
+        check(student.dim(0) >= 1, op, "empty batch");
+        check(!teacher.requiresGrad(), op, "the teacher logits %s require a gradient; KD distills from a frozen teacher: "
+                + "compute them under Autograd.noGrad() (distill.Teacher does) or pass a detached copy", teacher.shape());
+        Checks.rank(op, "labels", labels, 1, "(N)");
+        check(labels.dtype() == DType.I32, op, "labels must be I32 class indices, got %s", labels.dtype());
+        check(labels.dim(0) == student.dim(0), op, "%d labels for logits %s", labels.dim(0), student.shape());
+        check(labels.device().equals(student.device()), op, "labels on %s, logits on %s", labels.device(), student.device());
+        check(tau > 0 && Double.isFinite(tau), op, "temperature must be positive and finite, got %s", tau);
+        check(Double.isFinite(ceWeight) && Double.isFinite(kdWeight), op, "weights must be finite, got ce %s, kd %s", ceWeight, kdWeight);
+        Tensor sc = Checks.contiguous(student), tc = Checks.contiguous(teacher), lc = Checks.contiguous(labels);
+        Tensor loss = Tensor.emptyLike(student, Shape.scalar());
+        Checks.backend(Op.KD_CE_LOSS, student).softmaxLoss().kdCrossEntropy(sc, tc, lc, tau, ceWeight, kdWeight, loss);
+        return Autograd.record(Op.KD_CE_LOSS, loss, new Attrs.KdCe(tau, ceWeight, kdWeight), new Tensor[] {sc, tc, lc});
+    }
+
     /** mean((a − b)²) over all elements (feature distillation). */
     public static Tensor mse(Tensor a, Tensor b) {
         String op = "mse_loss";
@@ -110,6 +136,13 @@ public final class Losses {
         Tensor ds = wantS ? Tensor.emptyLike(s) : null, dt = wantT ? Tensor.emptyLike(t) : null;
         Checks.backend(Op.KD_LOSS, s).softmaxLoss().kdLossBackward(s, t, tau, g, ds, dt);
         return new Tensor[] {ds, dt};
+    }
+
+    /** d loss/d student of {@link #kdCrossEntropy}. */
+    public static Tensor kdCrossEntropyGrad(Tensor s, Tensor t, Tensor labels, Attrs.KdCe a, Tensor g) {
+        Tensor ds = Tensor.emptyLike(s);
+        Checks.backend(Op.KD_CE_LOSS, s).softmaxLoss().kdCrossEntropyBackward(s, t, labels, a.tau(), a.ceWeight(), a.kdWeight(), g, ds);
+        return ds;
     }
 
     public static Tensor[] mseGrads(Tensor a, Tensor b, Tensor g, boolean wantA, boolean wantB) {

@@ -156,6 +156,12 @@ class AutogradTest {
                     calls.add("kdLossBackward dS=" + (ds != null ? "yes" : "no") + " dT=" + (dt != null ? "yes" : "no"));
                     k.kdLossBackward(s, t, tau, g, ds, dt);
                 }
+                public void kdCrossEntropy(Tensor s, Tensor t, Tensor l, double tau, double wc, double wk, Tensor loss) {
+                    k.kdCrossEntropy(s, t, l, tau, wc, wk, loss);
+                }
+                public void kdCrossEntropyBackward(Tensor s, Tensor t, Tensor l, double tau, double wc, double wk, Tensor g, Tensor ds) {
+                    k.kdCrossEntropyBackward(s, t, l, tau, wc, wk, g, ds);
+                }
             };
         }
     }

@@ -165,6 +165,13 @@ public final class OpRegistry {
         cs.add(c("cross_entropy smoothing 0.1", Op.CROSS_ENTROPY, t -> Losses.crossEntropy(t[0], t[1], 0.1), x(7, 23), labels(7, 23)));
         cs.add(c("kd_loss tau=4", Op.KD_LOSS, t -> Losses.kdLoss(t[0], t[1], 4), x(6, 10), x(6, 10)));
         cs.add(c("kd_loss tau=1 wide", Op.KD_LOSS, t -> Losses.kdLoss(t[0], t[1], 1), x(3, 37), x(3, 37)));
+        // KD + CE in one op (the teacher logits are frozen: not differentiable)
+        cs.add(c("kd_ce_loss tau=4 0.1/0.9", Op.KD_CE_LOSS, t -> Losses.kdCrossEntropy(t[0], t[1], t[2], 4, 0.1, 0.9),
+                x(6, 10), state(Kind.NORMAL, 6, 10), labels(6, 10)));
+        cs.add(c("kd_ce_loss tau=1 0.5/0.5 wide", Op.KD_CE_LOSS, t -> Losses.kdCrossEntropy(t[0], t[1], t[2], 1, 0.5, 0.5),
+                x(5, 37), state(Kind.NORMAL, 5, 37), labels(5, 37)));
+        cs.add(c("kd_ce_loss confident teacher", Op.KD_CE_LOSS, t -> Losses.kdCrossEntropy(t[0], confident(t[1], t[2], 40), t[2], 4, 0.1, 0.9),
+                x(4, 19), state(Kind.NORMAL, 4, 19), labels(4, 19)));
         cs.add(c("mse_loss", Op.MSE_LOSS, t -> Losses.mse(t[0], t[1]), x(3, 4, 5), x(3, 4, 5)));
         // ---- distillation (the teacher logits are frozen: not differentiable)
         cs.add(c("dkd_loss a=1 b=8 tau=4", Op.DKD_LOSS, t -> Distill.dkdLoss(t[0], t[1], t[2], 1, 8, 4),

@@ -9,11 +9,12 @@ import org.stablekd.backend.SoftmaxLossKernels;
 import org.stablekd.tensor.Tensor;
 
 /**
- * Softmax, cross-entropy and KD on the GPU: softmax.cu and kd_loss.cu run one block per row and
- * write per-row losses that reduce.cu adds in a fixed order.
+ * Softmax, cross-entropy, KD and KD+CE on the GPU: softmax.cu and kd_loss.cu run one block per row
+ * and write per-row losses that reduce.cu adds in a fixed order. KD+CE is kd_loss.cu's fused
+ * kernel, asked for the row losses in the forward and for dStudent in the backward.
  */
 final class CudaSoftmaxLoss implements SoftmaxLossKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS, Op.KD_CE_LOSS);
 
     private final CudaRuntime rt;
     private final CudaReduce reduce;
@@ -74,5 +75,29 @@ final class CudaSoftmaxLoss implements SoftmaxLossKernels {
         int n = student.dim(0);
         rows(Kernel.KD_LOSS_BACKWARD_F32, n, KernelArgs.get().ptr(ptr(student)).ptr(ptr(teacher)).ptr(ptr(g))
                 .ptr(ptr(dStudent)).ptr(ptr(dTeacher)).i32(student.dim(1)).f32(1 / tau).f32(tau / n));
+    }
+
+    @Override
+    public void kdCrossEntropy(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight, Tensor loss) {
+        CudaRuntime.f32(student, "kd_ce_loss");
+        CudaRuntime.f32(teacher, "kd_ce_loss");
+        int n = student.dim(0);
+        try (CudaRuntime.Temp rowLoss = rt.temp((long) n * Float.BYTES)) {
+            kdCe(student, teacher, labels, tau, ceWeight, kdWeight, null, rowLoss.ptr(), null);
+            reduce.sumRowValues(rowLoss.ptr(), n, 1.0 / n, loss);
+        }
+    }
+
+    @Override
+    public void kdCrossEntropyBackward(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight,
+                                       Tensor g, Tensor dStudent) {
+        kdCe(student, teacher, labels, tau, ceWeight, kdWeight, g, 0, dStudent);
+    }
+
+    // kd_ce_fused_f32 with the row losses (a device pointer, or 0) and/or dStudent (or null)
+    private void kdCe(Tensor s, Tensor t, Tensor labels, double tau, double ceWeight, double kdWeight, Tensor g, long rowLoss, Tensor ds) {
+        int n = s.dim(0);
+        rows(Kernel.KD_CE_FUSED_F32, n, KernelArgs.get().ptr(ptr(s)).ptr(ptr(t)).ptr(ptr(labels)).ptr(ptr(g)).ptr(rowLoss).ptr(ptr(ds))
+                .i32(s.dim(1)).f32(tau).f32(kdWeight).f32(ceWeight).f32(1.0 / n));
     }
 }

@@ -39,7 +39,8 @@ class CudaVsCpuGpuTest {
 
     /** Cases whose call reads tensor elements on the host; covered by CudaOpsGpuTest instead. */
     static final Map<String, String> HOST_ONLY = Map.of(
-            "dkd_loss confident teacher", "the case builds its teacher with host element access (see CudaOpsGpuTest.dkdWithAConfidentTeacher)");
+            "dkd_loss confident teacher", "the case builds its teacher with host element access (see CudaOpsGpuTest.dkdWithAConfidentTeacher)",
+            "kd_ce_loss confident teacher", "the case builds its teacher with host element access (see FusedOpsGpuTest.kdCrossEntropyMatchesCrossEntropyPlusKd)");
 
     record Result(double[] output, List<double[]> grads, List<double[]> inputsAfter) {}
 
