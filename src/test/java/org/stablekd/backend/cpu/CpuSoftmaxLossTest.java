@@ -153,6 +153,26 @@ class CpuSoftmaxLossTest {
     }
 
     @Test
+    void kdCrossEntropyAndItsStudentGradient() {
+        for (int cols : COLS) {
+            for (int rows : new int[] {5, 300}) {       // 300 rows of 1000: split over threads
+                try (Scope s = Scope.open()) {
+                    Tensor st = Data.normal(cols + 1, 3, rows, cols), te = Data.normal(cols + 8, 5, rows, cols), l = labels(cols, rows, cols);
+                    Tensor loss = scalar(0), lossr = scalar(0);
+                    cpu.kdCrossEntropy(st, te, l, 4, 0.1, 0.9, loss);
+                    ref.kdCrossEntropy(st, te, l, 4, 0.1, 0.9, lossr);
+                    String what = "kd_ce cols=" + cols + " rows=" + rows;
+                    assertClose(loss, lossr, Tolerance.F32_VS_REF, what);
+                    Tensor d = Tensor.emptyLike(st), dr = Tensor.emptyLike(st);
+                    cpu.kdCrossEntropyBackward(st, te, l, 4, 0.1, 0.9, scalar(0.7), d);
+                    ref.kdCrossEntropyBackward(st, te, l, 4, 0.1, 0.9, scalar(0.7), dr);
+                    assertClose(d, dr, Tolerance.F32_VS_REF, what + " dS");
+                }
+            }
+        }
+    }
+
+    @Test
     void kdLossOfIdenticalLogitsIsZero() {
         try (Scope s = Scope.open()) {
             Tensor x = Data.normal(3, 6, 16, 100);
@@ -167,15 +187,17 @@ class CpuSoftmaxLossTest {
         try (Scope s = Scope.open()) {
             Tensor a = Data.normal(1, 1, 256, 1000), b = Data.normal(2, 1, 256, 1000);
             Tensor l = labels(3, 256, 1000);
-            float[] first = new float[2], second = new float[2];
+            float[] first = new float[3], second = new float[3];
             for (float[] out : new float[][] {first, second}) {
                 Tensor loss = Tensor.empty(DType.F32, Shape.scalar());
                 cpu.kdLoss(a, b, 4, loss);
                 out[0] = (float) loss.item();
                 cpu.crossEntropy(a, l, 0.1, loss);
                 out[1] = (float) loss.item();
+                cpu.kdCrossEntropy(a, b, l, 4, 0.1, 0.9, loss);
+                out[2] = (float) loss.item();
             }
-            for (int i = 0; i < 2; i++) assertEquals(Float.floatToRawIntBits(first[i]), Float.floatToRawIntBits(second[i]), "loss " + i);
+            for (int i = 0; i < 3; i++) assertEquals(Float.floatToRawIntBits(first[i]), Float.floatToRawIntBits(second[i]), "loss " + i);
         }
     }
 }
