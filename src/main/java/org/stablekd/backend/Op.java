@@ -37,6 +37,7 @@ public enum Op {
     CROSS_ENTROPY,
     KD_LOSS,
     KD_CE_LOSS,     // ce_weight·CE + kd_weight·KD_LOSS in one op: the whole logit loss of a KD step
+    // losses between two tensors of one shape (RegressionLossKernels)
     MSE_LOSS,
     // distillation methods (DistillKernels)
     DKD_LOSS,       // decoupled KD: α·TCKD + β·NCKD (Zhao et al. 2022)
