@@ -7,8 +7,10 @@
 //   axpy        y = a + c·b                   fill_from_scalar y = scale·g[0]
 //   mse_backward da = s·(a − b), db = −da with s = 2·g[0]/n (either output may be null)
 //   bn_apply_relu   y = max((x − mean[ch])·inv_std[ch]·gamma[ch] + beta[ch], 0), x (n, c, hw):
-//                   the fused BatchNorm-apply + ReLU of a conv block (its backward is
-//                   batchnorm_backward_* with the ReLU output as mask, see batchnorm.cu).
+//                   the fused BatchNorm-apply + ReLU of a conv block in training (its backward is
+//                   batchnorm_backward_* with the ReLU output as mask, see batchnorm.cu)
+//   bn_eval_relu    the same with the running statistics, inv_std = 1/√(run_var[ch] + eps)
+//                   computed as batchnorm.cu's batchnorm_eval_f32 does
 //
 // Launch: 1-D, 256 threads a block (8 warps: enough to hide latency of these memory-bound loops),
 // grid = min(ceil(n / 256), 65535·8) with a grid-stride loop, so any n works with one launch.
@@ -83,6 +85,18 @@ extern "C" __global__ void bn_apply_relu_f32(const float* x, const float* mean, 
     GRID_STRIDE_LOOP(i, total) {
         int ch = (int)((i / hw) % c);
         float v = (x[i] - mean[ch]) * inv_std[ch] * gamma[ch] + beta[ch];
+        y[i] = v > 0.f ? v : 0.f;
+    }
+}
+
+// x, y: (n, c, hw) contiguous; run_mean, run_var, gamma, beta: (c)
+extern "C" __global__ void bn_eval_relu_f32(const float* x, const float* run_mean, const float* run_var,
+                                            const float* gamma, const float* beta, float* y,
+                                            int c, int hw, i64 total, float eps) {
+    GRID_STRIDE_LOOP(i, total) {
+        int ch = (int)((i / hw) % c);
+        float inv_std = 1.f / sqrtf(run_var[ch] + eps);
+        float v = (x[i] - run_mean[ch]) * inv_std * gamma[ch] + beta[ch];
         y[i] = v > 0.f ? v : 0.f;
     }
 }

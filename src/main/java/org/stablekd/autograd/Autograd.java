@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.stablekd.backend.Backends;
 import org.stablekd.backend.Op;
+import org.stablekd.ops.Memory;
 import org.stablekd.tensor.GradNode;
 import org.stablekd.tensor.Restore;
 import org.stablekd.tensor.Scope;
@@ -44,6 +45,7 @@ public final class Autograd {
 
     /** Records {@code out} as the result of {@code op} if any input requires a gradient; returns {@code out}. */
     public static Tensor record(Op op, Tensor out, Object attrs, Tensor[] inputs, Tensor... saved) {
+        if (!op.differentiable()) throw new IllegalArgumentException(op.name().toLowerCase() + " is not differentiable and is never recorded");
         if (!gradEnabled()) return out;
         boolean[] needs = new boolean[inputs.length];
         boolean any = false;
@@ -62,7 +64,7 @@ public final class Autograd {
                     + "; pass the output gradient with backward(root, grad)");
         }
         Tensor one = Tensor.emptyLike(root);
-        Backends.select(Op.SUM, root.dtype(), root.device()).pointwise().fill(one, 1);
+        Memory.fill(one, 1);
         backward(root, one);
     }
 
@@ -157,7 +159,7 @@ public final class Autograd {
             try (Restore ignored = Scope.suspend()) {
                 grad = Tensor.emptyLike(leaf);
             }
-            Backends.select(Op.RESHAPE, g.dtype(), g.device()).copy().copy(g, grad);
+            Memory.copy(g, grad);
             leaf.setGrad(grad);
         } else {
             Backends.select(Op.ADD, grad.dtype(), grad.device()).pointwise().axpy(grad, 1, g, grad);

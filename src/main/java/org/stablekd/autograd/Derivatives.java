@@ -5,9 +5,11 @@ import org.stablekd.backend.Op;
 import org.stablekd.backend.PoolGeometry;
 import org.stablekd.ops.Attrs;
 import org.stablekd.ops.Conv;
+import org.stablekd.ops.Dense;
 import org.stablekd.ops.Distill;
 import org.stablekd.ops.Layout;
 import org.stablekd.ops.Losses;
+import org.stablekd.ops.Memory;
 import org.stablekd.ops.Norm;
 import org.stablekd.ops.Pointwise;
 import org.stablekd.ops.Pool;
@@ -29,13 +31,8 @@ final class Derivatives {
                 ConvGeometry geo = (ConvGeometry) n.attrs();
                 yield Conv.grads(geo, n.input(0), g, n.input(1), n.needs(0), n.needs(1), n.needs(2));
             }
-            case LINEAR -> {
-                // y = x·wᵀ + b:  dx = g·w,  dw = gᵀ·x,  db = Σ_rows g
-                yield new Tensor[] {
-                    n.needs(0) ? Conv.matmul(false, false, g, n.input(1)) : null,
-                    n.needs(1) ? Conv.matmul(true, false, g, n.input(0)) : null,
-                    n.needs(2) ? Conv.sumRows(g) : null};
-            }
+            // y = x·wᵀ + b:  dx = g·w,  dw = gᵀ·x,  db = Σ_rows g
+            case LINEAR -> Dense.grads(n.input(0), n.input(1), g, n.needs(0), n.needs(1), n.needs(2));
             case BATCH_NORM -> {
                 var a = (Attrs.BatchNorm) n.attrs();
                 // relu fused: saved(2) is the output (the ReLU's mask), saved(3) the forward's scale and shift
@@ -78,14 +75,17 @@ final class Derivatives {
             case CROSS_ENTROPY -> new Tensor[] {
                 Losses.crossEntropyGrad(n.input(0), n.input(1), ((Attrs.CrossEntropy) n.attrs()).labelSmoothing(), g), null};
             case KD_LOSS -> Losses.kdGrads(n.input(0), n.input(1), ((Attrs.Kd) n.attrs()).tau(), g, n.needs(0), n.needs(1));
+            // inputs: student, teacher (frozen: the frontend rejects one that requires a gradient), labels
+            case KD_CE_LOSS -> new Tensor[] {
+                Losses.kdCrossEntropyGrad(n.input(0), n.input(1), n.input(2), (Attrs.KdCe) n.attrs(), g), null, null};
             case MSE_LOSS -> Losses.mseGrads(n.input(0), n.input(1), g, n.needs(0), n.needs(1));
             // inputs: student, teacher (frozen: the frontend rejects one that requires a gradient), labels
             case DKD_LOSS -> new Tensor[] {
                 Distill.dkdGrad(n.input(0), n.input(1), n.input(2), (Attrs.Dkd) n.attrs(), g), null, null};
             case ATTENTION_MAP -> new Tensor[] {Distill.attentionMapGrad(n.input(0), n.saved(0), g)};
-            case SUM -> new Tensor[] {Pointwise.broadcastScalar(g, 1, n.input(0))};
-            case MEAN -> new Tensor[] {Pointwise.broadcastScalar(g, 1.0 / n.input(0).numel(), n.input(0))};
-            case SGD_STEP -> throw new IllegalStateException("sgd_step updates parameters in place and is never recorded");
+            case SUM -> new Tensor[] {Memory.broadcastScalar(g, 1, n.input(0))};
+            case MEAN -> new Tensor[] {Memory.broadcastScalar(g, 1.0 / n.input(0).numel(), n.input(0))};
+            case COPY, FILL, SGD_STEP -> throw new IllegalStateException(n.opName() + " writes into a tensor it is given and is never recorded");
         };
     }
 }

@@ -36,6 +36,8 @@ public interface Backend {
 
     SoftmaxLossKernels softmaxLoss();
 
+    RegressionLossKernels regressionLoss();
+
     DistillKernels distill();
 
     ReduceKernels reduce();

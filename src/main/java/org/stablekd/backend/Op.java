@@ -4,8 +4,8 @@ package org.stablekd.backend;
  * Every op the frontend dispatches to a backend. The derivatives table
  * ({@code org.stablekd.autograd.Derivatives}) is an exhaustive switch over this enum, so an op
  * added here without a backward rule does not compile; the op registry test fails for a
- * differentiable op without a test entry. Non-differentiable ops (optimizer updates) are marked
- * and their "rule" is an error.
+ * differentiable op without a test entry. Non-differentiable ops (copies, fills, optimizer
+ * updates) write into a tensor the caller owns, are never recorded, and their "rule" is an error.
  */
 public enum Op {
     // convolution and dense layers
@@ -36,6 +36,8 @@ public enum Op {
     LOG_SOFTMAX,
     CROSS_ENTROPY,
     KD_LOSS,
+    KD_CE_LOSS,     // ce_weight·CE + kd_weight·KD_LOSS in one op: the whole logit loss of a KD step
+    // losses between two tensors of one shape (RegressionLossKernels)
     MSE_LOSS,
     // distillation methods (DistillKernels)
     DKD_LOSS,       // decoupled KD: α·TCKD + β·NCKD (Zhao et al. 2022)
@@ -43,11 +45,17 @@ public enum Op {
     // reductions to a scalar
     SUM,
     MEAN,
+    // memory (not differentiable): a strided copy into a given tensor; a fill with a value or a one-element tensor
+    COPY,
+    FILL,
     // optimizer updates over a parameter slab (not differentiable)
     SGD_STEP;
 
-    /** False for ops that update state in place and are never recorded. */
+    /** False for ops that write into a tensor the caller gives and are never recorded. */
     public boolean differentiable() {
-        return this != SGD_STEP;
+        return switch (this) {
+            case COPY, FILL, SGD_STEP -> false;
+            default -> true;
+        };
     }
 }

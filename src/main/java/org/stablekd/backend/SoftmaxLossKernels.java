@@ -28,9 +28,16 @@ public interface SoftmaxLossKernels {
     /** Gradients w.r.t. student (dS, may be null) and teacher (dT, may be null) logits. */
     void kdLossBackward(Tensor student, Tensor teacher, double tau, Tensor g, Tensor dStudent, Tensor dTeacher);
 
-    /** loss = mean((a-b)²). */
-    void mse(Tensor a, Tensor b, Tensor loss);
+    /**
+     * loss = ceWeight·CE(student, labels) + kdWeight·τ²/n·Σ_rows KL(softmax(t/τ) ‖ softmax(s/τ)):
+     * {@link #crossEntropy} (no smoothing) and {@link #kdLoss} weighted and added, in one pass.
+     */
+    void kdCrossEntropy(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight, Tensor loss);
 
-    /** da = 2g(a-b)/numel, db = -da; either may be null. */
-    void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db);
+    /**
+     * dStudent = g/n·(ceWeight·(softmax(s) − onehot) + kdWeight·τ·(softmax(s/τ) − softmax(t/τ)));
+     * the teacher gets no gradient.
+     */
+    void kdCrossEntropyBackward(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight,
+                                Tensor g, Tensor dStudent);
 }

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.stablekd.backend.Backends;
 import org.stablekd.backend.cpu.Parallel;
-import org.stablekd.distill.StepBench;
+import org.stablekd.bench.StepBench;
 import org.stablekd.models.Zoo;
 import org.stablekd.nn.Model;
 import org.stablekd.tensor.HostAllocator;

@@ -4,8 +4,9 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.stablekd.distill.Experiment;
-import org.stablekd.distill.ExperimentRunner;
+import org.stablekd.distill.MethodSpec;
+import org.stablekd.experiment.Experiment;
+import org.stablekd.experiment.ExperimentRunner;
 import org.stablekd.io.Safetensors;
 import org.stablekd.train.Evaluator;
 import picocli.CommandLine.Command;
@@ -38,7 +39,7 @@ final class CompareCommand implements Callable<Integer> {
             System.out.printf("teacher %s: test top-1 %.2f%%%n", e.teacher(), t.top1());
         }
         List<String> done = new ArrayList<>();
-        for (Experiment.MethodSpec m : e.methods()) {
+        for (MethodSpec m : e.methods()) {
             if (only != null && !only.contains(m.label())) continue;
             var ckpt = e.out().resolve(m.label()).resolve("checkpoint.safetensors");
             boolean finished = Files.exists(ckpt) && Integer.toString(e.epochs()).equals(Safetensors.metadata(ckpt).get("next_epoch"));

@@ -4,8 +4,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.stablekd.distill.Experiment;
-import org.stablekd.distill.ExperimentRunner;
+import org.stablekd.distill.MethodSpec;
+import org.stablekd.experiment.Experiment;
+import org.stablekd.experiment.ExperimentRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -27,7 +28,7 @@ final class DistillCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         exp.runtime.apply();
         Experiment e = exp.experiment(method);
-        Experiment.MethodSpec m = exp.config == null ? e.methods().get(0) : e.method(method);
+        MethodSpec m = exp.config == null ? e.methods().get(0) : e.method(method);
         new ExperimentRunner(e, 2, System.out).run(m, resume, !exp.noProgress, exp.workers);
         return 0;
     }
@@ -61,7 +62,7 @@ final class DistillCommand implements Callable<Integer> {
                 if (student == null || method == null) throw new IllegalArgumentException("without --config, give at least --student and --method");
                 base = new Experiment(method, "fashion-mnist", 1.0, null, null, null, student, 15, 64,
                         org.stablekd.optim.LrSpec.multistep(0.05), 0.9, 5e-4, false, 0, Path.of("runs", "distill"), 0, "none",
-                        List.of(new Experiment.MethodSpec(method, method, Map.of())));
+                        List.of(new MethodSpec(method, method, Map.of())));
             }
             var lrSpec = lr == null ? base.lr() : new org.stablekd.optim.LrSpec(base.lr().kind(), lr, base.lr().milestoneFractions(), base.lr().warmupEpochs());
             return new Experiment(base.name(), data != null ? data : base.data(), dataFraction != null ? dataFraction : base.dataFraction(),

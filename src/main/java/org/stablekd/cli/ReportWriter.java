@@ -5,7 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.stablekd.distill.Experiment;
+import org.stablekd.distill.MethodSpec;
+import org.stablekd.experiment.Experiment;
 import org.stablekd.report.HtmlReport;
 import org.stablekd.report.RunRef;
 import org.stablekd.train.MetricsLog;
@@ -17,7 +18,7 @@ final class ReportWriter {
     /** The runs of every method that has a metrics log; target = the given one, else the KD run's last top-1. */
     static HtmlReport.Result write(Experiment e, Double target, String notes, String commands) throws IOException {
         List<RunRef> runs = new ArrayList<>();
-        for (Experiment.MethodSpec m : e.methods()) {
+        for (MethodSpec m : e.methods()) {
             Path dir = e.out().resolve(m.label());
             if (Files.exists(dir.resolve("metrics.jsonl"))) runs.add(new RunRef(m.label(), dir));
         }
@@ -34,7 +35,7 @@ final class ReportWriter {
     }
 
     private static Double kdLastTop1(Experiment e) throws IOException {
-        for (Experiment.MethodSpec m : e.methods()) {
+        for (MethodSpec m : e.methods()) {
             Path f = e.out().resolve(m.label()).resolve("metrics.jsonl");
             if (m.method().equals("kd") && Files.exists(f)) {
                 var recs = MetricsLog.read(f);

@@ -20,12 +20,12 @@ public final class Methods {
         return !method.equals("ce");
     }
 
-    public static TrainingMethod create(Experiment.MethodSpec m, Model teacher, Model student, int epochs, LrSpec lr, Rng rng, PrintStream log) {
+    public static TrainingMethod create(MethodSpec m, Model teacher, Model student, int epochs, LrSpec lr, Rng rng, PrintStream log) {
         return create(m, teacher, student, epochs, lr, "none", 0, rng, log);
     }
 
     /** {@code augment} (none, mixup, cutmix, cutmix_pick) applies to KD; {@code seed} seeds it. */
-    public static TrainingMethod create(Experiment.MethodSpec m, Model teacher, Model student, int epochs, LrSpec lr, String augment,
+    public static TrainingMethod create(MethodSpec m, Model teacher, Model student, int epochs, LrSpec lr, String augment,
                                         long seed, Rng rng, PrintStream log) {
         if (needsTeacher(m.method()) && teacher == null) {
             throw new IllegalArgumentException("method " + m.label() + " (" + m.method() + ") needs a teacher: give 'teacher: {model: …, weights: …}'");
@@ -65,7 +65,7 @@ public final class Methods {
     }
 
     /** A StableKD plan from the method's parameters, defaults from {@link Plan#defaults}. */
-    static Plan plan(Experiment.MethodSpec m, Model teacher, Model student, int epochs) {
+    static Plan plan(MethodSpec m, Model teacher, Model student, int epochs) {
         m.allow(Set.of("student_cuts", "teacher_cuts", "stage_epochs", "merge_factor", "inner_weight", "ce_weight", "kd_weight", "tau",
                 "restart_schedule", "connectors"));
         Plan d = Plan.defaults(student.stageCount(), teacher.stageCount(), epochs);

@@ -1,6 +1,6 @@
 package org.stablekd.nn;
 
-import org.stablekd.ops.Conv;
+import org.stablekd.ops.Dense;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Tensor;
@@ -22,7 +22,7 @@ public final class Linear extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return Conv.linear(x, weight.value(), bias == null ? null : bias.value());
+        return Dense.linear(x, weight.value(), bias == null ? null : bias.value());
     }
 
     /** PyTorch's default init: weight and bias U(±1/√in). */

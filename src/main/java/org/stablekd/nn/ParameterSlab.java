@@ -4,8 +4,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import org.stablekd.backend.Backends;
-import org.stablekd.backend.Op;
+import org.stablekd.ops.Memory;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Restore;
 import org.stablekd.tensor.Scope;
@@ -50,11 +49,10 @@ public final class ParameterSlab {
             values = Tensor.zeros(DType.F32, Math.toIntExact(total));
             grads = Tensor.zeros(DType.F32, Math.toIntExact(total));
         }
-        var copy = Backends.select(Op.RESHAPE, DType.F32, values.device()).copy();
         for (Entry en : entries) {
             Tensor old = en.parameter().value();
             Tensor view = view(values.storage(), en, old);
-            copy.copy(old, view);
+            Memory.copy(old, view);
             en.parameter().rebind(view);
             view.setGrad(view(grads.storage(), en, old));
         }
@@ -81,6 +79,6 @@ public final class ParameterSlab {
 
     /** Sets every gradient to zero (one fill). */
     public void zeroGrad() {
-        Backends.select(Op.SUM, DType.F32, grads.device()).pointwise().fill(grads, 0);
+        Memory.fill(grads, 0);
     }
 }

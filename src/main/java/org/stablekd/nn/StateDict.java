@@ -4,8 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import org.stablekd.backend.Backends;
-import org.stablekd.backend.Op;
+import org.stablekd.ops.Memory;
 import org.stablekd.tensor.Tensor;
 
 /** Loading a named state (a PyTorch state dict read from safetensors) into a module. */
@@ -50,7 +49,7 @@ public final class StateDict {
     /** dst ← src (same shape), converting the dtype element by element when they differ. */
     static void copyInto(Tensor src, Tensor dst) {
         if (src.dtype() == dst.dtype() && src.device().equals(dst.device())) {
-            Backends.select(Op.RESHAPE, dst.dtype(), dst.device()).copy().copy(src, dst);
+            Memory.copy(src, dst);
             return;
         }
         for (long i = 0; i < dst.numel(); i++) dst.setFlat(i, src.getFlat(i));

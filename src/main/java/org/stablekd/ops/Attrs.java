@@ -33,6 +33,9 @@ public final class Attrs {
     /** KD_LOSS. */
     public record Kd(double tau) {}
 
+    /** KD_CE_LOSS: ceWeight·CE + kdWeight·KD at temperature τ. */
+    public record KdCe(double tau, double ceWeight, double kdWeight) {}
+
     /** DKD_LOSS: α·TCKD + β·NCKD at temperature τ. */
     public record Dkd(double alpha, double beta, double tau) {}
 }

@@ -66,7 +66,7 @@ final class Checks {
                     + "raw views are not recorded; make the leaf contiguous first");
         }
         Tensor c = Tensor.emptyLike(t);
-        Backends.select(Op.RESHAPE, t.dtype(), t.device()).copy().copy(t, c);
+        backend(Op.COPY, t).copy().copy(t, c);
         return c;
     }
 

@@ -8,7 +8,7 @@ import org.stablekd.backend.Op;
 import org.stablekd.tensor.Shape;
 import org.stablekd.tensor.Tensor;
 
-/** 2-D convolution and the linear layer. */
+/** 2-D convolution (the linear layer is {@link Dense}). */
 public final class Conv {
     private Conv() {}
 
@@ -67,37 +67,5 @@ public final class Conv {
         Tensor db = withBias ? Tensor.emptyLike(dy, Shape.of(g.k())) : null;
         Checks.backend(Op.CONV2D, dy).conv().backwardWeight(g, x, dy, dw, db);
         return new Tensor[] {dw, db};
-    }
-
-    /** y (n,out) = x (n,in) · wᵀ (w is (out,in)) + bias (out), bias optional. */
-    public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        String op = "linear";
-        Checks.rank(op, "input", x, 2, "(N,in)");
-        Checks.rank(op, "weight", w, 2, "(out,in)");
-        Checks.floats(op, x, w, bias);
-        check(x.dim(1) == w.dim(1), op, "input %s has %d features, weight %s expects %d", x.shape(), x.dim(1), w.shape(), w.dim(1));
-        if (bias != null) Checks.shape(op, "bias", bias, Shape.of(w.dim(0)));
-        Tensor xc = Checks.contiguous(x), wc = Checks.contiguous(w), bc = Checks.contiguous(bias);
-        Tensor y = Tensor.emptyLike(x, Shape.of(x.dim(0), w.dim(0)));
-        var backend = Checks.backend(Op.LINEAR, x);
-        if (bc != null) backend.copy().copy(bc.viewAs(1, w.dim(0)).expandView(x.dim(0), w.dim(0)), y);
-        backend.gemm().matmul(false, true, 1, xc, wc, bc != null ? 1 : 0, y);
-        MacCounter.add((long) x.dim(0) * x.dim(1) * w.dim(0));
-        return Autograd.record(Op.LINEAR, y, null, new Tensor[] {xc, wc, bc});
-    }
-
-    /** c = op(a)·op(b) into a new tensor (for the derivatives table). */
-    public static Tensor matmul(boolean transA, boolean transB, Tensor a, Tensor b) {
-        int m = transA ? a.dim(1) : a.dim(0), n = transB ? b.dim(0) : b.dim(1);
-        Tensor c = Tensor.emptyLike(a, Shape.of(m, n));
-        Checks.backend(Op.LINEAR, a).gemm().matmul(transA, transB, 1, a, b, 0, c);
-        return c;
-    }
-
-    /** Column sums of a (rows, cols) matrix (the bias gradient of linear). */
-    public static Tensor sumRows(Tensor x) {
-        Tensor out = Tensor.emptyLike(x, Shape.of(x.dim(1)));
-        Checks.backend(Op.LINEAR, x).reduce().sumRows(x, out);
-        return out;
     }
 }

@@ -8,7 +8,10 @@ import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Shape;
 import org.stablekd.tensor.Tensor;
 
-/** Softmax with a temperature and the losses of classification and distillation, over (n, classes). */
+/**
+ * Softmax with a temperature and the losses of classification and distillation over (n, classes)
+ * logits; the mean squared error of feature distillation.
+ */
 public final class Losses {
     private Losses() {}
 
@@ -74,6 +77,32 @@ public final class Losses {
         return Autograd.record(Op.KD_LOSS, loss, new Attrs.Kd(tau), new Tensor[] {sc, tc});
     }
 
+    /**
+     * The logit loss of a KD step as one op: ceWeight·CE(student, labels) + kdWeight·{@link #kdLoss}
+     * (no label smoothing). Where the backend fuses it (CUDA) both terms and the gradient come from
+     * one pass over each row. The teacher logits must not require a gradient (a frozen teacher).
+     */
+    public static Tensor kdCrossEntropy(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight) {
+        String op = Checks.name(Op.KD_CE_LOSS);
+        Checks.rank(op, "student logits", student, 2, "(N,classes)");
+        Checks.rank(op, "teacher logits", teacher, 2, "(N,classes)");
+        Checks.floats(op, student, teacher);
+        check(student.shape().equals(teacher.shape()), op, "student logits %s and teacher logits %s differ", student.shape(), teacher.shape());
+        check(student.dim(0) >= 1, op, "empty batch");
+        check(!teacher.requiresGrad(), op, "the teacher logits %s require a gradient; KD distills from a frozen teacher: "
+                + "compute them under Autograd.noGrad() (distill.Teacher does) or pass a detached copy", teacher.shape());
+        Checks.rank(op, "labels", labels, 1, "(N)");
+        check(labels.dtype() == DType.I32, op, "labels must be I32 class indices, got %s", labels.dtype());
+        check(labels.dim(0) == student.dim(0), op, "%d labels for logits %s", labels.dim(0), student.shape());
+        check(labels.device().equals(student.device()), op, "labels on %s, logits on %s", labels.device(), student.device());
+        check(tau > 0 && Double.isFinite(tau), op, "temperature must be positive and finite, got %s", tau);
+        check(Double.isFinite(ceWeight) && Double.isFinite(kdWeight), op, "weights must be finite, got ce %s, kd %s", ceWeight, kdWeight);
+        Tensor sc = Checks.contiguous(student), tc = Checks.contiguous(teacher), lc = Checks.contiguous(labels);
+        Tensor loss = Tensor.emptyLike(student, Shape.scalar());
+        Checks.backend(Op.KD_CE_LOSS, student).softmaxLoss().kdCrossEntropy(sc, tc, lc, tau, ceWeight, kdWeight, loss);
+        return Autograd.record(Op.KD_CE_LOSS, loss, new Attrs.KdCe(tau, ceWeight, kdWeight), new Tensor[] {sc, tc, lc});
+    }
+
     /** mean((a − b)²) over all elements (feature distillation). */
     public static Tensor mse(Tensor a, Tensor b) {
         String op = "mse_loss";
@@ -84,7 +113,7 @@ public final class Losses {
         check(a.numel() >= 1, op, "empty input");
         Tensor ac = Checks.contiguous(a), bc = Checks.contiguous(b);
         Tensor loss = Tensor.emptyLike(a, Shape.scalar());
-        Checks.backend(Op.MSE_LOSS, a).softmaxLoss().mse(ac, bc, loss);
+        Checks.backend(Op.MSE_LOSS, a).regressionLoss().mse(ac, bc, loss);
         return Autograd.record(Op.MSE_LOSS, loss, null, new Tensor[] {ac, bc});
     }
 
@@ -109,9 +138,16 @@ public final class Losses {
         return new Tensor[] {ds, dt};
     }
 
+    /** d loss/d student of {@link #kdCrossEntropy}. */
+    public static Tensor kdCrossEntropyGrad(Tensor s, Tensor t, Tensor labels, Attrs.KdCe a, Tensor g) {
+        Tensor ds = Tensor.emptyLike(s);
+        Checks.backend(Op.KD_CE_LOSS, s).softmaxLoss().kdCrossEntropyBackward(s, t, labels, a.tau(), a.ceWeight(), a.kdWeight(), g, ds);
+        return ds;
+    }
+
     public static Tensor[] mseGrads(Tensor a, Tensor b, Tensor g, boolean wantA, boolean wantB) {
         Tensor da = wantA ? Tensor.emptyLike(a) : null, db = wantB ? Tensor.emptyLike(b) : null;
-        Checks.backend(Op.MSE_LOSS, a).softmaxLoss().mseBackward(a, b, g, da, db);
+        Checks.backend(Op.MSE_LOSS, a).regressionLoss().mseBackward(a, b, g, da, db);
         return new Tensor[] {da, db};
     }
 }

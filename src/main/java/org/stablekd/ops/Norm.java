@@ -69,8 +69,7 @@ public final class Norm {
                 // the backward needs 1/sqrt(runVar + eps), computed once here
                 mean = Tensor.emptyLike(x, ch);
                 invStd = Tensor.emptyLike(x, ch);
-                var copy = Checks.backend(Op.RESHAPE, x).copy();
-                copy.copy(runMean, mean);
+                Memory.copy(runMean, mean);
                 invStdOf(runVar, eps, invStd);
             }
         }

@@ -97,11 +97,4 @@ public final class Pointwise {
         Checks.backend(Op.SCALE, x).pointwise().unary(Op.SCALE, x, c, y);
         return y;
     }
-
-    /** A tensor of {@code shape} filled with scale·g (g one element), not recorded. */
-    public static Tensor broadcastScalar(Tensor g, double scale, Tensor like) {
-        Tensor y = Tensor.emptyLike(like);
-        Checks.backend(Op.SUM, g).pointwise().fillFromScalar(g, scale, y);
-        return y;
-    }
 }

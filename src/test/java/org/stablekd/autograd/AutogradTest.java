@@ -22,6 +22,7 @@ import org.stablekd.backend.OptimizerKernels;
 import org.stablekd.backend.PointwiseKernels;
 import org.stablekd.backend.PoolKernels;
 import org.stablekd.backend.ReduceKernels;
+import org.stablekd.backend.RegressionLossKernels;
 import org.stablekd.backend.SoftmaxLossKernels;
 import org.stablekd.ops.Conv;
 import org.stablekd.ops.Losses;
@@ -130,6 +131,7 @@ class AutogradTest {
         @Override public ReduceKernels reduce() { return ref.reduce(); }
         @Override public OptimizerKernels optimizer() { return ref.optimizer(); }
         @Override public DistillKernels distill() { return ref.distill(); }
+        @Override public RegressionLossKernels regressionLoss() { return ref.regressionLoss(); }
 
         @Override
         public ConvKernels conv() {
@@ -154,8 +156,12 @@ class AutogradTest {
                     calls.add("kdLossBackward dS=" + (ds != null ? "yes" : "no") + " dT=" + (dt != null ? "yes" : "no"));
                     k.kdLossBackward(s, t, tau, g, ds, dt);
                 }
-                public void mse(Tensor a, Tensor b, Tensor loss) { k.mse(a, b, loss); }
-                public void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db) { k.mseBackward(a, b, g, da, db); }
+                public void kdCrossEntropy(Tensor s, Tensor t, Tensor l, double tau, double wc, double wk, Tensor loss) {
+                    k.kdCrossEntropy(s, t, l, tau, wc, wk, loss);
+                }
+                public void kdCrossEntropyBackward(Tensor s, Tensor t, Tensor l, double tau, double wc, double wk, Tensor g, Tensor ds) {
+                    k.kdCrossEntropyBackward(s, t, l, tau, wc, wk, g, ds);
+                }
             };
         }
     }

@@ -16,14 +16,14 @@ import org.stablekd.tensor.Tensor;
  * A 4-stage toy CNN for distillation tests: conv(1→w) | conv(w→w, s2) | conv(w→2w, s2) | pool+fc.
  * Every stage records the inputs it was called with, so tests can see what each block received.
  */
-final class ToyNet extends Model {
+public final class ToyNet extends Model {
     final List<Conv2d> convs = new ArrayList<>();
     final List<BatchNorm2d> bns = new ArrayList<>();
     final Linear fc;
     final List<List<Tensor>> inputs = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
     boolean recording;
 
-    ToyNet(String name, int width, long seed) {
+    public ToyNet(String name, int width, long seed) {
         super(name, 5, Shape.of(1, 8, 8));
         Rng rng = new Rng(seed);
         int[][] spec = {{1, width, 1}, {width, width, 2}, {width, 2 * width, 2}};

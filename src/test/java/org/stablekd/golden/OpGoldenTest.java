@@ -22,6 +22,7 @@ import org.stablekd.backend.Backend;
 import org.stablekd.backend.Backends;
 import org.stablekd.distill.AT;
 import org.stablekd.ops.Conv;
+import org.stablekd.ops.Dense;
 import org.stablekd.ops.Distill;
 import org.stablekd.ops.Losses;
 import org.stablekd.ops.Norm;
@@ -50,7 +51,7 @@ class OpGoldenTest {
                 return Conv.conv2d(f.input("x"), f.input("weight"), f.optionalInput("bias"),
                         stride[0], stride[1], pad[0], pad[1], f.intAttr("groups"));
             }),
-            Map.entry("linear", f -> Conv.linear(f.input("x"), f.input("weight"), f.optionalInput("bias"))),
+            Map.entry("linear", f -> Dense.linear(f.input("x"), f.input("weight"), f.optionalInput("bias"))),
             Map.entry("batch_norm", f -> Norm.batchNorm(f.input("x"), f.input("weight"), f.input("bias"),
                     f.input("running_mean"), f.input("running_var"), f.boolAttr("training"), f.doubleAttr("momentum"), f.doubleAttr("eps"))),
             Map.entry("max_pool2d", f -> Pool.maxPool2d(f.input("x"), f.intAttr("kernel_size"), f.intAttr("stride"),

@@ -25,10 +25,10 @@ public record DeviceSlab(Tensor values, Tensor grads) {
         try (Restore r = Scope.suspend()) {
             values = Tensor.empty(DType.F32, org.stablekd.tensor.Shape.of(Math.toIntExact(total)), device);
             grads = Tensor.empty(DType.F32, org.stablekd.tensor.Shape.of(Math.toIntExact(total)), device);
-            var pointwise = Backends.select(Op.SUM, DType.F32, device).pointwise();
+            var pointwise = Backends.select(Op.FILL, DType.F32, device).pointwise();
             pointwise.fill(values, 0);
             pointwise.fill(grads, 0);
-            var copy = Backends.select(Op.RESHAPE, DType.F32, device).copy();
+            var copy = Backends.select(Op.COPY, DType.F32, device).copy();
             long at = 0;
             for (Parameter p : module.namedParameters().values()) {
                 Tensor old = p.value();

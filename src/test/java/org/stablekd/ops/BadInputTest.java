@@ -27,7 +27,7 @@ class BadInputTest {
         rejects(() -> Conv.conv2d(f(2, 3, 8, 8), f(4, 3, 3, 3), f(5), 1, 1, 1), "conv2d", "bias", "(5,)");
         rejects(() -> Conv.conv2d(f(2, 3, 8, 8), f(4, 3, 3, 3), null, 0, 1, 1), "conv2d", "stride");
         rejects(() -> Conv.conv2d(f(2, 3, 8, 8), Tensor.zeros(DType.F64, 4, 3, 3, 3), null, 1, 1, 1), "conv2d", "F32", "F64");
-        rejects(() -> Conv.linear(f(2, 5), f(3, 4), null), "linear", "(2,5)", "(3,4)");
+        rejects(() -> Dense.linear(f(2, 5), f(3, 4), null), "linear", "(2,5)", "(3,4)");
     }
 
     @Test

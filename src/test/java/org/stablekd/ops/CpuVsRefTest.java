@@ -9,7 +9,10 @@ import org.stablekd.backend.Backends;
 import org.stablekd.tensor.DType;
 import org.stablekd.testing.Tolerance;
 
-/** Generated: every registry case on the {@code cpu} backend against the {@code ref} oracle, forward and backward, F32. */
+/**
+ * Generated: every registry case on the {@code cpu} backend against the {@code ref} oracle, forward
+ * and backward, F32; the unrecorded ops' cases forward only.
+ */
 class CpuVsRefTest {
 
     @TestFactory
@@ -23,6 +26,18 @@ class CpuVsRefTest {
             }
             for (int i = 0; i < ref.inputsAfter().size(); i++) {
                 assertClose(cpu.inputsAfter().get(i), ref.inputsAfter().get(i), Tolerance.F32_VS_REF, c.name() + " input " + i + " after the op (in-place state)");
+            }
+        }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> unrecordedOps() {
+        return OpRegistry.unrecorded().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+            OpHarness.Result ref = OpHarness.forward(c, Backends.ref(), DType.F32);
+            OpHarness.Result cpu = OpHarness.forward(c, Backends.cpu(), DType.F32);
+            assertClose(cpu.output(), ref.output(), Tolerance.F32_VS_REF, c.name() + " output");
+            for (int i = 0; i < ref.inputsAfter().size(); i++) {
+                assertClose(cpu.inputsAfter().get(i), ref.inputsAfter().get(i), Tolerance.F32_VS_REF, c.name() + " input " + i + " after the op");
             }
         }));
     }

@@ -2,12 +2,15 @@ package org.stablekd.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.stablekd.autograd.Autograd;
 import org.stablekd.autograd.Node;
 import org.stablekd.backend.Backends;
 import org.stablekd.backend.Op;
@@ -15,15 +18,40 @@ import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Scope;
 import org.stablekd.tensor.Tensor;
 
-/** Every op has a registry case, is recorded under its own name, and runs on every host backend. */
+/**
+ * Every op has a registry case, is recorded under its own name (or, if not differentiable, never
+ * recorded), and runs on every host backend.
+ */
 class OpCoverageTest {
 
     @Test
     void everyOpHasARegistryCase() {
-        Set<Op> covered = OpRegistry.all().stream().map(OpRegistry.Case::op).collect(Collectors.toCollection(() -> EnumSet.noneOf(Op.class)));
-        Set<Op> missing = EnumSet.complementOf(EnumSet.copyOf(covered));
-        missing.removeIf(op -> !op.differentiable()); // tested by their own suites (e.g. SgdTest)
-        assertTrue(missing.isEmpty(), "ops without an OpRegistry case: " + missing);
+        Set<Op> recorded = ops(OpRegistry.all()), unrecorded = ops(OpRegistry.unrecorded());
+        Set<Op> missing = EnumSet.noneOf(Op.class);
+        for (Op op : Op.values()) if (!(op.differentiable() ? recorded : unrecorded).contains(op)) missing.add(op);
+        assertTrue(missing.isEmpty(), "ops without an OpRegistry case (all() if differentiable, else unrecorded()): " + missing);
+        for (Op op : unrecorded) assertTrue(!op.differentiable(), op + " is differentiable: its cases belong in all()");
+    }
+
+    private static Set<Op> ops(java.util.List<OpRegistry.Case> cases) {
+        return cases.stream().map(OpRegistry.Case::op).collect(Collectors.toCollection(() -> EnumSet.noneOf(Op.class)));
+    }
+
+    @Test
+    void unrecordedOpsRecordNothingAndHaveNoRule() {
+        for (OpRegistry.Case c : OpRegistry.unrecorded()) {
+            try (Scope s = Scope.open()) {
+                Tensor[] in = c.make(DType.F32, 1);
+                for (Tensor t : in) t.requiresGrad(true);
+                assertNull(c.call().apply(in).gradFn(), c.name() + ": recorded");
+            }
+        }
+        for (Op op : Op.values()) {
+            if (op.differentiable()) continue;
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Autograd.record(op, Tensor.zeros(DType.F32, 1), null, new Tensor[] {Tensor.zeros(DType.F32, 1).requiresGrad(true)}));
+            assertTrue(e.getMessage().contains("never recorded"), e.getMessage());
+        }
     }
 
     @Test

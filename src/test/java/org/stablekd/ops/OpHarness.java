@@ -47,6 +47,17 @@ final class OpHarness {
         }
     }
 
+    /** Runs an unrecorded case (no backward): its output and every input after it. */
+    static Result forward(OpRegistry.Case c, Backend backend, DType dtype) {
+        try (Restore b = Backends.use(backend); Scope scope = Scope.open()) {
+            Tensor[] in = c.make(dtype, SEED);
+            Tensor out = c.call().apply(in);
+            List<double[]> after = new ArrayList<>();
+            for (Tensor t : in) after.add(t.toDoubleArray());
+            return new Result(out.toDoubleArray(), List.of(), after);
+        }
+    }
+
     /** Σ(out ∘ R), R drawn from a fixed seed: every output element gets its own weight. */
     static Tensor weightedSum(Tensor out) {
         Rng rng = new Rng(SEED + 1);

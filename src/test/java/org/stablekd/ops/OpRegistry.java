@@ -3,6 +3,7 @@ package org.stablekd.ops;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import org.stablekd.backend.Backends;
 import org.stablekd.backend.Op;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Rng;
@@ -11,7 +12,9 @@ import org.stablekd.tensor.Tensor;
 /**
  * One entry per op case; the generated suites ({@link CpuVsRefTest}, {@link GradCheckTest},
  * {@link OpCoverageTest}) run every entry. Shapes are odd on purpose so vector loops have tails.
- * Add a case here when you add an op: the coverage test fails for an op without one.
+ * Add a case here when you add an op: the coverage test fails for an op without one. Ops that are
+ * never recorded (copies, fills, optimizer steps) have their cases in {@link #unrecorded()}:
+ * forward only, on the backend under test, against ref.
  */
 public final class OpRegistry {
     private OpRegistry() {}
@@ -105,8 +108,8 @@ public final class OpRegistry {
         cs.add(c("conv2d 7x7 s2 p3", Op.CONV2D, t -> Conv.conv2d(t[0], t[1], null, 2, 3, 1), x(1, 3, 19, 17), x(4, 3, 7, 7)));
         cs.add(c("conv2d 3x1 rect pad", Op.CONV2D, t -> Conv.conv2d(t[0], t[1], null, 1, 2, 1, 0, 1), x(2, 3, 6, 5), x(2, 3, 3, 1)));
         // ---- linear
-        cs.add(c("linear bias", Op.LINEAR, t -> Conv.linear(t[0], t[1], t[2]), x(5, 19), x(7, 19), x(7)));
-        cs.add(c("linear no bias, wide", Op.LINEAR, t -> Conv.linear(t[0], t[1], null), x(3, 33), x(17, 33)));
+        cs.add(c("linear bias", Op.LINEAR, t -> Dense.linear(t[0], t[1], t[2]), x(5, 19), x(7, 19), x(7)));
+        cs.add(c("linear no bias, wide", Op.LINEAR, t -> Dense.linear(t[0], t[1], null), x(3, 33), x(17, 33)));
         // ---- batch norm
         cs.add(c("batch_norm train", Op.BATCH_NORM,
                 t -> Norm.batchNorm(t[0], t[1], t[2], t[3], t[4], true, 0.1, 1e-5),
@@ -162,6 +165,13 @@ public final class OpRegistry {
         cs.add(c("cross_entropy smoothing 0.1", Op.CROSS_ENTROPY, t -> Losses.crossEntropy(t[0], t[1], 0.1), x(7, 23), labels(7, 23)));
         cs.add(c("kd_loss tau=4", Op.KD_LOSS, t -> Losses.kdLoss(t[0], t[1], 4), x(6, 10), x(6, 10)));
         cs.add(c("kd_loss tau=1 wide", Op.KD_LOSS, t -> Losses.kdLoss(t[0], t[1], 1), x(3, 37), x(3, 37)));
+        // KD + CE in one op (the teacher logits are frozen: not differentiable)
+        cs.add(c("kd_ce_loss tau=4 0.1/0.9", Op.KD_CE_LOSS, t -> Losses.kdCrossEntropy(t[0], t[1], t[2], 4, 0.1, 0.9),
+                x(6, 10), state(Kind.NORMAL, 6, 10), labels(6, 10)));
+        cs.add(c("kd_ce_loss tau=1 0.5/0.5 wide", Op.KD_CE_LOSS, t -> Losses.kdCrossEntropy(t[0], t[1], t[2], 1, 0.5, 0.5),
+                x(5, 37), state(Kind.NORMAL, 5, 37), labels(5, 37)));
+        cs.add(c("kd_ce_loss confident teacher", Op.KD_CE_LOSS, t -> Losses.kdCrossEntropy(t[0], confident(t[1], t[2], 40), t[2], 4, 0.1, 0.9),
+                x(4, 19), state(Kind.NORMAL, 4, 19), labels(4, 19)));
         cs.add(c("mse_loss", Op.MSE_LOSS, t -> Losses.mse(t[0], t[1]), x(3, 4, 5), x(3, 4, 5)));
         // ---- distillation (the teacher logits are frozen: not differentiable)
         cs.add(c("dkd_loss a=1 b=8 tau=4", Op.DKD_LOSS, t -> Distill.dkdLoss(t[0], t[1], t[2], 1, 8, 4),
@@ -179,6 +189,46 @@ public final class OpRegistry {
         // ---- reductions
         cs.add(c("sum", Op.SUM, t -> Reduce.sum(t[0]), x(3, 4, 7)));
         cs.add(c("mean", Op.MEAN, t -> Reduce.mean(t[0]), x(5, 13)));
+        return cs;
+    }
+
+    /** A contiguous copy of src (Op.COPY), which may be any view. */
+    private static Tensor copyOf(Tensor src) {
+        Tensor y = Tensor.emptyLike(src, src.shape());
+        Memory.copy(src, y);
+        return y;
+    }
+
+    /**
+     * Cases of the ops that are never recorded: no inputs are differentiable; the call returns
+     * what the op wrote (in-place state shows in the inputs after the op). Strided sources are
+     * made inside the call.
+     */
+    public static List<Case> unrecorded() {
+        List<Case> cs = new ArrayList<>();
+        cs.add(c("copy contiguous", Op.COPY, t -> copyOf(t[0]), state(Kind.NORMAL, 3, 37)));
+        cs.add(c("copy permuted view", Op.COPY, t -> copyOf(t[0].permuteView(0, 2, 1)), state(Kind.NORMAL, 3, 17, 5)));
+        cs.add(c("copy narrowed rows", Op.COPY, t -> copyOf(t[0].narrowView(2, 1, 9)), state(Kind.NORMAL, 2, 3, 11)));
+        cs.add(c("copy broadcast (expanded view)", Op.COPY, t -> copyOf(t[0].viewAs(1, 7).expandView(5, 7)), state(Kind.NORMAL, 7)));
+        cs.add(c("copy into a channel slice", Op.COPY, t -> {
+            Tensor y = Tensor.emptyLike(t[0], t[0].shape().with(1, 5));
+            Memory.fill(y, 0);
+            Memory.copy(t[0], y.narrowView(1, 1, 3));
+            return y;
+        }, state(Kind.NORMAL, 2, 3, 4, 5)));
+        cs.add(c("fill", Op.FILL, t -> {
+            Tensor y = Tensor.emptyLike(t[0]);
+            Memory.fill(y, -1.25);
+            return y;
+        }, state(Kind.NORMAL, 3, 41)));
+        cs.add(c("fill from a one-element tensor", Op.FILL, t -> Memory.broadcastScalar(t[0], 0.37, t[1]),
+                state(Kind.NORMAL, 1), state(Kind.NORMAL, 5, 19)));
+        for (boolean nesterov : new boolean[] {false, true}) {
+            cs.add(c("sgd_step" + (nesterov ? " nesterov" : ""), Op.SGD_STEP, t -> {
+                Backends.select(Op.SGD_STEP, t[0].dtype(), t[0].device()).optimizer().sgd(t[0], t[1], t[2], 0.05, 0.9, 5e-4, nesterov);
+                return t[0];
+            }, state(Kind.NORMAL, 1003), state(Kind.NORMAL, 1003), state(Kind.NORMAL, 1003)));
+        }
         return cs;
     }
 }

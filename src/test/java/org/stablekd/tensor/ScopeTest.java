@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 import org.stablekd.autograd.Autograd;
 import org.stablekd.ops.Conv;
+import org.stablekd.ops.Dense;
 import org.stablekd.ops.Layout;
 import org.stablekd.ops.Losses;
 import org.stablekd.ops.Norm;
@@ -84,7 +85,7 @@ class ScopeTest {
         for (int step = 0; step < 6; step++) {
             try (Scope s = Scope.open()) {
                 Tensor h = Pointwise.relu(Norm.batchNorm(Conv.conv2d(x, w, null, 1, 1, 1), gamma, beta, rm, rv, true, 0.1, 1e-5));
-                Tensor logits = Conv.linear(Pool.globalAvgPool(Pool.maxPool2d(h, 2, 2, 0, false)), fc, null);
+                Tensor logits = Dense.linear(Pool.globalAvgPool(Pool.maxPool2d(h, 2, 2, 0, false)), fc, null);
                 Autograd.backward(Losses.crossEntropy(logits, y));
                 Layout.flatten(h);
             }

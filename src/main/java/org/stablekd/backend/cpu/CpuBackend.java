@@ -14,6 +14,7 @@ import org.stablekd.backend.OptimizerKernels;
 import org.stablekd.backend.PointwiseKernels;
 import org.stablekd.backend.PoolKernels;
 import org.stablekd.backend.ReduceKernels;
+import org.stablekd.backend.RegressionLossKernels;
 import org.stablekd.backend.SoftmaxLossKernels;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Device;
@@ -34,6 +35,7 @@ public final class CpuBackend implements Backend {
     private final CopyKernels copy = CpuCopy.kernels();
     private final PoolKernels pool = CpuPool.kernels();
     private final SoftmaxLossKernels softmaxLoss = CpuSoftmaxLoss.kernels();
+    private final RegressionLossKernels regressionLoss = CpuRegressionLoss.kernels();
     private final DistillKernels distill = CpuDistill.kernels();
     private final ReduceKernels reduce = CpuReduce.kernels();
     private final OptimizerKernels optimizer = new CpuOptimizer();
@@ -46,6 +48,7 @@ public final class CpuBackend implements Backend {
         supported.addAll(CpuCopy.SUPPORTED);
         supported.addAll(CpuPool.SUPPORTED);
         supported.addAll(CpuSoftmaxLoss.SUPPORTED);
+        supported.addAll(CpuRegressionLoss.SUPPORTED);
         supported.addAll(CpuDistill.SUPPORTED);
         supported.addAll(CpuReduce.SUPPORTED);
         supported.addAll(CpuOptimizer.SUPPORTED);
@@ -66,6 +69,7 @@ public final class CpuBackend implements Backend {
     @Override public CopyKernels copy() { return copy; }
     @Override public PoolKernels pool() { return pool; }
     @Override public SoftmaxLossKernels softmaxLoss() { return softmaxLoss; }
+    @Override public RegressionLossKernels regressionLoss() { return regressionLoss; }
     @Override public DistillKernels distill() { return distill; }
     @Override public ReduceKernels reduce() { return reduce; }
     @Override public OptimizerKernels optimizer() { return optimizer; }

@@ -28,7 +28,7 @@ import org.stablekd.tensor.Tensor;
  * dst must not overlap src nor itself (a stride-0 dst would write one element many times).
  */
 final class CpuCopy implements CopyKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.RESHAPE, Op.CONCAT, Op.NARROW, Op.CHANNEL_SHUFFLE);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.RESHAPE, Op.CONCAT, Op.NARROW, Op.CHANNEL_SHUFFLE, Op.COPY);
 
     /**
      * Tiles of the transpose-like path: TILE rows of the src-contiguous dim (16 floats = one cache

@@ -24,7 +24,7 @@ import org.stablekd.tensor.Tensor;
  */
 final class CpuPointwise implements PointwiseKernels {
     static final Set<Op> SUPPORTED = EnumSet.of(Op.RELU, Op.RELU6, Op.SCALE, Op.ADD_SCALAR,
-            Op.ADD, Op.SUB, Op.MUL, Op.ADD_RELU);
+            Op.ADD, Op.SUB, Op.MUL, Op.ADD_RELU, Op.FILL);
 
     private static final CpuPointwise INSTANCE = new CpuPointwise();
 

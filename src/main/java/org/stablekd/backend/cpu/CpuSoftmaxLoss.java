@@ -29,11 +29,12 @@ import org.stablekd.tensor.Tensor;
  * </pre>
  * The KD row is fused: one pass for both maxima, one pass for both exp-sums and W (so the loss
  * needs two exps per logit pair and no scratch row); its backward adds one writing pass.
+ * KD_CE_LOSS combines the CE and KD rows ({@link KdCrossEntropyRows}).
  * Per-row losses are added in row order in double: the same result for any thread count
  * (see Note [Determinism]).
  */
 final class CpuSoftmaxLoss implements SoftmaxLossKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS, Op.MSE_LOSS);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS, Op.KD_CE_LOSS);
 
     /** Logits a thread should get before rows are split over threads. */
     private static final int GRAIN_VALUES = 1 << 13;
@@ -179,7 +180,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
     // ---------------------------------------------------------------- KD kernels
 
     /** Indices into the per-row KD statistics. */
-    private static final int MS = 0, MT = 1, INV_SS = 2, INV_ST = 3, W_OVER_ST = 4, LS = 5, LT = 6, KD_STATS = 7;
+    static final int MS = 0, MT = 1, INV_SS = 2, INV_ST = 3, W_OVER_ST = 4, LS = 5, LT = 6, KD_STATS = 7;
 
     // s, t: one row of student and teacher logits.  stats = {ms, mt, 1/Ss, 1/St, W/St, Ls, Lt} for
     // z = ·/τ (see the class comment).  Pass 1: both maxima; pass 2: both exp-sums and W.
@@ -252,52 +253,6 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
         }
     }
 
-    // ---------------------------------------------------------------- MSE kernels
-
-    // Σ (a − b)² over n contiguous values, in double (float blocks, 2 accumulators)
-    static double sumSqDiff(MemorySegment a, long ao, MemorySegment b, long bo, long n) {
-        double total = 0;
-        for (long base = 0; base < n; base += CpuReduce.BLOCK) {
-            int len = (int) Math.min(CpuReduce.BLOCK, n - base);
-            long ap = ao + base, bp = bo + base;
-            FloatVector a0 = FloatVector.zero(F), a1 = a0;
-            int j = 0;
-            for (int bound = F.loopBound(len) - LANES; j < bound; j += 2 * LANES) {
-                FloatVector d0 = load(a, ap + j).sub(load(b, bp + j));
-                FloatVector d1 = load(a, ap + j + LANES).sub(load(b, bp + j + LANES));
-                a0 = d0.fma(d0, a0);
-                a1 = d1.fma(d1, a1);
-            }
-            for (int bound = F.loopBound(len); j < bound; j += LANES) {
-                FloatVector d = load(a, ap + j).sub(load(b, bp + j));
-                a0 = d.fma(d, a0);
-            }
-            float s = Simd.sumLanes(a0.add(a1));
-            for (; j < len; j++) {
-                float d = get(a, ap + j) - get(b, bp + j);
-                s += d * d;
-            }
-            total += s;
-        }
-        return total;
-    }
-
-    // da = scale·(a − b), db = −da over n contiguous values; either output may be null
-    static void mseBackward(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment da, long dao,
-                            MemorySegment db, long dbo, long n, float scale) {
-        long j = 0;
-        for (long bound = F.loopBound(n); j < bound; j += LANES) {
-            FloatVector d = load(a, ao + j).sub(load(b, bo + j)).mul(scale);
-            if (da != null) store(d, da, dao + j);
-            if (db != null) store(d.neg(), db, dbo + j);
-        }
-        for (; j < n; j++) {
-            float d = (get(a, ao + j) - get(b, bo + j)) * scale;
-            if (da != null) set(da, dao + j, d);
-            if (db != null) set(db, dbo + j, -d);
-        }
-    }
-
     // ---------------------------------------------------------------- family adapter
 
     @Override
@@ -333,7 +288,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
         int rows = logits.dim(0), cols = logits.dim(1);
         MemorySegment xs = logits.segment(), ls = labels.segment();
         long xo = logits.offset(), lo = labels.offset();
-        checkLabels(ls, lo, rows, cols);
+        checkLabels("cross_entropy", ls, lo, rows, cols);
         double[] perRow = Simd.doubles(rows);
         Parallel.forRange(rows, grainRows(cols), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
@@ -349,7 +304,7 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
         int rows = logits.dim(0), cols = logits.dim(1);
         MemorySegment xs = logits.segment(), ls = labels.segment(), ds = dlogits.segment();
         long xo = logits.offset(), lo = labels.offset(), dO = dlogits.offset();
-        checkLabels(ls, lo, rows, cols);
+        checkLabels("cross_entropy", ls, lo, rows, cols);
         float scale = (float) (get(g.segment(), g.offset()) / (double) rows);
         Parallel.forRange(rows, grainRows(cols), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
@@ -400,50 +355,40 @@ final class CpuSoftmaxLoss implements SoftmaxLossKernels {
     }
 
     @Override
-    public void mse(Tensor a, Tensor b, Tensor loss) {
-        Simd.requireF32("mse_loss", a, b, loss);
-        MemorySegment as = a.segment(), bs = b.segment();
-        long ao = a.offset(), bo = b.offset(), n = a.numel();
-        double sum = CpuReduce.inChunks(n, (from, count) -> sumSqDiff(as, ao + from, bs, bo + from, count));
-        set(loss.segment(), loss.offset(), (float) (sum / n));
+    public void kdCrossEntropy(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight, Tensor loss) {
+        KdCrossEntropyRows.loss(student, teacher, labels, tau, ceWeight, kdWeight, loss);
     }
 
     @Override
-    public void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db) {
-        Simd.requireF32("mse_loss backward", a, b, g, da, db);
-        if (da == null && db == null) return;
-        MemorySegment as = a.segment(), bs = b.segment();
-        MemorySegment das = da == null ? null : da.segment(), dbs = db == null ? null : db.segment();
-        long ao = a.offset(), bo = b.offset(), dao = da == null ? 0 : da.offset(), dbo = db == null ? 0 : db.offset();
-        long n = a.numel();
-        float scale = (float) (2 * get(g.segment(), g.offset()) / (double) n);
-        Simd.forSpans(n, (i, count) -> mseBackward(as, ao + i, bs, bo + i, das, dao + i, dbs, dbo + i, count, scale));
+    public void kdCrossEntropyBackward(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight,
+                                       Tensor g, Tensor dStudent) {
+        KdCrossEntropyRows.backward(student, teacher, labels, tau, ceWeight, kdWeight, g, dStudent);
     }
 
     // ---------------------------------------------------------------- helpers
 
     /** Every label in [0, cols), else an IllegalArgumentException naming the first bad one (checked before any work). */
-    static void checkLabels(MemorySegment labels, long lo, int rows, int cols) {
+    static void checkLabels(String op, MemorySegment labels, long lo, int rows, int cols) {
         for (int r = 0; r < rows; r++) {
             int l = label(labels, lo, r);
             if (l < 0 || l >= cols) {
-                throw new IllegalArgumentException("cross_entropy: label " + l + " at row " + r + " is outside [0, " + cols
+                throw new IllegalArgumentException(op + ": label " + l + " at row " + r + " is outside [0, " + cols
                         + ") — labels must be class indices below the number of logits per row");
             }
         }
     }
 
-    private static int label(MemorySegment labels, long lo, int r) {
+    static int label(MemorySegment labels, long lo, int r) {
         return labels.getAtIndex(ValueLayout.JAVA_INT, lo + r);
     }
 
-    private static double sumInOrder(double[] v, int n) {
+    static double sumInOrder(double[] v, int n) {
         double s = 0;
         for (int i = 0; i < n; i++) s += v[i];
         return s;
     }
 
-    private static int grainRows(int cols) {
+    static int grainRows(int cols) {
         return Math.max(1, GRAIN_VALUES / Math.max(1, cols));
     }
 }

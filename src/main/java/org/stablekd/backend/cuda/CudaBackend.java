@@ -14,6 +14,7 @@ import org.stablekd.backend.OptimizerKernels;
 import org.stablekd.backend.PointwiseKernels;
 import org.stablekd.backend.PoolKernels;
 import org.stablekd.backend.ReduceKernels;
+import org.stablekd.backend.RegressionLossKernels;
 import org.stablekd.backend.SoftmaxLossKernels;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Device;
@@ -43,6 +44,7 @@ public final class CudaBackend implements Backend {
     private final CopyKernels copy;
     private final PoolKernels pool;
     private final SoftmaxLossKernels softmaxLoss;
+    private final RegressionLossKernels regressionLoss;
     private final DistillKernels distill;
     private final CudaReduce reduce;
     private final OptimizerKernels optimizer;
@@ -58,6 +60,7 @@ public final class CudaBackend implements Backend {
         this.pool = new CudaPool(rt);
         this.reduce = new CudaReduce(rt);
         this.softmaxLoss = new CudaSoftmaxLoss(rt, reduce);
+        this.regressionLoss = new CudaRegressionLoss(rt, reduce);
         this.distill = new CudaDistill(rt, reduce);
         this.optimizer = new CudaOptimizer(rt);
         supported.addAll(CudnnConv.SUPPORTED);
@@ -67,6 +70,7 @@ public final class CudaBackend implements Backend {
         supported.addAll(CudaCopy.SUPPORTED);
         supported.addAll(CudaPool.SUPPORTED);
         supported.addAll(CudaSoftmaxLoss.SUPPORTED);
+        supported.addAll(CudaRegressionLoss.SUPPORTED);
         supported.addAll(CudaDistill.SUPPORTED);
         supported.addAll(CudaReduce.SUPPORTED);
         supported.addAll(CudaOptimizer.SUPPORTED);
@@ -135,7 +139,7 @@ public final class CudaBackend implements Backend {
     public boolean supports(Op op, DType dtype) {
         if (!supported.contains(op)) return false;
         return switch (op) {
-            case RESHAPE, CONCAT, NARROW, CHANNEL_SHUFFLE -> dtype.bytes == 2 || dtype.bytes == 4 || dtype.bytes == 8;
+            case RESHAPE, CONCAT, NARROW, CHANNEL_SHUFFLE, COPY -> dtype.bytes == 2 || dtype.bytes == 4 || dtype.bytes == 8;
             default -> dtype == DType.F32;
         };
     }
@@ -152,6 +156,7 @@ public final class CudaBackend implements Backend {
     @Override public CopyKernels copy() { return copy; }
     @Override public PoolKernels pool() { return pool; }
     @Override public SoftmaxLossKernels softmaxLoss() { return softmaxLoss; }
+    @Override public RegressionLossKernels regressionLoss() { return regressionLoss; }
     @Override public DistillKernels distill() { return distill; }
     @Override public ReduceKernels reduce() { return reduce; }
     @Override public OptimizerKernels optimizer() { return optimizer; }

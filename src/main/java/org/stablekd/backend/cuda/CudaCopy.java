@@ -15,7 +15,7 @@ import org.stablekd.tensor.Tensor;
  * Both tensors must be on this GPU; host↔device copies are {@link CudaTensors}' job.
  */
 final class CudaCopy implements CopyKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.RESHAPE, Op.CONCAT, Op.NARROW, Op.CHANNEL_SHUFFLE);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.RESHAPE, Op.CONCAT, Op.NARROW, Op.CHANNEL_SHUFFLE, Op.COPY);
 
     private final CudaRuntime rt;
 

@@ -13,6 +13,9 @@ import org.stablekd.tensor.Tensor;
  * in one block per channel (double accumulation, fixed order), apply and dx as elementwise passes.
  * Ours rather than cuDNN's because eval-mode backward and any eps are needed too; cuDNN's
  * batch norm is the alternative to measure on the GPU (see benchmarks/results/gpu.md).
+ *
+ * <p>Fuses the ReLU after it: the apply pass writes max(y, 0) (elementwise.cu's bn_apply_relu,
+ * bn_eval_relu) and the backward kernels mask dy with that output, so the saved affine is unused.
  */
 final class CudaNorm implements NormKernels {
     static final Set<Op> SUPPORTED = EnumSet.of(Op.BATCH_NORM);
@@ -46,16 +49,46 @@ final class CudaNorm implements NormKernels {
     }
 
     @Override
+    public boolean fusesRelu() {
+        return true;
+    }
+
+    @Override
+    public void batchNormTrainRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                   double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor saveAffine) {
+        CudaRuntime.f32(x, "batch_norm+relu");
+        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        rt.kernels().launch(Kernel.BATCHNORM_STATS_F32, c, CHANNEL_THREADS, KernelArgs.get().ptr(ptr(x)).i32(n).i32(c).i32(hw)
+                .f32(momentum).f32(eps).ptr(ptr(saveMean)).ptr(ptr(saveInvStd)).ptr(ptr(runMean)).ptr(ptr(runVar)));
+        long total = x.numel();
+        rt.kernels().launchElementwise(Kernel.BN_APPLY_RELU_F32, total, KernelArgs.get().ptr(ptr(x)).ptr(ptr(saveMean))
+                .ptr(ptr(saveInvStd)).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(y)).i32(c).i32(hw).i64(total));
+    }
+
+    @Override
+    public void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y,
+                                  Tensor saveAffine) {
+        CudaRuntime.f32(x, "batch_norm+relu");
+        int c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        long total = x.numel();
+        rt.kernels().launchElementwise(Kernel.BN_EVAL_RELU_F32, total, KernelArgs.get().ptr(ptr(x)).ptr(ptr(runMean))
+                .ptr(ptr(runVar)).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(y)).i32(c).i32(hw).i64(total).f32(eps));
+    }
+
+    @Override
+    public void batchNormReluBackward(Tensor x, Tensor y, Tensor affine, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd,
+                                      boolean training, Tensor dx, Tensor dgamma, Tensor dbeta) {
+        backward(x, dy, y, gamma, mean, invStd, training, dx, dgamma, dbeta);
+    }
+
+    @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
                                   Tensor dx, Tensor dgamma, Tensor dbeta) {
         backward(x, dy, null, gamma, mean, invStd, training, dx, dgamma, dbeta);
     }
 
-    /**
-     * The backward; with {@code reluOut} != null, of BN followed by ReLU (dy masked by reluOut > 0),
-     * the backward of {@link FusedKernels#batchNormApplyRelu}.
-     */
-    void backward(Tensor x, Tensor dy, Tensor reluOut, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
+    /** The backward; with {@code reluOut} != null, of BN followed by ReLU (dy masked by reluOut > 0). */
+    private void backward(Tensor x, Tensor dy, Tensor reluOut, Tensor gamma, Tensor mean, Tensor invStd, boolean training,
                   Tensor dx, Tensor dgamma, Tensor dbeta) {
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         boolean needSums = dgamma != null || dbeta != null || (dx != null && training);

@@ -11,7 +11,7 @@ import org.stablekd.tensor.Tensor;
 
 /** Elementwise ops on the GPU: elementwise.cu, one launch each; fills through cuMemsetD32. */
 final class CudaPointwise implements PointwiseKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.RELU, Op.RELU6, Op.ADD, Op.SUB, Op.MUL, Op.SCALE, Op.ADD_SCALAR, Op.ADD_RELU);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.RELU, Op.RELU6, Op.ADD, Op.SUB, Op.MUL, Op.SCALE, Op.ADD_SCALAR, Op.ADD_RELU, Op.FILL);
 
     private final CudaRuntime rt;
 

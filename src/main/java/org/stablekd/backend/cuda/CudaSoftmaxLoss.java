@@ -9,12 +9,12 @@ import org.stablekd.backend.SoftmaxLossKernels;
 import org.stablekd.tensor.Tensor;
 
 /**
- * Softmax, cross-entropy, KD and MSE on the GPU: softmax.cu and kd_loss.cu run one block per row
- * and write per-row losses that reduce.cu adds in a fixed order; MSE is a reduce.cu sum of
- * squared differences and an elementwise.cu backward.
+ * Softmax, cross-entropy, KD and KD+CE on the GPU: softmax.cu and kd_loss.cu run one block per row
+ * and write per-row losses that reduce.cu adds in a fixed order. KD+CE is kd_loss.cu's fused
+ * kernel, asked for the row losses in the forward and for dStudent in the backward.
  */
 final class CudaSoftmaxLoss implements SoftmaxLossKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS, Op.MSE_LOSS);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.CROSS_ENTROPY, Op.KD_LOSS, Op.KD_CE_LOSS);
 
     private final CudaRuntime rt;
     private final CudaReduce reduce;
@@ -78,17 +78,26 @@ final class CudaSoftmaxLoss implements SoftmaxLossKernels {
     }
 
     @Override
-    public void mse(Tensor a, Tensor b, Tensor loss) {
-        CudaRuntime.f32(a, "mse_loss");
-        CudaRuntime.f32(b, "mse_loss");
-        reduce.sumScaled(Kernel.SUM_SQ_DIFF_PARTIALS_F32, a, b, 1.0 / a.numel(), loss);
+    public void kdCrossEntropy(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight, Tensor loss) {
+        CudaRuntime.f32(student, "kd_ce_loss");
+        CudaRuntime.f32(teacher, "kd_ce_loss");
+        int n = student.dim(0);
+        try (CudaRuntime.Temp rowLoss = rt.temp((long) n * Float.BYTES)) {
+            kdCe(student, teacher, labels, tau, ceWeight, kdWeight, null, rowLoss.ptr(), null);
+            reduce.sumRowValues(rowLoss.ptr(), n, 1.0 / n, loss);
+        }
     }
 
     @Override
-    public void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db) {
-        if (da == null && db == null) return;
-        long n = a.numel();
-        rt.kernels().launchElementwise(Kernel.MSE_BACKWARD_F32, n,
-                KernelArgs.get().ptr(ptr(a)).ptr(ptr(b)).ptr(ptr(g)).f32(2.0 / n).ptr(ptr(da)).ptr(ptr(db)).i64(n));
+    public void kdCrossEntropyBackward(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight,
+                                       Tensor g, Tensor dStudent) {
+        kdCe(student, teacher, labels, tau, ceWeight, kdWeight, g, 0, dStudent);
+    }
+
+    // kd_ce_fused_f32 with the row losses (a device pointer, or 0) and/or dStudent (or null)
+    private void kdCe(Tensor s, Tensor t, Tensor labels, double tau, double ceWeight, double kdWeight, Tensor g, long rowLoss, Tensor ds) {
+        int n = s.dim(0);
+        rows(Kernel.KD_CE_FUSED_F32, n, KernelArgs.get().ptr(ptr(s)).ptr(ptr(t)).ptr(ptr(labels)).ptr(ptr(g)).ptr(rowLoss).ptr(ptr(ds))
+                .i32(s.dim(1)).f32(tau).f32(kdWeight).f32(ceWeight).f32(1.0 / n));
     }
 }

@@ -59,7 +59,7 @@ public final class CudaTensors {
 
     private static Tensor contiguousOnHost(Tensor t) {
         Tensor c = Tensor.emptyLike(t);
-        Backends.select(Op.RESHAPE, t.dtype(), t.device()).copy().copy(t, c);
+        Backends.select(Op.COPY, t.dtype(), t.device()).copy().copy(t, c);
         return c;
     }
 }

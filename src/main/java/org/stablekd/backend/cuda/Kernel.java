@@ -28,6 +28,7 @@ enum Kernel {
     FILL_FROM_SCALAR_F32("elementwise.cu", "ptr f32 ptr i64"),
     MSE_BACKWARD_F32("elementwise.cu", "ptr ptr ptr f32 ptr ptr i64"),
     BN_APPLY_RELU_F32("elementwise.cu", "ptr ptr ptr ptr ptr ptr i32 i32 i64"),
+    BN_EVAL_RELU_F32("elementwise.cu", "ptr ptr ptr ptr ptr ptr i32 i32 i64 f32"),
     // copy.cu
     COPY_STRIDED_B2("copy.cu", "ptr ptr layout i64"),
     COPY_STRIDED_B4("copy.cu", "ptr ptr layout i64"),
@@ -46,7 +47,7 @@ enum Kernel {
     // kd_loss.cu
     KD_LOSS_ROWS_F32("kd_loss.cu", "ptr ptr ptr i32 f32"),
     KD_LOSS_BACKWARD_F32("kd_loss.cu", "ptr ptr ptr ptr ptr i32 f32 f32"),
-    KD_CE_FUSED_F32("kd_loss.cu", "ptr ptr ptr ptr ptr i32 f32 f32 f32 f32"),
+    KD_CE_FUSED_F32("kd_loss.cu", "ptr ptr ptr ptr ptr ptr i32 f32 f32 f32 f32"),
     // dkd_loss.cu
     DKD_LOSS_ROWS_F32("dkd_loss.cu", "ptr ptr ptr ptr i32 f32 f32 f32"),
     DKD_LOSS_BACKWARD_F32("dkd_loss.cu", "ptr ptr ptr ptr ptr i32 f32 f32 f32 f32"),

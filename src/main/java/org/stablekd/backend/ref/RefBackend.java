@@ -11,6 +11,7 @@ import org.stablekd.backend.OptimizerKernels;
 import org.stablekd.backend.PointwiseKernels;
 import org.stablekd.backend.PoolKernels;
 import org.stablekd.backend.ReduceKernels;
+import org.stablekd.backend.RegressionLossKernels;
 import org.stablekd.backend.SoftmaxLossKernels;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Device;
@@ -29,6 +30,7 @@ public final class RefBackend implements Backend {
     private final CopyKernels copy = new RefCopy();
     private final PoolKernels pool = new RefPool();
     private final SoftmaxLossKernels softmaxLoss = new RefSoftmaxLoss();
+    private final RegressionLossKernels regressionLoss = new RefRegressionLoss();
     private final DistillKernels distill = new RefDistill();
     private final ReduceKernels reduce = new RefReduce();
     private final OptimizerKernels optimizer = new RefOptimizer();
@@ -41,8 +43,8 @@ public final class RefBackend implements Backend {
     @Override
     public boolean supports(Op op, DType dtype) {
         return switch (op) {
-            // layout ops only move bytes: every dtype
-            case RESHAPE, CONCAT, NARROW, CHANNEL_SHUFFLE -> true;
+            // layout ops and copies only move bytes: every dtype
+            case RESHAPE, CONCAT, NARROW, CHANNEL_SHUFFLE, COPY -> true;
             default -> dtype == DType.F32 || dtype == DType.F64;
         };
     }
@@ -54,6 +56,7 @@ public final class RefBackend implements Backend {
     @Override public CopyKernels copy() { return copy; }
     @Override public PoolKernels pool() { return pool; }
     @Override public SoftmaxLossKernels softmaxLoss() { return softmaxLoss; }
+    @Override public RegressionLossKernels regressionLoss() { return regressionLoss; }
     @Override public DistillKernels distill() { return distill; }
     @Override public ReduceKernels reduce() { return reduce; }
     @Override public OptimizerKernels optimizer() { return optimizer; }

@@ -9,6 +9,7 @@ import org.stablekd.tensor.Tensor;
  *   CE_i = −(1−ε)·logp_i[label] − ε/C·Σ_j logp_ij;         dz = p − (1−ε)·onehot − ε/C
  *   KD   = τ²/n·Σ_i Σ_j pt_ij (log pt_ij − log ps_ij);     dS = τ/n·(ps − pt)
  *                                                          dT = τ/n·pt·((log pt − log ps) − KL_i)
+ *   KD+CE = w_ce·CE + w_kd·KD (ε = 0);                     dS = w_ce·dz + w_kd·dS of KD
  */
 final class RefSoftmaxLoss implements SoftmaxLossKernels {
 
@@ -51,10 +52,10 @@ final class RefSoftmaxLoss implements SoftmaxLossKernels {
         }
     }
 
-    static int label(Buf labels, long i, int cols) {
+    static int label(String op, Buf labels, long i, int cols) {
         int l = labels.getInt(i);
         if (l < 0 || l >= cols) {
-            throw new IllegalArgumentException("cross_entropy: label " + l + " at row " + i + " is outside [0, " + cols + ")");
+            throw new IllegalArgumentException(op + ": label " + l + " at row " + i + " is outside [0, " + cols + ")");
         }
         return l;
     }
@@ -69,7 +70,7 @@ final class RefSoftmaxLoss implements SoftmaxLossKernels {
             logSoftmaxRow(xb, i, cols, 1, lp);
             double all = 0;
             for (int j = 0; j < cols; j++) all += lp[j];
-            total += -(1 - smoothing) * lp[label(lb, i, cols)] - smoothing / cols * all;
+            total += -(1 - smoothing) * lp[label("cross_entropy", lb, i, cols)] - smoothing / cols * all;
         }
         Buf.of(loss).set(0, total / rows);
     }
@@ -82,7 +83,7 @@ final class RefSoftmaxLoss implements SoftmaxLossKernels {
         double[] lp = new double[cols];
         for (long i = 0; i < rows; i++) {
             logSoftmaxRow(xb, i, cols, 1, lp);
-            int l = label(lb, i, cols);
+            int l = label("cross_entropy", lb, i, cols);
             for (int j = 0; j < cols; j++) {
                 double target = (j == l ? 1 - smoothing : 0) + smoothing / cols;
                 db.set(i * cols + j, scale * (Math.exp(lp[j]) - target));
@@ -124,26 +125,37 @@ final class RefSoftmaxLoss implements SoftmaxLossKernels {
     }
 
     @Override
-    public void mse(Tensor a, Tensor b, Tensor loss) {
-        Buf ab = Buf.of(a), bb = Buf.of(b);
-        double sum = 0;
-        long n = a.numel();
-        for (long i = 0; i < n; i++) {
-            double d = ab.get(i) - bb.get(i);
-            sum += d * d;
+    public void kdCrossEntropy(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight, Tensor loss) {
+        int rows = student.dim(0), cols = student.dim(1);
+        Buf sb = Buf.of(student), tb = Buf.of(teacher), lb = Buf.of(labels);
+        double[] lp = new double[cols], ls = new double[cols], lt = new double[cols];
+        double ce = 0, kl = 0;
+        for (long i = 0; i < rows; i++) {
+            logSoftmaxRow(sb, i, cols, 1, lp);
+            ce -= lp[label("kd_ce_loss", lb, i, cols)];
+            logSoftmaxRow(sb, i, cols, tau, ls);
+            logSoftmaxRow(tb, i, cols, tau, lt);
+            for (int j = 0; j < cols; j++) kl += Math.exp(lt[j]) * (lt[j] - ls[j]);
         }
-        Buf.of(loss).set(0, sum / n);
+        Buf.of(loss).set(0, ceWeight * ce / rows + kdWeight * kl * tau * tau / rows);
     }
 
     @Override
-    public void mseBackward(Tensor a, Tensor b, Tensor g, Tensor da, Tensor db) {
-        Buf ab = Buf.of(a), bb = Buf.of(b), dab = Buf.of(da), dbb = Buf.of(db);
-        long n = a.numel();
-        double scale = 2 * Buf.of(g).get(0) / n;
-        for (long i = 0; i < n; i++) {
-            double d = scale * (ab.get(i) - bb.get(i));
-            if (dab != null) dab.set(i, d);
-            if (dbb != null) dbb.set(i, -d);
+    public void kdCrossEntropyBackward(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight,
+                                       Tensor g, Tensor dStudent) {
+        int rows = student.dim(0), cols = student.dim(1);
+        Buf sb = Buf.of(student), tb = Buf.of(teacher), lb = Buf.of(labels), ds = Buf.of(dStudent);
+        double scale = Buf.of(g).get(0) / rows;
+        double[] lp = new double[cols], ls = new double[cols], lt = new double[cols];
+        for (long i = 0; i < rows; i++) {
+            logSoftmaxRow(sb, i, cols, 1, lp);
+            logSoftmaxRow(sb, i, cols, tau, ls);
+            logSoftmaxRow(tb, i, cols, tau, lt);
+            int l = label("kd_ce_loss", lb, i, cols);
+            for (int j = 0; j < cols; j++) {
+                double ce = Math.exp(lp[j]) - (j == l ? 1 : 0), kd = tau * (Math.exp(ls[j]) - Math.exp(lt[j]));
+                ds.set(i * cols + j, scale * (ceWeight * ce + kdWeight * kd));
+            }
         }
     }
 }

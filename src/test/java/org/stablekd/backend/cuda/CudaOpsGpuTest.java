@@ -28,9 +28,9 @@ import org.stablekd.tensor.Tensor;
 import org.stablekd.testing.Tolerance;
 
 /**
- * GPU checks beyond the op registry: copies, the fused kernels against the ops they replace,
- * SGD over a slab, determinism, the allocator's steady state and the pinned uploader.
- * Skipped with the reason where there is no GPU.
+ * GPU checks beyond the op registry: copies, SGD over a slab, determinism, the allocator's steady
+ * state and the pinned uploader (the fused ops: {@link FusedOpsGpuTest}). Skipped with the reason
+ * where there is no GPU.
  */
 @Tag("gpu")
 class CudaOpsGpuTest {
@@ -95,53 +95,6 @@ class CudaOpsGpuTest {
     }
 
     @Test
-    void fusedKdAndCrossEntropyMatchTheOpsTheyReplace() {
-        GpuTests.requireGpu();
-        double tau = 4, kdWeight = 0.9, ceWeight = 0.1;
-        try (Scope s = Scope.open()) {
-            Tensor student = randn(7, 6, 100), teacher = randn(8, 6, 100), y = labels(9, 6, 100);
-            Tensor sc = student.detach().requiresGrad(true);
-            Tensor expected = Pointwise.add(Pointwise.scale(Losses.crossEntropy(sc, y), ceWeight),
-                    Pointwise.scale(Losses.kdLoss(sc, teacher, tau), kdWeight));
-            Autograd.backward(expected);
-            Tensor loss = FusedKernels.scalarOnDevice();
-            Tensor ds = Tensor.empty(DType.F32, student.shape(), GPU);
-            FusedKernels.kdCrossEntropyLossAndGrad(CudaTensors.toDevice(student), CudaTensors.toDevice(teacher), CudaTensors.toDevice(y),
-                    tau, kdWeight, ceWeight, loss, ds);
-            assertClose(CudaTensors.toHost(loss), expected, Tolerance.CUDA_VS_CPU, "fused KD+CE loss");
-            assertClose(CudaTensors.toHost(ds), sc.grad(), Tolerance.CUDA_VS_CPU, "fused KD+CE gradient");
-        }
-    }
-
-    @Test
-    void fusedBatchNormReluMatchesBatchNormThenRelu() {
-        GpuTests.requireGpu();
-        try (Scope s = Scope.open()) {
-            Tensor x = randn(10, 4, 6, 5, 5), gamma = Tensor.uniform(new Rng(11), DType.F32, 0.5, 1.5, 6), beta = randn(12, 6);
-            Tensor rm = Tensor.zeros(DType.F32, 6), rv = Tensor.full(DType.F32, 1, 6);
-            // reference on the GPU through the ops: relu(batch_norm(x)), backward of Σ y∘r
-            Tensor xg = CudaTensors.toDevice(x).requiresGrad(true), gg = CudaTensors.toDevice(gamma).requiresGrad(true);
-            Tensor bg = CudaTensors.toDevice(beta).requiresGrad(true), r = CudaTensors.toDevice(randn(13, 4, 6, 5, 5));
-            Tensor y = Pointwise.relu(Norm.batchNorm(xg, gg, bg, CudaTensors.toDevice(rm), CudaTensors.toDevice(rv), true, 0.1, 1e-5));
-            Autograd.backward(org.stablekd.ops.Reduce.sum(Pointwise.mul(y, r)));
-            // fused: statistics from the train kernel, then bn_apply_relu and the masked backward
-            var norm = Backends.select(Op.BATCH_NORM, DType.F32, GPU).norm();
-            Tensor xd = CudaTensors.toDevice(x), mean = Tensor.empty(DType.F32, Shape.of(6), GPU), inv = Tensor.empty(DType.F32, Shape.of(6), GPU);
-            Tensor scratch = Tensor.empty(DType.F32, x.shape(), GPU);
-            norm.batchNormTrain(xd, CudaTensors.toDevice(gamma), CudaTensors.toDevice(beta), CudaTensors.toDevice(rm), CudaTensors.toDevice(rv),
-                    0.1, 1e-5, scratch, mean, inv);
-            Tensor yf = Tensor.empty(DType.F32, x.shape(), GPU);
-            FusedKernels.batchNormApplyRelu(xd, mean, inv, CudaTensors.toDevice(gamma), CudaTensors.toDevice(beta), yf);
-            Tensor dx = Tensor.empty(DType.F32, x.shape(), GPU), dg = Tensor.empty(DType.F32, Shape.of(6), GPU), db = Tensor.empty(DType.F32, Shape.of(6), GPU);
-            FusedKernels.batchNormReluBackward(xd, yf, r, CudaTensors.toDevice(gamma), mean, inv, true, dx, dg, db);
-            assertClose(CudaTensors.toHost(yf), CudaTensors.toHost(y), Tolerance.CUDA_VS_CPU, "bn_apply_relu forward");
-            assertClose(CudaTensors.toHost(dx), CudaTensors.toHost(xg.grad()), Tolerance.CUDA_VS_CPU, "fused backward dx");
-            assertClose(CudaTensors.toHost(dg), CudaTensors.toHost(gg.grad()), Tolerance.CUDA_VS_CPU, "fused backward dgamma");
-            assertClose(CudaTensors.toHost(db), CudaTensors.toHost(bg.grad()), Tolerance.CUDA_VS_CPU, "fused backward dbeta");
-        }
-    }
-
-    @Test
     void sgdOverASlabMatchesTheCpu() {
         GpuTests.requireGpu();
         for (boolean nesterov : new boolean[] {false, true}) {
@@ -166,7 +119,7 @@ class CudaOpsGpuTest {
         long freshAfterFirst = -1;
         for (int step = 0; step < 4; step++) {
             try (Scope s = Scope.open()) {
-                Backends.select(Op.SUM, DType.F32, GPU).pointwise().fill(slab.grads(), 0);
+                Backends.select(Op.FILL, DType.F32, GPU).pointwise().fill(slab.grads(), 0);
                 Autograd.backward(Losses.crossEntropy(model.forward(x), y));
                 float[] grads = CudaTensors.toHost(slab.grads()).toFloatArray();
                 if (firstGrads == null) firstGrads = grads;

@@ -30,7 +30,8 @@ import org.stablekd.testing.Tolerance;
 /**
  * Generated from the op registry: every case on the GPU against the cpu backend, forward, the
  * gradient of every differentiable input (backward of Σ out∘R for a fixed random R) and every
- * input after the op (BatchNorm's running statistics). Skipped with the reason where there is no GPU.
+ * input after the op (BatchNorm's running statistics); the unrecorded ops forward only. Skipped
+ * with the reason where there is no GPU.
  */
 @Tag("gpu")
 class CudaVsCpuGpuTest {
@@ -38,7 +39,8 @@ class CudaVsCpuGpuTest {
 
     /** Cases whose call reads tensor elements on the host; covered by CudaOpsGpuTest instead. */
     static final Map<String, String> HOST_ONLY = Map.of(
-            "dkd_loss confident teacher", "the case builds its teacher with host element access (see CudaOpsGpuTest.dkdWithAConfidentTeacher)");
+            "dkd_loss confident teacher", "the case builds its teacher with host element access (see CudaOpsGpuTest.dkdWithAConfidentTeacher)",
+            "kd_ce_loss confident teacher", "the case builds its teacher with host element access (see FusedOpsGpuTest.kdCrossEntropyMatchesCrossEntropyPlusKd)");
 
     record Result(double[] output, List<double[]> grads, List<double[]> inputsAfter) {}
 
@@ -89,5 +91,30 @@ class CudaVsCpuGpuTest {
                 assertClose(gpu.inputsAfter().get(i), cpu.inputsAfter().get(i), Tolerance.CUDA_VS_CPU, c.name() + " input " + i + " after the op");
             }
         }));
+    }
+
+    /** The unrecorded ops' cases (copies, fills, SGD): output and inputs after the op, GPU against cpu. */
+    @TestFactory
+    Stream<DynamicTest> unrecordedOps() {
+        CudaBackend cuda = GpuTests.requireGpu();
+        return OpRegistry.unrecorded().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+            assertTrue(cuda.supports(c.op(), DType.F32), c.op() + " is not supported by the CUDA backend");
+            Result cpu = forward(c, false), gpu = forward(c, true);
+            assertClose(gpu.output(), cpu.output(), Tolerance.CUDA_VS_CPU, c.name() + " output");
+            for (int i = 0; i < cpu.inputsAfter().size(); i++) {
+                assertClose(gpu.inputsAfter().get(i), cpu.inputsAfter().get(i), Tolerance.CUDA_VS_CPU, c.name() + " input " + i + " after the op");
+            }
+        }));
+    }
+
+    static Result forward(OpRegistry.Case c, boolean gpu) {
+        try (Restore b = Backends.use(Backends.cpu()); Scope scope = Scope.open()) {
+            Tensor[] in = c.make(DType.F32, SEED);
+            if (gpu) for (int i = 0; i < in.length; i++) in[i] = CudaTensors.toDevice(in[i]);
+            Tensor out = c.call().apply(in);
+            List<double[]> after = new ArrayList<>();
+            for (Tensor t : in) after.add(host(t).toDoubleArray());
+            return new Result(host(out).toDoubleArray(), List.of(), after);
+        }
     }
 }

@@ -61,7 +61,9 @@ public final class GpuBandwidthBenchmark {
         Tensor rm = CudaTensors.toDevice(Tensor.zeros(DType.F32, 64)), rv = CudaTensors.toDevice(Tensor.full(DType.F32, 1, 64));
         Tensor mean = Tensor.empty(DType.F32, Shape.of(64), gpu), inv = Tensor.empty(DType.F32, Shape.of(64), gpu);
         row("batchnorm train (stats+apply)", 4 * f, t.medianMs(3, 20, () -> b.norm().batchNormTrain(img, g, be, rm, rv, 0.1, 1e-5, imgOut, mean, inv)), copyGbs);
-        row("bn_apply_relu_f32", 2 * f, t.medianMs(3, 20, () -> FusedKernels.batchNormApplyRelu(img, mean, inv, g, be, imgOut)), copyGbs);
+        Tensor affine = Tensor.empty(DType.F32, Shape.of(128), gpu);
+        row("batchnorm train + relu (stats+bn_apply_relu)", 4 * f, t.medianMs(3, 20,
+                () -> b.norm().batchNormTrainRelu(img, g, be, rm, rv, 0.1, 1e-5, imgOut, mean, inv, affine)), copyGbs);
         PoolGeometry pg = PoolGeometry.of(img.dim(0), 64, 32, 32, 2, 2, 2, 2, 0, 0, false);
         Tensor pooled = Tensor.empty(DType.F32, Shape.of(img.dim(0), 64, 16, 16), gpu);
         Tensor argmax = Tensor.empty(DType.I32, pooled.shape(), gpu);

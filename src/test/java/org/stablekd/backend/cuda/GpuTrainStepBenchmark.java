@@ -59,7 +59,7 @@ public final class GpuTrainStepBenchmark {
         int[] l = new int[batch];
         for (int i = 0; i < batch; i++) l[i] = rng.nextInt(100);
         Tensor y = CudaTensors.toDevice(Tensor.ofInts(l, batch));
-        var pointwise = Backends.select(Op.SUM, DType.F32, gpu).pointwise();
+        var pointwise = Backends.select(Op.FILL, DType.F32, gpu).pointwise();
         var optimizer = Backends.select(Op.SGD_STEP, DType.F32, gpu).optimizer();
         System.out.println("device: " + b.describe());
         System.out.println("step: " + studentName + (teacher == null ? " (cross-entropy)" : " ← " + teacherName + " (0.1·CE + 0.9·KD, τ=4)")

@@ -1,4 +1,4 @@
-package org.stablekd.distill;
+package org.stablekd.experiment;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -8,6 +8,10 @@ import java.util.Map;
 import org.stablekd.data.Dataset;
 import org.stablekd.data.Loader;
 import org.stablekd.data.LoaderOptions;
+import org.stablekd.distill.GradientNoise;
+import org.stablekd.distill.MethodSpec;
+import org.stablekd.distill.Methods;
+import org.stablekd.distill.StableKD;
 import org.stablekd.models.Pretrained;
 import org.stablekd.models.Zoo;
 import org.stablekd.nn.Model;
@@ -64,7 +68,7 @@ public final class ExperimentRunner {
         }
     }
 
-    public Outcome run(Experiment.MethodSpec m, boolean resume, boolean progress, int workers) throws IOException {
+    public Outcome run(MethodSpec m, boolean resume, boolean progress, int workers) throws IOException {
         Rng rng = new Rng(e.seed());
         Model student = Zoo.create(e.student(), data.numClasses(), data.input(), rng);
         Model t = Methods.needsTeacher(m.method()) ? teacher() : null;

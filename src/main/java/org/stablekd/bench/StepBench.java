@@ -1,9 +1,13 @@
-package org.stablekd.distill;
+package org.stablekd.bench;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.stablekd.autograd.Autograd;
+import org.stablekd.distill.KD;
+import org.stablekd.distill.Plan;
+import org.stablekd.distill.Recomposition;
+import org.stablekd.distill.StableKD;
 import org.stablekd.nn.Model;
 import org.stablekd.nn.ParameterSlab;
 import org.stablekd.ops.Pointwise;

@@ -1,4 +1,4 @@
-package org.stablekd.distill;
+package org.stablekd.experiment;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.stablekd.distill.MethodSpec;
 import org.stablekd.optim.LrSpec;
 import org.stablekd.tensor.Shape;
 
@@ -28,47 +29,6 @@ public record Experiment(String name, String data, double dataFraction, Shape in
     static final Set<String> KEYS = Set.of("name", "data", "data_fraction", "input", "teacher", "student", "epochs", "batch",
             "optimizer", "seed", "out", "iboe_window", "augment", "methods", "method");
     static final Set<String> OPTIMIZER_KEYS = Set.of("lr", "schedule", "milestones", "momentum", "weight_decay", "nesterov", "warmup");
-
-    /** One method of an experiment: a label (its run folder), the method name, and its parameters. */
-    public record MethodSpec(String label, String method, Map<String, JsonNode> params) {
-        public double num(String key, double def) {
-            JsonNode n = params.get(key);
-            if (n == null) return def;
-            if (!n.isNumber()) throw new IllegalArgumentException("method " + label + ": '" + key + "' must be a number, got " + n);
-            return n.asDouble();
-        }
-
-        public boolean bool(String key, boolean def) {
-            JsonNode n = params.get(key);
-            if (n == null) return def;
-            if (!n.isBoolean()) throw new IllegalArgumentException("method " + label + ": '" + key + "' must be true or false, got " + n);
-            return n.asBoolean();
-        }
-
-        /** An integer list, or null when absent. */
-        public int[] ints(String key) {
-            JsonNode n = params.get(key);
-            if (n == null) return null;
-            if (!n.isArray()) throw new IllegalArgumentException("method " + label + ": '" + key + "' must be a list of integers, got " + n);
-            int[] out = new int[n.size()];
-            for (int i = 0; i < out.length; i++) {
-                if (!n.get(i).canConvertToInt() || !n.get(i).isIntegralNumber()) {
-                    throw new IllegalArgumentException("method " + label + ": '" + key + "' must hold integers, got " + n);
-                }
-                out[i] = n.get(i).asInt();
-            }
-            return out;
-        }
-
-        /** Fails on any parameter the method does not know. */
-        public void allow(Set<String> keys) {
-            for (String k : params.keySet()) {
-                if (!keys.contains(k)) {
-                    throw new IllegalArgumentException("method " + label + " (" + method + ") has no parameter '" + k + "'; it takes " + new java.util.TreeSet<>(keys));
-                }
-            }
-        }
-    }
 
     /** Reads an experiment file; {@code .json} as JSON, anything else as YAML. Every problem names the file and the key. */
     public static Experiment load(Path file) throws IOException {

@@ -1,4 +1,4 @@
-package org.stablekd.distill;
+package org.stablekd.experiment;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,6 +12,10 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.stablekd.distill.MethodSpec;
+import org.stablekd.distill.Methods;
+import org.stablekd.distill.StableKD;
+import org.stablekd.distill.ToyNet;
 import org.stablekd.tensor.Rng;
 
 class ExperimentTest {
@@ -27,7 +31,7 @@ class ExperimentTest {
         Experiment e = Experiment.load(Path.of("docs/experiments/fashion-resnet20-resnet8.yaml"));
         assertEquals("resnet20", e.teacher());
         assertEquals("resnet8", e.student());
-        assertEquals(List.of("kd", "stablekd", "ce", "dkd", "fitnets", "stablekd_cut3", "stablekd_114"), e.methods().stream().map(Experiment.MethodSpec::label).toList());
+        assertEquals(List.of("kd", "stablekd", "ce", "dkd", "fitnets", "stablekd_cut3", "stablekd_114"), e.methods().stream().map(MethodSpec::label).toList());
         assertEquals(6, e.epochs());
         assertEquals(50, e.iboeWindow());
     }
