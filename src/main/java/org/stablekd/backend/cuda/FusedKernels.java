@@ -8,7 +8,7 @@ import org.stablekd.tensor.Tensor;
 /**
  * Fused GPU kernels that no single op of the registry covers yet; a training loop on the GPU calls
  * them directly (not recorded by autograd). Each is tested against the composition of the ops it
- * replaces ({@code FusedKernelsGpuTest}, tagged gpu).
+ * replaces ({@code CudaOpsGpuTest}, tagged gpu).
  */
 public final class FusedKernels {
     private FusedKernels() {}
