@@ -25,7 +25,8 @@ import org.stablekd.tensor.Shape;
  * @param kdWeight       weight of the KD loss (τ²·KL) for that group
  * @param tau            KD temperature
  * @param restartSchedule the learning-rate schedule restarts at each stage (else it spans the whole run)
- * @param connectors     learned 1×1 conv + BN connectors (with pooling/upsampling) where block shapes differ
+ * @param connectors     learned 1×1 conv + BN connectors (average pooling where the source map is
+ *                       larger; never upsampling) where block shapes differ (docs/design.md, Connectors)
  */
 public record Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int mergeFactor, double innerWeight,
                    double ceWeight, double kdWeight, double tau, boolean restartSchedule, boolean connectors) {
