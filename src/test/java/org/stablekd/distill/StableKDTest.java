@@ -149,9 +149,9 @@ class StableKDTest {
                     }
                 }
             }
-            if (round == 0) warm = org.stablekd.tensor.HostAllocator.get().stats();
+            if (round == 0) warm = org.stablekd.testing.AllocatorStats.settled();
         }
-        var end = org.stablekd.tensor.HostAllocator.get().stats();
+        var end = org.stablekd.testing.AllocatorStats.settled();
         assertEquals(warm.freshBlocks(), end.freshBlocks(), "no new blocks after the first round of all three stages");
         assertEquals(warm.inUseBytes(), end.inUseBytes(), "every step returns what it took");
     }
