@@ -19,7 +19,7 @@ fi
 export JAVA_HOME
 export JAVA="$JAVA_HOME/bin/java"
 export PATH="$JAVA_HOME/bin:$PATH"
-# The JVM flags every launch needs (DESIGN §2).
+# The JVM flags every launch needs (docs/design.md, Toolchain).
 STABLEKD_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
 # Maven 3.8 on Java 25 warns about sun.misc.Unsafe in its own libraries; keep the output clean.
 export MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow ${MAVEN_OPTS:-}"

@@ -10,7 +10,7 @@ import org.stablekd.tensor.Device;
  * an op, the frontend falls back to the reference backend (host tensors only).
  *
  * <p>Family methods take tensors so a backend can read pointers and strides its own way; the
- * kernels underneath are static methods over raw buffers (see DESIGN §3).
+ * kernels underneath are static methods over raw buffers (see docs/design.md, Kernel rules).
  */
 public interface Backend {
     String name();

@@ -8,7 +8,7 @@ import org.stablekd.tensor.Rng;
  * std may serve every channel (e.g. Fashion-MNIST repeated to 3 channels).
  */
 public final class Normalize implements Transform {
-    /** DESIGN §5, the CIFAR-100 KD benchmark's values. */
+    /** The CIFAR-100 KD benchmark's values (docs/design.md, Augmentation and normalization). */
     public static final Normalize CIFAR100 = new Normalize(new float[] {0.5071f, 0.4867f, 0.4408f}, new float[] {0.2675f, 0.2565f, 0.2761f});
     public static final Normalize CIFAR10 = new Normalize(new float[] {0.4914f, 0.4822f, 0.4465f}, new float[] {0.2470f, 0.2435f, 0.2616f});
     public static final Normalize IMAGENET = new Normalize(new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f});

@@ -3,7 +3,10 @@ package org.stablekd.data;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The standard pipelines of DESIGN §5, ready to hand to a {@link Loader}. */
+/**
+ * The standard pipelines (docs/design.md, Augmentation and normalization), ready to hand to a
+ * {@link Loader}.
+ */
 public final class Transforms {
     private Transforms() {}
 

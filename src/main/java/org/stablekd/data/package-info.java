@@ -14,8 +14,8 @@
  *     a given Rng only: {@link org.stablekd.data.RandomCrop}, {@link org.stablekd.data.RandomHorizontalFlip},
  *     {@link org.stablekd.data.Normalize}, {@link org.stablekd.data.RandomResizedCrop},
  *     {@link org.stablekd.data.CenterCrop}, {@link org.stablekd.data.PadToSize},
- *     {@link org.stablekd.data.RepeatChannels}, {@link org.stablekd.data.Compose}; the recipes of
- *     DESIGN §5 in {@link org.stablekd.data.Transforms}.
+ *     {@link org.stablekd.data.RepeatChannels}, {@link org.stablekd.data.Compose}; the recipes
+ *     (docs/design.md, Augmentation and normalization) in {@link org.stablekd.data.Transforms}.
  * <li><b>Loader</b>: {@link org.stablekd.data.Loader} batches on its own background threads into a ring
  *     of reused off-heap {@link org.stablekd.data.Batch}es; the batches depend only on (seed, epoch),
  *     so runs are reproducible and resumable mid-epoch.

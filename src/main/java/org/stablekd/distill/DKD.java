@@ -15,8 +15,8 @@ import org.stablekd.train.TrainingMethod;
  * Decoupled knowledge distillation (Zhao et al., CVPR 2022), as mdistiller's {@code DKD}:
  * CE(student, labels) + w(epoch)·(α·TCKD + β·NCKD) at temperature τ ({@link Distill#dkdLoss}),
  * with a linear warm-up w = min(epoch/warmup, 1) counting epochs from 1 (mdistiller's), i.e.
- * min((e+1)/warmup, 1) for our 0-based epoch e. Defaults (DESIGN §5): α = 1, τ = 4, 20 warm-up
- * epochs, β from {@link #defaultBeta}.
+ * min((e+1)/warmup, 1) for our 0-based epoch e. Defaults (docs/design.md, Distillation
+ * baselines): α = 1, τ = 4, 20 warm-up epochs, β from {@link #defaultBeta}.
  */
 public final class DKD implements TrainingMethod {
     public static final double DEFAULT_ALPHA = 1, DEFAULT_BETA = 8, DEFAULT_TAU = 4;
@@ -50,9 +50,10 @@ public final class DKD implements TrainingMethod {
     private static final Set<String> BETA_6 = Set.of("vgg13/vgg8", "vgg13/mobile_half", "wrn_40_2/wrn_16_2", "wrn_40_2/wrn_40_1");
 
     /**
-     * β of the benchmark for a pair of zoo names (DESIGN §5, mdistiller's CIFAR-100 configs): 2 for
-     * resnet56→resnet20 and resnet110→resnet32; 6 for vgg13→vgg8, vgg13→mobile_half and the WRN
-     * pairs (wrn_40_2→wrn_16_2, wrn_40_2→wrn_40_1); 8 otherwise.
+     * β of the benchmark for a pair of zoo names (mdistiller's CIFAR-100 configs; see
+     * docs/design.md, Distillation baselines): 2 for resnet56→resnet20 and resnet110→resnet32; 6
+     * for vgg13→vgg8, vgg13→mobile_half and the WRN pairs (wrn_40_2→wrn_16_2, wrn_40_2→wrn_40_1);
+     * 8 otherwise.
      */
     public static double defaultBeta(String teacherName, String studentName) {
         String pair = teacherName + "/" + studentName;

@@ -13,8 +13,8 @@ import org.stablekd.nn.ParameterSlab;
 import org.stablekd.train.StepObserver;
 
 /**
- * The IBOE diagnostic (DESIGN §1): how noisy each student block's gradient is. Per block (a
- * stage of the student) and per window of W steps:
+ * The IBOE diagnostic (docs/design.md, IBOE diagnostic): how noisy each student block's gradient
+ * is. Per block (a stage of the student) and per window of W steps:
  * <pre>
  *   SNR    = ‖E[g]‖² / E‖g − E[g]‖²   (= ‖mean‖² / (mean ‖g‖² − ‖mean‖²))
  *   cosine = mean over consecutive steps of cos(g_t, g_{t−1})

@@ -7,10 +7,11 @@ import org.stablekd.nn.Model;
 import org.stablekd.tensor.Shape;
 
 /**
- * A StableKD run as data (DESIGN §1): how both networks are cut into aligned blocks, how many
- * epochs each recomposition stage lasts, how groups merge, the losses, and whether learned
- * connectors may bridge blocks whose shapes differ. Every choice the paper leaves open is a
- * field here; {@link #validate} checks a plan against a teacher/student pair before training.
+ * A StableKD run as data (docs/design.md, Plan parameters): how both networks are cut into
+ * aligned blocks, how many epochs each recomposition stage lasts, how groups merge, the losses,
+ * and whether learned connectors may bridge blocks whose shapes differ. Every choice the paper
+ * leaves open is a field here; {@link #validate} checks a plan against a teacher/student pair
+ * before training.
  *
  * <p>Cuts are stage indices of each model, from 0 to its stage count: block i is stages
  * [cuts[i], cuts[i+1]). {@code [0,1,2,3,4]} on a 4-stage model gives 4 blocks of one stage.
@@ -24,7 +25,8 @@ import org.stablekd.tensor.Shape;
  * @param kdWeight       weight of the KD loss (τ²·KL) for that group
  * @param tau            KD temperature
  * @param restartSchedule the learning-rate schedule restarts at each stage (else it spans the whole run)
- * @param connectors     learned 1×1 conv + BN connectors (with pooling/upsampling) where block shapes differ
+ * @param connectors     learned 1×1 conv + BN connectors (average pooling where the source map is
+ *                       larger; never upsampling) where block shapes differ (docs/design.md, Connectors)
  */
 public record Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int mergeFactor, double innerWeight,
                    double ceWeight, double kdWeight, double tau, boolean restartSchedule, boolean connectors) {

@@ -11,10 +11,10 @@ import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Shape;
 
 /**
- * The model registry: every network of DESIGN §4 by its benchmark name. Names are
- * case-sensitive and follow the reference code: {@code ResNet18}/{@code ResNet34}/{@code ResNet50}
- * are the CIFAR ResNets of RepDistiller's resnetv2.py, {@code resnet18}/{@code resnet34} the
- * ImageNet ResNets of torchvision.
+ * The model registry: every network of the zoo (docs/design.md, The zoo) by its benchmark name.
+ * Names are case-sensitive and follow the reference code: {@code ResNet18}/{@code ResNet34}/
+ * {@code ResNet50} are the CIFAR ResNets of RepDistiller's resnetv2.py, {@code resnet18}/
+ * {@code resnet34} the ImageNet ResNets of torchvision.
  *
  * <pre>{@code Model m = Zoo.create("resnet8x4", 100, Shape.of(3, 32, 32), new Rng(0));}</pre>
  */

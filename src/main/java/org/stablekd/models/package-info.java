@@ -1,5 +1,5 @@
 /**
- * The model zoo of DESIGN §4, built by name through {@link org.stablekd.models.Zoo}.
+ * The model zoo (docs/design.md, The zoo), built by name through {@link org.stablekd.models.Zoo}.
  *
  * <p>Every model reproduces its reference exactly — architecture, parameter count, state-dict
  * names and order, initialization — so a PyTorch checkpoint of the reference, saved as

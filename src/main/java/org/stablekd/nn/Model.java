@@ -11,8 +11,9 @@ import org.stablekd.tensor.Tensor;
 
 /**
  * A network as an ordered list of named stages: forward = stage N ∘ … ∘ stage 1. Stage
- * boundaries are the cut points StableKD decomposes at (DESIGN §4); the last stage produces
- * the logits. State-dict names do not depend on stages (they follow the PyTorch module paths).
+ * boundaries are the cut points StableKD decomposes at (docs/design.md, Stages); the last stage
+ * produces the logits. State-dict names do not depend on stages (they follow the PyTorch module
+ * paths).
  */
 public abstract class Model extends Module {
     private final String name;

@@ -10,7 +10,8 @@ import java.util.Map;
  * (no epochs yet, target never reached, a key not logged).
  *
  * @param epochs          epochs recorded (the last record's epoch)
- * @param lastTop1        test top-1 (%) of the last epoch — the number to report (DESIGN §5)
+ * @param lastTop1        test top-1 (%) of the last epoch — the number to report (see
+ *                        docs/design.md, Reference results)
  * @param bestTop1        the highest test top-1 over the epochs, and {@code bestEpoch} where it was reached
  * @param epochsToTarget  the first epoch whose test top-1 reached the target; −1 if none did or no target
  * @param wallSeconds     wall time of the run; a resumed run's sessions are added up (wall_seconds restarts at each)

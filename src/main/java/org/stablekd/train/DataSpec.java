@@ -18,7 +18,8 @@ import org.stablekd.data.Transforms;
 import org.stablekd.tensor.Shape;
 
 /**
- * A dataset named on the command line, with the transforms of its recipe (DESIGN §5, §6):
+ * A dataset named on the command line, with the transforms of its recipe (docs/design.md,
+ * Augmentation and normalization; docs/design.md, Data):
  * <ul>
  *   <li>{@code fashion-mnist[:DIR]} — IDX files (default {@value #FASHION_DIR}); input 1×32×32
  *       (zero-padded), 1×28×28, or 3×32×32 (channels repeated); train: random crop (pad 4) + flip.</li>

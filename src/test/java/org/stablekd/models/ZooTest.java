@@ -51,7 +51,7 @@ class ZooTest {
         assertTrue(wrong.isEmpty(), "parameter counts differ: " + wrong);
     }
 
-    /** DESIGN §4's rounded counts (100 classes, 3×32×32), as the doc states them. */
+    /** The published rounded counts (100 classes, 3×32×32) of docs/design.md, The zoo. */
     @Test
     void parameterCountsRoundToDesign() {
         Map<String, Double> millions = Map.ofEntries(Map.entry("resnet20", 0.278), Map.entry("resnet56", 0.862),
