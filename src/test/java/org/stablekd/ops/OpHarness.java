@@ -58,6 +58,36 @@ final class OpHarness {
         }
     }
 
+    /**
+     * Forward and backward with differentiable input {@code stridedInput} passed as a non-contiguous view (a leaf that
+     * requires a gradient when {@code stridedGrad}) and the other differentiable inputs as contiguous leaves that require
+     * one. {@code grads} holds one entry per differentiable input, null for an input that got no gradient.
+     */
+    static Result runWithStridedInput(OpRegistry.Case c, Backend backend, DType dtype, int stridedInput, boolean stridedGrad) {
+        if (!c.inputs().get(stridedInput).differentiable()) throw new IllegalArgumentException("input " + stridedInput + " is not differentiable");
+        try (Restore b = Backends.use(backend); Scope scope = Scope.open()) {
+            Tensor[] in = c.make(dtype, SEED);
+            for (int i = 0; i < in.length; i++) {
+                if (!c.inputs().get(i).differentiable()) continue;
+                if (i == stridedInput) {
+                    in[i] = nonContiguousCopy(in[i]);
+                    if (stridedGrad) in[i].requiresGrad(true);
+                } else {
+                    in[i].requiresGrad(true);
+                }
+            }
+            Tensor out = c.call().apply(in);
+            if (out.requiresGrad()) Autograd.backward(weightedSum(out));   // not when the strided input was the only differentiable one
+            List<double[]> grads = new ArrayList<>();
+            for (int i = 0; i < in.length; i++) {
+                if (c.inputs().get(i).differentiable()) grads.add(in[i].grad() == null ? null : in[i].grad().toDoubleArray());
+            }
+            List<double[]> after = new ArrayList<>();
+            for (Tensor t : in) after.add(t.toDoubleArray());
+            return new Result(out.toDoubleArray(), grads, after);
+        }
+    }
+
     /** Σ(out ∘ R), R drawn from a fixed seed: every output element gets its own weight. */
     static Tensor weightedSum(Tensor out) {
         Rng rng = new Rng(SEED + 1);
