@@ -31,6 +31,13 @@ import org.stablekd.train.TrainingMethod;
  * from {@link ModelFill}'s deterministic start, against torch.optim.SGD. Compared: the loss, every
  * parameter's gradient, every parameter and momentum buffer after each step, every BatchNorm
  * running statistic and counter.
+ *
+ * <p>{@link Sgd} is torch.optim.SGD with dampening 0 (checked here for nesterov off: first step
+ * buf = grad + wd·p, then buf = m·buf + grad + wd·p, p −= lr·buf, weight decay on every
+ * parameter). One difference is not exercised: PyTorch skips a parameter whose {@code .grad} is
+ * None (no backward has reached it yet: no decay, no momentum), while our step runs over the
+ * whole slab, so such a parameter still decays. Once a gradient exists PyTorch 1.13's default
+ * zero_grad leaves zeros, not None, and behaves like ours (2.x's default sets None again).
  */
 class TrainStepGoldenTest {
     static final Tolerance GRAD = Tolerance.GOLDEN_GRAD_F32;
