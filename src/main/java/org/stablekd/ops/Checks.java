@@ -53,6 +53,25 @@ final class Checks {
         return first.dtype();
     }
 
+    /**
+     * The inputs of a loss between a student and a frozen teacher on labelled logits: student and
+     * teacher logits (N, classes) of one shape and float dtype, N >= 1, a teacher that requires no
+     * gradient, and I32 labels (N) on the logits' device. {@code method} names the loss in the hint.
+     */
+    static void logitsAndLabels(String op, String method, Tensor student, Tensor teacher, Tensor labels) {
+        rank(op, "student logits", student, 2, "(N,classes)");
+        rank(op, "teacher logits", teacher, 2, "(N,classes)");
+        floats(op, student, teacher);
+        check(student.shape().equals(teacher.shape()), op, "student logits %s and teacher logits %s differ", student.shape(), teacher.shape());
+        check(student.dim(0) >= 1, op, "empty batch");
+        check(!teacher.requiresGrad(), op, "the teacher logits %s require a gradient; %s distills from a frozen teacher: "
+                + "compute them under Autograd.noGrad() (distill.Teacher does) or pass a detached copy", teacher.shape(), method);
+        rank(op, "labels", labels, 1, "(N)");
+        check(labels.dtype() == DType.I32, op, "labels must be I32 class indices, got %s", labels.dtype());
+        check(labels.dim(0) == student.dim(0), op, "%d labels for logits %s", labels.dim(0), student.shape());
+        check(labels.device().equals(student.device()), op, "labels on %s, logits on %s", labels.device(), student.device());
+    }
+
     /** The backend that runs {@code op} on {@code t}'s dtype and device. */
     static Backend backend(Op op, Tensor t) {
         return Backends.select(op, t.dtype(), t.device());

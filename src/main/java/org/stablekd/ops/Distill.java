@@ -4,7 +4,6 @@ import static org.stablekd.ops.Checks.check;
 
 import org.stablekd.autograd.Autograd;
 import org.stablekd.backend.Op;
-import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Shape;
 import org.stablekd.tensor.Tensor;
 
@@ -34,18 +33,8 @@ public final class Distill {
      */
     public static Tensor dkdLoss(Tensor student, Tensor teacher, Tensor labels, double alpha, double beta, double tau) {
         String op = Checks.name(Op.DKD_LOSS);
-        Checks.rank(op, "student logits", student, 2, "(N,classes)");
-        Checks.rank(op, "teacher logits", teacher, 2, "(N,classes)");
-        Checks.floats(op, student, teacher);
-        check(student.shape().equals(teacher.shape()), op, "student logits %s and teacher logits %s differ", student.shape(), teacher.shape());
-        check(student.dim(0) >= 1, op, "empty batch");
+        Checks.logitsAndLabels(op, "DKD", student, teacher, labels);
         check(student.dim(1) >= 2, op, "logits %s: the target/non-target split needs at least 2 classes", student.shape());
-        check(!teacher.requiresGrad(), op, "the teacher logits %s require a gradient; DKD distills from a frozen teacher: "
-                + "compute them under Autograd.noGrad() (distill.Teacher does) or pass a detached copy", teacher.shape());
-        Checks.rank(op, "labels", labels, 1, "(N)");
-        check(labels.dtype() == DType.I32, op, "labels must be I32 class indices, got %s", labels.dtype());
-        check(labels.dim(0) == student.dim(0), op, "%d labels for logits %s", labels.dim(0), student.shape());
-        check(labels.device().equals(student.device()), op, "labels on %s, logits on %s", labels.device(), student.device());
         check(tau > 0 && Double.isFinite(tau), op, "temperature must be positive and finite, got %s", tau);
         check(Double.isFinite(alpha) && Double.isFinite(beta), op, "weights must be finite, got alpha %s, beta %s", alpha, beta);
         Tensor sc = Checks.contiguous(student), tc = Checks.contiguous(teacher), lc = Checks.contiguous(labels);

@@ -84,17 +84,7 @@ public final class Losses {
      */
     public static Tensor kdCrossEntropy(Tensor student, Tensor teacher, Tensor labels, double tau, double ceWeight, double kdWeight) {
         String op = Checks.name(Op.KD_CE_LOSS);
-        Checks.rank(op, "student logits", student, 2, "(N,classes)");
-        Checks.rank(op, "teacher logits", teacher, 2, "(N,classes)");
-        Checks.floats(op, student, teacher);
-        check(student.shape().equals(teacher.shape()), op, "student logits %s and teacher logits %s differ", student.shape(), teacher.shape());
-        check(student.dim(0) >= 1, op, "empty batch");
-        check(!teacher.requiresGrad(), op, "the teacher logits %s require a gradient; KD distills from a frozen teacher: "
-                + "compute them under Autograd.noGrad() (distill.Teacher does) or pass a detached copy", teacher.shape());
-        Checks.rank(op, "labels", labels, 1, "(N)");
-        check(labels.dtype() == DType.I32, op, "labels must be I32 class indices, got %s", labels.dtype());
-        check(labels.dim(0) == student.dim(0), op, "%d labels for logits %s", labels.dim(0), student.shape());
-        check(labels.device().equals(student.device()), op, "labels on %s, logits on %s", labels.device(), student.device());
+        Checks.logitsAndLabels(op, "KD", student, teacher, labels);
         check(tau > 0 && Double.isFinite(tau), op, "temperature must be positive and finite, got %s", tau);
         check(Double.isFinite(ceWeight) && Double.isFinite(kdWeight), op, "weights must be finite, got ce %s, kd %s", ceWeight, kdWeight);
         Tensor sc = Checks.contiguous(student), tc = Checks.contiguous(teacher), lc = Checks.contiguous(labels);
