@@ -19,6 +19,7 @@ import org.stablekd.tensor.Restore;
 import org.stablekd.tensor.Scope;
 import org.stablekd.tensor.Tensor;
 import org.stablekd.testing.Close;
+import org.stablekd.testing.FixtureFile;
 import org.stablekd.testing.Tolerance;
 
 /**
@@ -33,9 +34,7 @@ final class StepFixture {
     static final String DIR = "golden/steps-v1";
 
     private final String file;
-    private final TensorFile contents;
-    private final Set<String> unusedTensors;
-    private final Set<String> unusedAttrs;
+    private final FixtureFile f;
     private final int fullMax, samples;
     private final long prime;
     /** The largest comparison seen, relative to the scale it was measured against, by key prefix. */
@@ -43,14 +42,11 @@ final class StepFixture {
 
     private StepFixture(String file, TensorFile contents) {
         this.file = file;
-        this.contents = contents;
-        this.unusedTensors = new LinkedHashSet<>(contents.tensors().keySet());
-        this.unusedAttrs = new LinkedHashSet<>(contents.metadata().keySet());
-        unusedAttrs.removeAll(Set.of("format", "case", "torch_version", "computed_in", "kink_margin"));
+        this.f = new FixtureFile(DIR + "/" + file, contents, Set.of("format", "case", "torch_version", "computed_in", "kink_margin"));
         this.fullMax = intAttr("full_max");
         this.samples = intAttr("samples");
         this.prime = Long.parseLong(attr("sample_prime"));
-        assertEquals("stablekd-golden-steps-v1", contents.metadata().get("format"), file + " format");
+        assertEquals("stablekd-golden-steps-v1", f.metadata("format"), file + " format");
     }
 
     static StepFixture load(String name) {
@@ -86,53 +82,34 @@ final class StepFixture {
 
     // ---------------------------------------------------------------- attributes
 
-    String attr(String key) {
-        String v = contents.metadata().get(key);
-        if (v == null) throw fail("lacks attribute '" + key + "'");
-        unusedAttrs.remove(key);
-        return v;
-    }
-
-    int intAttr(String key) {
-        return Integer.parseInt(attr(key));
-    }
-
-    double doubleAttr(String key) {
-        return Double.parseDouble(attr(key));
-    }
-
-    boolean boolAttr(String key) {
-        String v = attr(key);
-        if (!v.equals("true") && !v.equals("false")) throw fail("attribute '" + key + "' = '" + v + "' is not true/false");
-        return v.equals("true");
-    }
+    String attr(String key) { return f.attr(key); }
+    int intAttr(String key) { return f.intAttr(key); }
+    double doubleAttr(String key) { return f.doubleAttr(key); }
+    boolean boolAttr(String key) { return f.boolAttr(key); }
 
     // ---------------------------------------------------------------- tensors
 
     /** A stored tensor, marked used. */
     Tensor tensor(String key) {
-        Tensor t = contents.tensors().get(key);
-        if (t == null) throw fail("lacks tensor '" + key + "'");
-        unusedTensors.remove(key);
-        return t;
+        return f.tensor(key);
     }
 
     boolean has(String key) {
-        return contents.tensors().containsKey(key);
+        return f.has(key);
     }
 
     /** Keys of stored tensors (not their stats) that start with {@code prefix}, the prefix removed. */
     Set<String> names(String prefix) {
         Set<String> out = new LinkedHashSet<>();
-        for (String k : contents.tensors().keySet()) if (k.startsWith(prefix)) out.add(k.substring(prefix.length()));
+        for (String k : f.keysStartingWith(prefix)) out.add(k.substring(prefix.length()));
         return out;
     }
 
     /** max |x| of the whole stored tensor {@code key} (from its stats when it is sampled). */
     double maxAbs(String key) {
-        if (has("stats." + key)) return contents.tensors().get("stats." + key).getFlat(1);
+        if (has("stats." + key)) return f.peek("stats." + key).getFlat(1);
         double m = 0;
-        for (double v : contents.tensors().get(key).toDoubleArray()) m = Math.max(m, Math.abs(v));
+        for (double v : f.peek(key).toDoubleArray()) m = Math.max(m, Math.abs(v));
         return m;
     }
 
@@ -226,12 +203,10 @@ final class StepFixture {
 
     /** Fails if some tensor or attribute of the fixture was never read: the replay would ignore it. */
     void assertAllUsed() {
-        if (!unusedTensors.isEmpty() || !unusedAttrs.isEmpty()) {
-            throw fail("the replay ignored tensors " + unusedTensors + " and attributes " + unusedAttrs);
-        }
+        f.assertAllUsed("");
     }
 
     AssertionFailedError fail(String problem) {
-        return new AssertionFailedError("golden fixture " + DIR + "/" + file + ": " + problem);
+        return f.fail(problem);
     }
 }
