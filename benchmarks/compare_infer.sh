@@ -18,6 +18,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 # shellcheck source=../scripts/java25.sh
 source "$root/scripts/java25.sh"
+# shellcheck source=common.sh
+source "$here/common.sh"
 
 models=${MODELS:-resnet8x4,mobile_half,resnet20}
 input=${INPUT:-3x32x32}
@@ -40,13 +42,8 @@ stamp=$(date -u +%Y%m%d-%H%M%S)
 out="$here/results/raw/infer-$stamp"
 weights="$here/results/infer-weights"
 mkdir -p "$out"
-{
-  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src pom.xml || echo ' (+ uncommitted changes)')"
-  echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $("$JAVA" -version 2>&1 | head -1)"
-  echo "command: MODELS=$models INPUT=$input BATCH=$batch THREADS=$thread_counts JMH_OPTS=\"$jmh_opts\" ITERS=$iters benchmarks/compare_infer.sh"
-  echo "anchors: $("$anchor" -c 'import torch, onnxruntime; print("torch", torch.__version__, "/ onnxruntime", onnxruntime.__version__)')"
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); steal before: $(awk '/^cpu /{print $9}' /proc/stat) jiffies"
-} | tee "$out/machine.txt" >&2
+machine_header "$out" "MODELS=$models INPUT=$input BATCH=$batch THREADS=$thread_counts JMH_OPTS=\"$jmh_opts\" ITERS=$iters benchmarks/compare_infer.sh" \
+  "anchors: $("$anchor" -c 'import torch, onnxruntime; print("torch", torch.__version__, "/ onnxruntime", onnxruntime.__version__)')"
 "$anchor" "$here/pytorch_infer.py" --models "$models" --input "$input" --write-weights "$weights"
 for t in ${thread_counts//,/ }; do
   echo "== stablekd (JMH PredictorBench, $t threads)" >&2
@@ -58,15 +55,8 @@ for t in ${thread_counts//,/ }; do
   "$anchor" "$here/pytorch_infer.py" --models "$models" --input "$input" --batch "$batch" --threads "$t" \
       --iters "$iters" --weights-dir "$weights" | tee "$out/anchors-t$t.csv" >&2
 done
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); steal after: $(awk '/^cpu /{print $9}' /proc/stat) jiffies" | tee -a "$out/machine.txt" >&2
-python3 - "$out" <<'PY'
-import json, sys, glob
-for f in glob.glob(sys.argv[1] + "/stablekd-t*.json"):
-    data = json.load(open(f))
-    for b in data:
-        b["primaryMetric"].pop("rawDataHistogram", None); b["primaryMetric"].pop("rawData", None)
-    json.dump(data, open(f, "w"), indent=1)
-PY
+machine_footer "$out"
+strip_jmh_raw "$out"/stablekd-t*.json
 python3 - "$out" <<'PY' | tee "$out/table.md"
 import csv, glob, json, os, re, sys
 out = sys.argv[1]

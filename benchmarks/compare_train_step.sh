@@ -21,6 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 # shellcheck source=../scripts/java25.sh
 source "$root/scripts/java25.sh"
+# shellcheck source=common.sh
+source "$here/common.sh"
 
 models=${MODELS:-resnet20,resnet8,wrn_16_2,resnet56}
 inputs=${INPUTS:-1x32x32,3x32x32}
@@ -48,13 +50,8 @@ echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
 stamp=$(date -u +%Y%m%d-%H%M%S)
 out="$here/results/raw/train-step-$stamp"
 mkdir -p "$out"
-{
-  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src pom.xml || echo ' (+ uncommitted changes)')"
-  echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $("$JAVA" -version 2>&1 | head -1)"
-  echo "command: MODELS=$models INPUTS=$inputs ROUNDS=$rounds THREADS=$threads BATCH=$batch JMH_OPTS=\"$jmh_opts\" VARIANTS=$variants benchmarks/compare_train_step.sh"
-  echo "anchor: $("$anchor" -c 'import torch; print("torch", torch.__version__)'); extra: ${extra:+$("$extra" -c 'import torch; print("torch", torch.__version__)')}"
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); steal before: $(awk '/^cpu /{print $9}' /proc/stat) jiffies"
-} | tee "$out/machine.txt" >&2
+machine_header "$out" "MODELS=$models INPUTS=$inputs ROUNDS=$rounds THREADS=$threads BATCH=$batch JMH_OPTS=\"$jmh_opts\" VARIANTS=$variants benchmarks/compare_train_step.sh" \
+  "anchor: $("$anchor" -c 'import torch; print("torch", torch.__version__)'); extra: ${extra:+$("$extra" -c 'import torch; print("torch", torch.__version__)')}"
 for r in $(seq "$rounds"); do
   echo "== round $r/$rounds: stablekd (JMH TrainStepBench, $threads threads)" >&2
   # shellcheck disable=SC2086
@@ -70,17 +67,7 @@ for r in $(seq "$rounds"); do
         --threads "$threads" --variants nchw | tee "$out/torch-extra-r$r.csv" >&2
   fi
 done
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); steal after: $(awk '/^cpu /{print $9}' /proc/stat) jiffies" | tee -a "$out/machine.txt" >&2
-# the JMH JSON keeps its percentiles and drops the per-sample raw data (megabytes)
-python3 - "$out" <<'PY'
-import json, sys, glob
-for f in glob.glob(sys.argv[1] + "/stablekd-r*.json"):
-    data = json.load(open(f))
-    for b in data:
-        b["primaryMetric"].pop("rawDataHistogram", None); b["primaryMetric"].pop("rawData", None)
-        for m in b.get("secondaryMetrics", {}).values():
-            m.pop("rawDataHistogram", None); m.pop("rawData", None)
-    json.dump(data, open(f, "w"), indent=1)
-PY
+machine_footer "$out"
+strip_jmh_raw "$out"/stablekd-r*.json
 python3 "$here/table_train_step.py" "$out" | tee "$out/table.md"
 echo "raw output: ${out#"$root/"}" >&2

@@ -15,6 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 # shellcheck source=../scripts/java25.sh
 source "$root/scripts/java25.sh"
+# shellcheck source=common.sh
+source "$here/common.sh"
 
 echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
 (cd "$root" && mvn -q -DskipTests install)
@@ -24,12 +26,7 @@ short_opts=${JMH_OPTS:-"-wi 2 -w 1s -i 3 -r 1s -f 1"}
 stamp=$(date -u +%Y%m%d-%H%M%S)
 out="$here/results/raw/jmh-$stamp"
 mkdir -p "$out"
-{
-  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src pom.xml || echo ' (+ uncommitted changes)')"
-  echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $("$JAVA" -version 2>&1 | head -1)"
-  echo "command: JMH_OPTS=\"$short_opts\" benchmarks/run.sh $*"
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); steal before: $(awk '/^cpu /{print $9}' /proc/stat) jiffies"
-} | tee "$out/machine.txt" >&2
+machine_header "$out" "JMH_OPTS=\"$short_opts\" benchmarks/run.sh $*"
 jar="$here/target/benchmarks.jar"
 run_jmh() { # run_jmh OUTPUT.json ARGS...
   local out=$1; shift
@@ -52,15 +49,7 @@ else
       -p layer=r20-l1-16to16-32px,r20-l3-64to64-8px
   jsons+=("$out/jmh-ref-gemm.json" "$out/jmh-ref-conv.json" "$out/jmh-cpu-b4.json")
 fi
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); steal after: $(awk '/^cpu /{print $9}' /proc/stat) jiffies" | tee -a "$out/machine.txt" >&2
-python3 - "${jsons[@]}" <<'PY'
-import json, sys
-for f in sys.argv[1:]:
-    data = json.load(open(f))
-    for b in data:
-        for m in [b["primaryMetric"], *b.get("secondaryMetrics", {}).values()]:
-            m.pop("rawDataHistogram", None); m.pop("rawData", None)
-    json.dump(data, open(f, "w"), indent=1)
-PY
+machine_footer "$out"
+strip_jmh_raw "${jsons[@]}"
 python3 "$here/table.py" "${jsons[@]}" | tee "$out/table.md"
 echo "raw output: ${out#"$root/"}" >&2

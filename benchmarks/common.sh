@@ -1,0 +1,33 @@
+# Sourced by the benchmark scripts: the record every raw-output folder starts with, and the JMH
+# JSON trimmed to what the tables read.
+
+# machine_header OUT_DIR COMMAND [EXTRA_LINE]: writes OUT_DIR/machine.txt (date, commit, machine,
+# JDK, the command, load and host steal before) and echoes it to stderr.
+machine_header() {
+  local out=$1 command=$2 extra=${3:-}
+  {
+    echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src pom.xml || echo ' (+ uncommitted changes)')"
+    echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $("$JAVA" -version 2>&1 | head -1)"
+    echo "command: $command"
+    [ -z "$extra" ] || echo "$extra"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); steal before: $(awk '/^cpu /{print $9}' /proc/stat) jiffies"
+  } | tee "$out/machine.txt" >&2
+}
+
+# machine_footer OUT_DIR: appends load and host steal after the run.
+machine_footer() {
+  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); steal after: $(awk '/^cpu /{print $9}' /proc/stat) jiffies" | tee -a "$1/machine.txt" >&2
+}
+
+# strip_jmh_raw FILE.json...: drops JMH's per-sample data (megabytes), keeps scores and percentiles.
+strip_jmh_raw() {
+  python3 - "$@" <<'PY'
+import json, sys
+for f in sys.argv[1:]:
+    data = json.load(open(f))
+    for b in data:
+        for m in [b["primaryMetric"], *b.get("secondaryMetrics", {}).values()]:
+            m.pop("rawDataHistogram", None); m.pop("rawData", None)
+    json.dump(data, open(f, "w"), indent=1)
+PY
+}
