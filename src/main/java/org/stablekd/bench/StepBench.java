@@ -13,6 +13,7 @@ import org.stablekd.nn.ParameterSlab;
 import org.stablekd.ops.Pointwise;
 import org.stablekd.optim.Sgd;
 import org.stablekd.tensor.DType;
+import org.stablekd.tensor.HostAllocator;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Scope;
 import org.stablekd.tensor.Tensor;
@@ -31,6 +32,8 @@ public final class StepBench {
     public record Timing(String name, int batch, double medianMs, double p90Ms, double imagesPerSecond) {}
 
     public static Timing time(String name, TrainingMethod method, int epoch, int batch, int warmup, int steps, long seed) {
+        // each mode starts as a fresh process would: free blocks cached for the previous mode's sizes are unmapped
+        HostAllocator.get().emptyCache();
         Model m = method.model();
         var in = m.inputShape();
         Rng rng = new Rng(seed);
