@@ -4,8 +4,9 @@ import org.stablekd.data.Dataset;
 import org.stablekd.data.ImageShape;
 import org.stablekd.data.InMemoryImages;
 import org.stablekd.tensor.Rng;
+import org.stablekd.tensor.Tensor;
 
-/** Small generated datasets for training tests. */
+/** Small generated data for tests: datasets for training tests, label tensors for loss tests. */
 public final class TestData {
     private TestData() {}
 
@@ -27,5 +28,13 @@ public final class TestData {
             imgs.write(i, img, 0);
         }
         return new Dataset("bars", imgs, labels, Dataset.numberedClasses(3));
+    }
+
+    /** n seeded uniform class indices in [0, classes), an I32 tensor (n). */
+    public static Tensor labels(long seed, int n, int classes) {
+        Rng rng = new Rng(seed);
+        int[] l = new int[n];
+        for (int i = 0; i < n; i++) l[i] = rng.nextInt(classes);
+        return Tensor.ofInts(l, n);
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.stablekd.testing.Close.assertClose;
 
 import java.util.function.Function;
+import org.stablekd.testing.TestData;
 import org.stablekd.testing.Close;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -41,10 +42,7 @@ class CudaOpsGpuTest {
     }
 
     private static Tensor labels(long seed, int n, int classes) {
-        Rng rng = new Rng(seed);
-        int[] l = new int[n];
-        for (int i = 0; i < n; i++) l[i] = rng.nextInt(classes);
-        return Tensor.ofInts(l, n);
+        return TestData.labels(seed, n, classes);
     }
 
     @Test

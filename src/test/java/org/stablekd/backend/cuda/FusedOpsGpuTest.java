@@ -5,6 +5,7 @@ import static org.stablekd.testing.Close.assertClose;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.stablekd.testing.TestData;
 import org.stablekd.autograd.Autograd;
 import org.stablekd.backend.Op;
 import org.stablekd.ops.Losses;
@@ -33,10 +34,7 @@ class FusedOpsGpuTest {
     }
 
     private static Tensor labels(long seed, int n, int classes) {
-        Rng rng = new Rng(seed);
-        int[] l = new int[n];
-        for (int i = 0; i < n; i++) l[i] = rng.nextInt(classes);
-        return Tensor.ofInts(l, n);
+        return TestData.labels(seed, n, classes);
     }
 
     @Test
