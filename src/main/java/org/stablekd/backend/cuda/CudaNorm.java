@@ -30,21 +30,32 @@ final class CudaNorm implements NormKernels {
     @Override
     public void batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
                                double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
-        CudaRuntime.f32(x, "batch_norm");
-        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        rt.kernels().launch(Kernel.BATCHNORM_STATS_F32, c, CHANNEL_THREADS, KernelArgs.get().ptr(ptr(x)).i32(n).i32(c).i32(hw)
-                .f32(momentum).f32(eps).ptr(ptr(saveMean)).ptr(ptr(saveInvStd)).ptr(ptr(runMean)).ptr(ptr(runVar)));
-        long total = x.numel();
-        rt.kernels().launchElementwise(Kernel.BATCHNORM_APPLY_F32, total, KernelArgs.get().ptr(ptr(x)).ptr(ptr(saveMean))
-                .ptr(ptr(saveInvStd)).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(y)).i32(c).i32(hw).i64(total));
+        train(Kernel.BATCHNORM_APPLY_F32, "batch_norm", x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd);
     }
 
     @Override
     public void batchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
-        CudaRuntime.f32(x, "batch_norm");
+        eval(Kernel.BATCHNORM_EVAL_F32, "batch_norm", x, gamma, beta, runMean, runVar, eps, y);
+    }
+
+    /** Batch statistics (one block per channel, running statistics updated), then {@code apply} elementwise. */
+    private void train(Kernel apply, String what, Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                       double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        CudaRuntime.f32(x, what);
+        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        rt.kernels().launch(Kernel.BATCHNORM_STATS_F32, c, CHANNEL_THREADS, KernelArgs.get().ptr(ptr(x)).i32(n).i32(c).i32(hw)
+                .f32(momentum).f32(eps).ptr(ptr(saveMean)).ptr(ptr(saveInvStd)).ptr(ptr(runMean)).ptr(ptr(runVar)));
+        long total = x.numel();
+        rt.kernels().launchElementwise(apply, total, KernelArgs.get().ptr(ptr(x)).ptr(ptr(saveMean))
+                .ptr(ptr(saveInvStd)).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(y)).i32(c).i32(hw).i64(total));
+    }
+
+    /** Running statistics, applied elementwise by {@code apply}. */
+    private void eval(Kernel apply, String what, Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y) {
+        CudaRuntime.f32(x, what);
         int c = x.dim(1), hw = x.dim(2) * x.dim(3);
         long total = x.numel();
-        rt.kernels().launchElementwise(Kernel.BATCHNORM_EVAL_F32, total, KernelArgs.get().ptr(ptr(x)).ptr(ptr(runMean))
+        rt.kernels().launchElementwise(apply, total, KernelArgs.get().ptr(ptr(x)).ptr(ptr(runMean))
                 .ptr(ptr(runVar)).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(y)).i32(c).i32(hw).i64(total).f32(eps));
     }
 
@@ -56,23 +67,13 @@ final class CudaNorm implements NormKernels {
     @Override
     public void batchNormTrainRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
                                    double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor saveAffine) {
-        CudaRuntime.f32(x, "batch_norm+relu");
-        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        rt.kernels().launch(Kernel.BATCHNORM_STATS_F32, c, CHANNEL_THREADS, KernelArgs.get().ptr(ptr(x)).i32(n).i32(c).i32(hw)
-                .f32(momentum).f32(eps).ptr(ptr(saveMean)).ptr(ptr(saveInvStd)).ptr(ptr(runMean)).ptr(ptr(runVar)));
-        long total = x.numel();
-        rt.kernels().launchElementwise(Kernel.BN_APPLY_RELU_F32, total, KernelArgs.get().ptr(ptr(x)).ptr(ptr(saveMean))
-                .ptr(ptr(saveInvStd)).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(y)).i32(c).i32(hw).i64(total));
+        train(Kernel.BN_APPLY_RELU_F32, "batch_norm+relu", x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd);
     }
 
     @Override
     public void batchNormEvalRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps, Tensor y,
                                   Tensor saveAffine) {
-        CudaRuntime.f32(x, "batch_norm+relu");
-        int c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        long total = x.numel();
-        rt.kernels().launchElementwise(Kernel.BN_EVAL_RELU_F32, total, KernelArgs.get().ptr(ptr(x)).ptr(ptr(runMean))
-                .ptr(ptr(runVar)).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(y)).i32(c).i32(hw).i64(total).f32(eps));
+        eval(Kernel.BN_EVAL_RELU_F32, "batch_norm+relu", x, gamma, beta, runMean, runVar, eps, y);
     }
 
     @Override
