@@ -8,6 +8,8 @@
 #   MODELS=resnet20 INPUTS=3x32x32 ROUNDS=3 benchmarks/compare_train_step.sh
 #   JMH_OPTS="-wi 3 -w 3s -i 5 -r 3s -f 1" THREADS=2 benchmarks/compare_train_step.sh
 #   EXTRA_PYTHON= benchmarks/compare_train_step.sh         # without the PyTorch 1.13 column
+#   MODELS=kd:resnet56:resnet20,stablekd-decomposed:resnet56:resnet20 INPUTS=3x32x32 benchmarks/compare_train_step.sh
+#                    # distillation steps (see TrainStepBench); StableKD has no PyTorch anchor (its row compares with KD's)
 #
 # ROUNDS > 1 alternates the engines ROUNDS times (the machines here are shared and their speed
 # drifts); each cell is then the median over rounds of the per-round medians (PyTorch 2.13's cell:
@@ -32,6 +34,8 @@ batch=${BATCH:-64}
 jmh_opts=${JMH_OPTS:-"-wi 3 -w 3s -i 5 -r 3s -f 1"}
 anchor=${ANCHOR_PYTHON:-python3}
 variants=${VARIANTS:-all}
+# StableKD exists only here: its workloads get no anchor row
+anchor_models=$(echo "$models" | tr ',' '\n' | grep -v '^stablekd-' | paste -sd, || true)
 extra=${EXTRA_PYTHON-/usr/bin/python3}
 
 if ! "$anchor" -c 'import torch, sys; sys.exit(0 if int(torch.__version__.split(".")[0]) >= 2 else 1)' 2>/dev/null; then
@@ -58,12 +62,13 @@ for r in $(seq "$rounds"); do
   "$JAVA" $STABLEKD_JVM_FLAGS -jar "$here/target/benchmarks.jar" TrainStepBench $jmh_opts \
       -jvmArgsAppend "-XX:+UseParallelGC -Xss4m -Dstablekd.threads=$threads" \
       -p model="$models" -p input="$inputs" -p batch="$batch" -rf json -rff "$out/stablekd-r$r.json" >&2
+  [ -n "$anchor_models" ] || continue
   echo "== round $r/$rounds: PyTorch anchor ($anchor, $threads threads, variants $variants)" >&2
-  "$anchor" "$here/pytorch_train_step.py" --models "$models" --inputs "$inputs" --batch "$batch" \
+  "$anchor" "$here/pytorch_train_step.py" --models "$anchor_models" --inputs "$inputs" --batch "$batch" \
       --threads "$threads" --variants "$variants" | tee "$out/torch-anchor-r$r.csv" >&2
   if [ -n "$extra" ]; then
     echo "== round $r/$rounds: PyTorch extra ($extra, $threads threads, NCHW)" >&2
-    "$extra" "$here/pytorch_train_step.py" --models "$models" --inputs "$inputs" --batch "$batch" \
+    "$extra" "$here/pytorch_train_step.py" --models "$anchor_models" --inputs "$inputs" --batch "$batch" \
         --threads "$threads" --variants nchw | tee "$out/torch-extra-r$r.csv" >&2
   fi
 done

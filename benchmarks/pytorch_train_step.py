@@ -11,7 +11,10 @@ mode (batch-norm statistics), exactly what TrainStepBench times on our engine. V
 channels_last, each eager or under torch.compile (PyTorch 2 only; the compile happens in the
 warm-up steps, which are not timed); the comparison takes the best variant. The models are
 the zoo's PyTorch definitions from scripts/golden/make_model_fixtures.py (same module layout as
-RepDistiller's). Each configuration: warm-up steps, then the median over timed steps; printed
+RepDistiller's). A model named kd:TEACHER:STUDENT is one knowledge-distillation step instead, as
+TrainStepBench's: the frozen teacher (eval mode, no_grad) on the batch, the student's forward,
+0.1·CE + 0.9·τ²·KL(softmax(t/τ) ‖ softmax(s/τ)) at τ = 4, backward and SGD over the student
+(channels_last and torch.compile apply to both networks). Each configuration: warm-up steps, then the median over timed steps; printed
 as one CSV line per configuration: model,input,batch,classes,threads,variant,median_ms,img_per_s.
 """
 import argparse
@@ -44,23 +47,46 @@ def available_variants():
     return [v for v in VARIANTS if not v.startswith("compile") or hasattr(torch, "compile")]
 
 
+def kd_loss(s, t, y, tau=4.0):
+    """0.1·CE + 0.9·τ²·KL(softmax(t/τ) ‖ softmax(s/τ)), batch mean: our KD's CIFAR recipe."""
+    kl = F.kl_div(F.log_softmax(s / tau, dim=1), F.softmax(t / tau, dim=1), reduction="batchmean")
+    return 0.1 * F.cross_entropy(s, y) + 0.9 * tau * tau * kl
+
+
 def bench(model_name, chw, batch, warmup, steps, seed, variant):
     c, h, w = chw
     classes = classes_for(c)
     torch.manual_seed(seed)
+    parts = model_name.split(":")
+    teacher = None
+    if len(parts) == 3:
+        if parts[0] != "kd":
+            raise SystemExit("pytorch_train_step.py: only kd:TEACHER:STUDENT workloads have a PyTorch anchor, not " + model_name)
+        teacher = build(parts[1], classes, c, h).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        model_name = parts[2]
     model = build(model_name, classes, c, h)
     model.train()
     x = torch.rand(batch, c, h, w) * 2 - 1
     y = torch.randint(0, classes, (batch,))
     if variant.endswith("channels_last"):
         model = model.to(memory_format=torch.channels_last)
+        if teacher is not None:
+            teacher = teacher.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     forward = torch.compile(model) if variant.startswith("compile") else model
+    teacher_forward = (torch.compile(teacher) if variant.startswith("compile") else teacher) if teacher is not None else None
 
     def step():
         logits = forward(x)
-        loss = F.cross_entropy(logits, y)
+        if teacher_forward is None:
+            loss = F.cross_entropy(logits, y)
+        else:
+            with torch.no_grad():
+                t = teacher_forward(x)
+            loss = kd_loss(logits, t, y)
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=False)

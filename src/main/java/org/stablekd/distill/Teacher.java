@@ -3,6 +3,8 @@ package org.stablekd.distill;
 import java.util.ArrayList;
 import java.util.List;
 import org.stablekd.autograd.Autograd;
+import org.stablekd.backend.WeightCache;
+import org.stablekd.nn.BatchNormFolding;
 import org.stablekd.nn.Model;
 import org.stablekd.tensor.Restore;
 import org.stablekd.tensor.Tensor;
@@ -10,13 +12,21 @@ import org.stablekd.tensor.Tensor;
 /**
  * A frozen teacher: always in eval mode, run under noGrad, so it never records a graph, never
  * gets a gradient, and never updates its BatchNorm statistics.
+ *
+ * <p>It runs the inference path, as a {@link org.stablekd.infer.Predictor} does: its BatchNorms
+ * are folded into the convolutions before them ({@link BatchNormFolding}: one pass less per
+ * layer, the folded weights are separate tensors, so the model's parameters and state dict stay
+ * as loaded), and its forwards run under a {@link WeightCache}, so the convolutions pack their
+ * constant weights once instead of on every batch. Folding changes the teacher's outputs only by
+ * float rounding (the fold is checked on a probe batch; see BatchNormFolding).
  */
 public final class Teacher {
     private final Model model;
+    private final WeightCache packed = new WeightCache();
 
     public Teacher(Model model) {
         this.model = model;
-        model.eval();
+        BatchNormFolding.fold(model);   // also puts it in eval mode
     }
 
     public Model model() {
@@ -25,10 +35,9 @@ public final class Teacher {
 
     /** The logits. */
     public Tensor logits(Tensor images) {
-        model.eval();
-        try (Restore ng = Autograd.noGrad()) {
-            return model.forward(images);
-        }
+        Tensor[] out = new Tensor[1];
+        run(() -> out[0] = model.forward(images));
+        return out[0];
     }
 
     /**
@@ -37,9 +46,8 @@ public final class Teacher {
      * forward. {@code cuts} must be increasing.
      */
     public List<Tensor> features(Tensor images, int[] cuts) {
-        model.eval();
         List<Tensor> out = new ArrayList<>();
-        try (Restore ng = Autograd.noGrad()) {
+        run(() -> {
             Tensor x = images;
             int stage = 0;
             for (int c : cuts) {
@@ -47,7 +55,17 @@ public final class Teacher {
                 stage = c;
                 out.add(x);
             }
-        }
+        });
         return out;
+    }
+
+    /** body in eval mode, without a graph, with the teacher's packed weights in force. */
+    private void run(Runnable body) {
+        model.eval();
+        packed.run(() -> {
+            try (Restore ng = Autograd.noGrad()) {
+                body.run();
+            }
+        });
     }
 }

@@ -50,8 +50,10 @@ public final class BatchNormFolding {
     }
 
     /**
-     * Puts {@code model} in eval mode and folds every conv→BN pair. Returns how many were folded.
-     * The model must not train afterwards (a folded BN refuses to).
+     * Puts {@code model} in eval mode and folds every conv→BN pair. Returns how many were folded
+     * by this call (pairs folded by an earlier call are left as they are). The model must not
+     * train afterwards (a folded BN refuses to); its parameters and state dict are unchanged
+     * (the folded weights are separate tensors).
      */
     public static int fold(Model model) {
         model.eval();
@@ -72,6 +74,7 @@ public final class BatchNormFolding {
         for (int i = 0; i < trace.convs.size(); i++) {
             Conv2d c = trace.convs.get(i);
             BatchNorm2d bn = trace.bns.get(i);
+            if (c.isFolded()) continue;   // folded before: fold is idempotent
             foldPair(c, bn);
             if (sameLogits(before, logits(model, probe))) {
                 folded++;
