@@ -54,7 +54,7 @@ public final class StableKD implements TrainingMethod {
         for (int cut = 1; cut < plan.blocks(); cut++) {
             Shape s = b.student().get(cut), t = b.teacher().get(cut);
             if (s.equals(t)) continue;
-            inConnectors.put(cut, new Connector(t, s, rng));
+            inConnectors.put(cut, new Connector(t, s, rng, plan.policies().connectorRelu()));
             outConnectors.put(cut, new Connector(s, t, rng));
         }
     }
@@ -87,6 +87,43 @@ public final class StableKD implements TrainingMethod {
             }
             currentStage = stage;
         }
+    }
+
+    /** Connectors at cuts inside a group of {@code epoch}'s stage: no group reads them any more. */
+    private List<Module> retiredConnectors(int epoch) {
+        java.util.Set<Integer> boundaries = new java.util.HashSet<>();
+        for (Recomposition.Group g : groupsAt(epoch)) boundaries.add(g.first());
+        List<Module> out = new java.util.ArrayList<>();
+        inConnectors.forEach((cut, c) -> { if (!boundaries.contains(cut)) out.add(c); });
+        outConnectors.forEach((cut, c) -> { if (!boundaries.contains(cut)) out.add(c); });
+        return out;
+    }
+
+    @Override
+    public java.util.Collection<Module> frozen(int epoch) {
+        return plan.policies().retiredConnectors() == Policies.RetiredConnectors.FREEZE ? retiredConnectors(epoch) : List.of();
+    }
+
+    /** With momentum_at_merge: reset, at the first epoch of every stage after decomposition (a pure function of the epoch, so resuming agrees). */
+    @Override
+    public boolean resetsMomentum(int epoch) {
+        int stage = plan.stageOf(epoch);
+        return plan.policies().momentumAtMerge() == Policies.MomentumAtMerge.RESET && stage > 0 && epoch == plan.firstEpochOf(stage);
+    }
+
+    /** Where some group was fed teacher features this epoch (every stage but the last), the student's running statistics came from them. */
+    private boolean teacherFed(int epoch) {
+        return groupsAt(epoch).size() > 1;
+    }
+
+    @Override
+    public int bnRecalibrationBatches(int epoch) {
+        return teacherFed(epoch) ? plan.policies().bnRecalibrateBatches() : 0;
+    }
+
+    @Override
+    public String trainAccuracyKey(int epoch) {
+        return teacherFed(epoch) ? "train_top1_last_group_on_teacher_features" : "train_top1";
     }
 
     @Override
@@ -126,10 +163,24 @@ public final class StableKD implements TrainingMethod {
             } else {
                 Connector c = outConnectors.get(g.last() + 1);
                 Tensor o = c == null ? out : c.forward(out);
-                losses.put(g + ".mse", Pointwise.scale(Losses.mse(o, h.get(g.last())), plan.innerWeight()));
+                Tensor target = h.get(g.last());
+                boolean normalized = plan.policies().innerLoss() == Policies.InnerLoss.NORMALIZED_MSE;
+                double scale = normalized ? plan.innerWeight() / (variance(target) + NORMALIZED_MSE_EPS) : plan.innerWeight();
+                losses.put(g + (normalized ? ".nmse" : ".mse"), Pointwise.scale(Losses.mse(o, target), scale));
             }
         }
         return new Step(logits, losses);
+    }
+
+    static final double NORMALIZED_MSE_EPS = 1e-8;
+
+    /** Var(t) over all of the batch's elements, a constant of the step (the teacher gets no gradient). */
+    static double variance(Tensor t) {
+        try (org.stablekd.tensor.Restore ng = org.stablekd.autograd.Autograd.noGrad()) {
+            double mean = org.stablekd.ops.Reduce.mean(t).item();
+            Tensor centered = Pointwise.addScalar(t, -mean);
+            return org.stablekd.ops.Reduce.mean(Pointwise.mul(centered, centered)).item();
+        }
     }
 
     /** The student's input for the block starting at {@code cut}: the teacher's feature there, bridged if needed. */

@@ -99,6 +99,8 @@ public final class Trainer {
             int steps = trainLoader.batchesPerEpoch();
             for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
                 method.startEpoch(epoch);
+                if (method.resetsMomentum(epoch)) sgd.resetMomentum();
+                sgd.freeze(parameters(method.frozen(epoch)));
                 method.model().train(true);
                 for (Module m : trainable.values()) m.train(true);
                 EpochStats st = new EpochStats();
@@ -134,6 +136,15 @@ public final class Trainer {
                 double epochSeconds = (System.nanoTime() - t0) / 1e9;
                 trainImages += st.images;
                 trainSeconds += epochSeconds;
+                // BatchNorm statistics of the model's own forward, where the method asks (the
+                // weights files and the checkpoint then carry them): evaluated before and after
+                int recalibrate = method.bnRecalibrationBatches(epoch);
+                Evaluator.Result asTrained = null;
+                BatchNormRecalibration.Result recal = null;
+                if (recalibrate > 0) {
+                    asTrained = Evaluator.evaluate(method.model(), testLoader, epoch);
+                    recal = BatchNormRecalibration.run(method.model(), trainLoader.startEpoch(epoch), recalibrate);
+                }
                 Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch);
                 lastTop1 = ev.top1();
                 boolean best = ev.top1() > bestTop1;
@@ -148,13 +159,20 @@ public final class Trainer {
                 rec.putAll(method.epochInfo(epoch));
                 rec.put("train_loss", st.loss());
                 st.lossSums.forEach((k, v) -> rec.put("train_" + k, v / st.images));
-                rec.put("train_top1", st.top1());
+                rec.put(method.trainAccuracyKey(epoch), st.top1());
+                if (recal != null) rec.put("train_top1_end_to_end", recal.top1());
+                rec.put("bn_stats", recal == null ? "running" : "recalibrated");
                 rec.put("test_loss", ev.loss());
                 rec.put("test_top1", ev.top1());
                 rec.put("test_top5", ev.top5());
+                if (asTrained != null) {
+                    rec.put("bn_recalibration_batches", recal.batches());
+                    rec.put("test_loss_running_bn", asTrained.loss());
+                    rec.put("test_top1_running_bn", asTrained.top1());
+                }
                 rec.put("train_images_per_s", st.images / epochSeconds);
                 rec.put("epoch_seconds", epochSeconds);
-                rec.put("eval_seconds", ev.seconds());
+                rec.put("eval_seconds", ev.seconds() + (asTrained == null ? 0 : asTrained.seconds()));
                 rec.put("wall_seconds", (System.nanoTime() - wall0) / 1e9);
                 if (observer != null) rec.putAll(observer.epochMetrics());
                 metrics.append(rec);
@@ -174,6 +192,13 @@ public final class Trainer {
         }
         double wall = (System.nanoTime() - wall0) / 1e9;
         return new Result(o.epochs(), lastTop1, bestTop1, bestEpoch, trainSeconds > 0 ? trainImages / trainSeconds : 0, wall);
+    }
+
+    /** Every parameter of {@code modules}, by identity. */
+    private static java.util.Set<org.stablekd.nn.Parameter> parameters(java.util.Collection<Module> modules) {
+        java.util.Set<org.stablekd.nn.Parameter> out = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Module m : modules) out.addAll(m.namedParameters().values());
+        return out;
     }
 
     private Map<String, String> weightsMeta(TrainingMethod method) {
