@@ -138,7 +138,7 @@ public record Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int 
             if (a.equals(b)) continue;
             String where = "block " + i + " of " + student.name() + " ends with " + a + " but block " + i + " of " + teacher.name() + " ends with " + b;
             if (!connectors) {
-                problems.add(where + "; allow learned connectors (\"connectors\": true, --connectors) or choose other cut points");
+                problems.add(where + "; allow learned connectors (\"connectors: true\", --param connectors=true) or choose other cut points");
             } else if (a.rank() != 3 || b.rank() != 3) {
                 problems.add(where + "; connectors bridge feature maps (C,H,W) only");
             } else if (a.dim(1) != b.dim(1) || a.dim(2) != b.dim(2)) {

@@ -21,12 +21,18 @@ import org.stablekd.train.TrainingMethod;
  *
  * <p>Each step runs the frozen teacher once and keeps its features h_0 (the image) … h_N (the
  * logits) at the plan's cuts. In the current stage every group [a..b] of student blocks takes the
- * teacher's h_a (through an input connector if shapes differ) and is trained to produce h_{b}+1:
- * an inner group by innerWeight·MSE (through an output connector if shapes differ), the group
+ * teacher's h_a (through an input connector if shapes differ) and is trained to produce h_{b+1}:
+ * an inner group by innerWeight·MSE, optionally over Var(h_{b+1}) (through an output connector if
+ * shapes differ), the group
  * that ends with the logits by ceWeight·CE + kdWeight·KD(τ). Groups share no activations, so one
  * backward trains them all at once and independently; the last stage (one group, input = image)
  * is ordinary end-to-end KD. Student weights carry over between stages; the student's BatchNorm
  * stays in training mode throughout, the teacher's in eval mode.
+ *
+ * <p>The plan's {@link Policies} reach the trainer through {@link TrainingMethod}'s hooks: BatchNorm
+ * recalibration before the evaluation of teacher-fed epochs, a momentum reset at the first epoch
+ * of each later stage, retired connectors frozen, and the name of the training accuracy (the last
+ * group's on teacher features while there are several groups). NOTES.md, Note [StableKD].
  */
 public final class StableKD implements TrainingMethod {
     private final Teacher teacher;

@@ -176,9 +176,11 @@ public final class Trainer {
                 rec.put("wall_seconds", (System.nanoTime() - wall0) / 1e9);
                 if (observer != null) rec.putAll(observer.epochMetrics());
                 metrics.append(rec);
-                log.printf("epoch %d/%d  train loss %.4f top1 %.2f%%  test loss %.4f top1 %.2f%% top5 %.2f%%  %.0f img/s  %.0fs%s%n",
-                        epoch + 1, o.epochs(), st.loss(), st.top1(), ev.loss(), ev.top1(), ev.top5(), st.images / epochSeconds,
-                        epochSeconds, best ? "  (best)" : "");
+                String trainAcc = method.trainAccuracyKey(epoch).equals("train_top1") ? "top1" : method.trainAccuracyKey(epoch).substring(6);
+                log.printf("epoch %d/%d  train loss %.4f %s %.2f%%  test loss %.4f top1 %.2f%% top5 %.2f%%%s  %.0f img/s  %.0fs%s%n",
+                        epoch + 1, o.epochs(), st.loss(), trainAcc, st.top1(), ev.loss(), ev.top1(), ev.top5(),
+                        asTrained == null ? "" : String.format(" (BN recalibrated; as trained %.2f%%)", asTrained.top1()),
+                        st.images / epochSeconds, epochSeconds, best ? "  (best)" : "");
                 // weights first, then the checkpoint that says this epoch is done
                 Safetensors.write(o.outDir().resolve("weights.safetensors"), method.model().stateDict(), weightsMeta(method));
                 if (best) Safetensors.write(o.outDir().resolve("best.safetensors"), method.model().stateDict(), weightsMeta(method));
