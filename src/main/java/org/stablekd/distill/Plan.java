@@ -182,7 +182,7 @@ public record Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int 
     public String toString() {
         return "Plan[blocks " + blocks() + " (student cuts " + Arrays.toString(studentCuts) + ", teacher cuts " + Arrays.toString(teacherCuts)
                 + "), stages " + schedule() + " with epochs " + Arrays.toString(stageEpochs) + ", merge " + mergeFactor
-                + ", inner " + Policies.spelled(policies.innerLoss()) + " x" + innerWeight + ", final " + ceWeight + "·CE + " + kdWeight + "·KD(τ=" + tau + ")"
+                + ", inner loss x" + innerWeight + ", final " + ceWeight + "·CE + " + kdWeight + "·KD(τ=" + tau + ")"
                 + (restartSchedule ? ", schedule restarts per stage" : "") + (connectors ? ", connectors" : "") + "; " + policies + "]";
     }
 

@@ -188,6 +188,20 @@ class StableKDPoliciesTest {
         assertTrue(rm.lossTerms().contains("b1.mse"), rm.lossTerms().toString());
     }
 
+    /** The recalibrated statistics are what the checkpoint holds, so a run resumed after a recalibrated epoch equals an uninterrupted one. */
+    @Test
+    void aResumedRunWithRecalibrationMatchesAnUninterruptedOne(@TempDir Path dir) throws Exception {
+        Plan p = plan(Policies.DEFAULTS.withBnRecalibrateBatches(2), false);
+        Path a = dir.resolve("a"), b = dir.resolve("b");
+        train(a, method(4, p), 3, false);
+        train(b, method(4, p), 1, false);
+        train(b, method(4, p), 3, true);
+        var wa = checkpoint(a);
+        var wb = checkpoint(b);
+        assertEquals(wa.keySet(), wb.keySet());
+        for (String k : wa.keySet()) assertArrayEquals(wa.get(k).toDoubleArray(), wb.get(k).toDoubleArray(), 0, k);
+    }
+
     // ---------------------------------------------------------------- 3. optimizer state at a stage change
 
     /**
