@@ -36,7 +36,12 @@ import org.stablekd.tensor.Tensor;
  *   out/metrics.jsonl            one record per epoch
  * </pre>
  *
- * A NaN or infinite loss stops the run with {@link TrainingDivergedException}; the checkpoint of
+ * The method steers the optimizer and the evaluation through {@link TrainingMethod}'s hooks:
+ * modules frozen for an epoch, a momentum reset before it, BatchNorm statistics re-estimated on
+ * training batches before its evaluation (both results logged, {@code bn_stats} says which the
+ * test accuracy used), and the name of the training accuracy.
+ *
+ * <p>A NaN or infinite loss stops the run with {@link TrainingDivergedException}; the checkpoint of
  * the last finished epoch stays as it was. Each step runs in a {@link Scope}, so the steady
  * state allocates nothing new.
  */
