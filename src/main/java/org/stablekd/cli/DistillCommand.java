@@ -1,6 +1,10 @@
 package org.stablekd.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -24,13 +28,35 @@ final class DistillCommand implements Callable<Integer> {
 
     @Option(names = "--resume", description = "Continue from OUT/LABEL/checkpoint.safetensors if it exists.") boolean resume;
 
+    @Option(names = "--param", paramLabel = "KEY=VALUE", description = {"A parameter of the method, as in an experiment file's method entry",
+            "(repeatable; overrides the file), e.g. --param bn_recalibrate_batches=200 --param momentum_at_merge=reset",
+            "--param student_cuts=[0,1,2,4] (VALUE is read as YAML)."})
+    List<String> params;
+
     @Override
     public Integer call() throws Exception {
         exp.runtime.apply();
         Experiment e = exp.experiment(method);
-        MethodSpec m = exp.config == null ? e.methods().get(0) : e.method(method);
+        MethodSpec m = withParams(exp.config == null ? e.methods().get(0) : e.method(method), params);
         new ExperimentRunner(e, 2, System.out).run(m, resume, !exp.noProgress, exp.workers);
         return 0;
+    }
+
+    /** {@code m} with each KEY=VALUE of {@code params} set (VALUE read as YAML: 200, reset, true, [0,1,2,4]). */
+    static MethodSpec withParams(MethodSpec m, List<String> params) {
+        if (params == null || params.isEmpty()) return m;
+        Map<String, JsonNode> out = new LinkedHashMap<>(m.params());
+        ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+        for (String p : params) {
+            int eq = p.indexOf('=');
+            if (eq < 1 || p.substring(eq + 1).isBlank()) throw new IllegalArgumentException("--param '" + p + "' is not KEY=VALUE (e.g. --param inner_loss=normalized_mse)");
+            try {
+                out.put(p.substring(0, eq).strip(), yaml.readTree(p.substring(eq + 1)));
+            } catch (com.fasterxml.jackson.core.JacksonException ex) {
+                throw new IllegalArgumentException("--param '" + p + "': the value is not valid YAML (" + ex.getOriginalMessage() + ")");
+            }
+        }
+        return new MethodSpec(m.label(), m.method(), out);
     }
 
     /** Flags shared by distill and compare. */

@@ -10,17 +10,24 @@ import org.stablekd.tensor.Tensor;
 
 /**
  * A learned bridge between feature maps of different shapes (per image (C,H,W)): average pooling
- * by a whole factor when the source is larger, then a 1×1 convolution + BatchNorm on channels.
- * Connectors belong to the distillation: they are trained and checkpointed with the student but
- * never exported with it.
+ * by a whole factor when the source is larger, then a 1×1 convolution + BatchNorm on channels, and
+ * optionally a ReLU (for an input connector whose output stands in for a ReLU-ended stage's).
+ * StableKD's plans use connectors on channels only ({@link Plan#validate}): a cut's two connectors
+ * go in opposite directions, and neither may upsample. Connectors belong to the distillation: they
+ * are trained and checkpointed with the student but never exported with it.
  */
 public final class Connector extends Module {
     private final int pool;
     private final Conv2d conv;
     private final BatchNorm2d bn;
+    private final boolean relu;
     public final Shape from, to;
 
     public Connector(Shape from, Shape to, Rng rng) {
+        this(from, to, rng, false);
+    }
+
+    public Connector(Shape from, Shape to, Rng rng, boolean relu) {
         if (!spatialRatioOk(from, to)) {
             throw new IllegalArgumentException("no connector from " + from + " to " + to + ": sizes must differ by a whole factor");
         }
@@ -31,6 +38,7 @@ public final class Connector extends Module {
         this.from = from;
         this.to = to;
         this.pool = from.dim(1) / to.dim(1);
+        this.relu = relu;
         this.conv = child("conv", new Conv2d(from.dim(0), to.dim(0), 1, 1, 0)).kaimingFanOut(rng);
         this.bn = child("bn", new BatchNorm2d(to.dim(0)));
     }
@@ -46,6 +54,6 @@ public final class Connector extends Module {
     @Override
     public Tensor forward(Tensor x) {
         if (pool > 1) x = Pool.avgPool2d(x, pool, pool, 0, false);
-        return bn.forward(conv.forward(x));
+        return relu ? bn.forwardRelu(conv.forward(x)) : bn.forward(conv.forward(x));
     }
 }

@@ -23,6 +23,26 @@ public record MethodSpec(String label, String method, Map<String, JsonNode> para
         return n.asBoolean();
     }
 
+    /** A whole number of at least {@code min}. */
+    public int integer(String key, int def, int min) {
+        JsonNode n = params.get(key);
+        if (n == null) return def;
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < min) {
+            throw new IllegalArgumentException("method " + label + ": '" + key + "' must be a whole number of at least " + min + ", got " + n);
+        }
+        return n.asInt();
+    }
+
+    /** One of an enum's constants, written in lower case ("normalized_mse" for NORMALIZED_MSE). */
+    public <E extends Enum<E>> E choice(String key, E def) {
+        JsonNode n = params.get(key);
+        if (n == null) return def;
+        E[] all = def.getDeclaringClass().getEnumConstants();
+        for (E e : all) if (n.isTextual() && e.name().equalsIgnoreCase(n.asText())) return e;
+        java.util.List<String> names = java.util.Arrays.stream(all).map(e -> e.name().toLowerCase(java.util.Locale.ROOT)).toList();
+        throw new IllegalArgumentException("method " + label + ": '" + key + "' must be one of " + names + ", got " + n);
+    }
+
     /** An integer list, or null when absent. */
     public int[] ints(String key) {
         JsonNode n = params.get(key);

@@ -67,18 +67,27 @@ public final class Methods {
     /** A StableKD plan from the method's parameters, defaults from {@link Plan#defaults}. */
     static Plan plan(MethodSpec m, Model teacher, Model student, int epochs) {
         m.allow(Set.of("student_cuts", "teacher_cuts", "stage_epochs", "merge_factor", "inner_weight", "ce_weight", "kd_weight", "tau",
-                "restart_schedule", "connectors"));
+                "restart_schedule", "connectors", "bn_recalibrate_batches", "momentum_at_merge", "retired_connectors", "inner_loss",
+                "connector_relu"));
         Plan d = Plan.defaults(student.stageCount(), teacher.stageCount(), epochs);
         int[] sc = m.ints("student_cuts"), tc = m.ints("teacher_cuts"), se = m.ints("stage_epochs");
         int merge = (int) m.num("merge_factor", 2);
         int[] s = sc != null ? sc : d.studentCuts(), t = tc != null ? tc : d.teacherCuts();
         int[] e = se != null ? se : Plan.splitEpochs(epochs, Recomposition.stageCount(s.length - 1, merge));
         Plan p = new Plan(s, t, e, merge, m.num("inner_weight", 1), m.num("ce_weight", 0.1), m.num("kd_weight", 0.9), m.num("tau", 4),
-                m.bool("restart_schedule", false), m.bool("connectors", false));
+                m.bool("restart_schedule", false), m.bool("connectors", false), policies(m));
         if (p.totalEpochs() != epochs) {
             throw new IllegalArgumentException("method " + m.label() + ": stage_epochs " + java.util.Arrays.toString(e) + " sum to " + p.totalEpochs()
                     + " but the experiment has " + epochs + " epochs");
         }
         return p;
+    }
+
+    /** The plan's {@link Policies}, defaults from {@link Policies#DEFAULTS}. */
+    static Policies policies(MethodSpec m) {
+        Policies d = Policies.DEFAULTS;
+        return new Policies(m.integer("bn_recalibrate_batches", d.bnRecalibrateBatches(), 0), m.choice("momentum_at_merge", d.momentumAtMerge()),
+                m.choice("retired_connectors", d.retiredConnectors()), m.choice("inner_loss", d.innerLoss()),
+                m.bool("connector_relu", d.connectorRelu()));
     }
 }

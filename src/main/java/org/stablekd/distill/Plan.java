@@ -25,11 +25,27 @@ import org.stablekd.tensor.Shape;
  * @param kdWeight       weight of the KD loss (τ²·KL) for that group
  * @param tau            KD temperature
  * @param restartSchedule the learning-rate schedule restarts at each stage (else it spans the whole run)
- * @param connectors     learned 1×1 conv + BN connectors (average pooling where the source map is
- *                       larger; never upsampling) where block shapes differ (docs/design.md, Connectors)
+ * @param connectors     learned 1×1 conv + BN connectors where block shapes differ in channels
+ *                       (docs/design.md, Connectors)
+ * @param policies       BatchNorm statistics, optimizer state at a stage change, the inner loss's
+ *                       scale, connector ReLU ({@link Policies})
  */
 public record Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int mergeFactor, double innerWeight,
-                   double ceWeight, double kdWeight, double tau, boolean restartSchedule, boolean connectors) {
+                   double ceWeight, double kdWeight, double tau, boolean restartSchedule, boolean connectors, Policies policies) {
+
+    public Plan {
+        if (policies == null) throw new IllegalArgumentException("a plan needs its policies (Policies.DEFAULTS)");
+    }
+
+    /** With the default {@link Policies}. */
+    public Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int mergeFactor, double innerWeight,
+                double ceWeight, double kdWeight, double tau, boolean restartSchedule, boolean connectors) {
+        this(studentCuts, teacherCuts, stageEpochs, mergeFactor, innerWeight, ceWeight, kdWeight, tau, restartSchedule, connectors, Policies.DEFAULTS);
+    }
+
+    public Plan withPolicies(Policies p) {
+        return new Plan(studentCuts, teacherCuts, stageEpochs, mergeFactor, innerWeight, ceWeight, kdWeight, tau, restartSchedule, connectors, p);
+    }
 
     /** One block per stage, epochs split evenly over the stages (earlier stages take any remainder), MSE weight 1, 0.1·CE + 0.9·KD at τ = 4. */
     public static Plan defaults(int studentStages, int teacherStages, int epochs) {
@@ -88,7 +104,7 @@ public record Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int 
     /**
      * Checks the plan against a pair, before any training: cut points each model has, stage
      * epochs matching the schedule, the same classes, and equal shapes at every inner boundary
-     * unless connectors are allowed (then a spatial ratio must be a whole number). Every problem
+     * unless connectors are allowed (then the maps may differ in channels only). Every problem
      * is one IllegalArgumentException that says which block and which shapes.
      */
     public Boundaries validate(Model teacher, Model student) {
@@ -122,9 +138,14 @@ public record Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int 
             if (a.equals(b)) continue;
             String where = "block " + i + " of " + student.name() + " ends with " + a + " but block " + i + " of " + teacher.name() + " ends with " + b;
             if (!connectors) {
-                problems.add(where + "; allow learned connectors (\"connectors\": true, --connectors) or choose other cut points");
-            } else if (a.rank() != 3 || b.rank() != 3 || !Connector.spatialRatioOk(a, b)) {
-                problems.add(where + "; a connector needs feature maps whose sizes differ by a whole factor");
+                problems.add(where + "; allow learned connectors (\"connectors: true\", --param connectors=true) or choose other cut points");
+            } else if (a.rank() != 3 || b.rank() != 3) {
+                problems.add(where + "; connectors bridge feature maps (C,H,W) only");
+            } else if (a.dim(1) != b.dim(1) || a.dim(2) != b.dim(2)) {
+                // each inner cut gets connectors both ways (teacher → student input, student output →
+                // teacher), so one of them would have to upsample, which connectors do not do
+                problems.add(where + "; connectors bridge channel counts only, not height and width"
+                        + " (one of the cut's two connectors would have to upsample): choose cut points where both maps have the same size");
             }
         }
         if (!problems.isEmpty()) throw new IllegalArgumentException("StableKD plan: " + String.join("; ", problems));
@@ -161,8 +182,8 @@ public record Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int 
     public String toString() {
         return "Plan[blocks " + blocks() + " (student cuts " + Arrays.toString(studentCuts) + ", teacher cuts " + Arrays.toString(teacherCuts)
                 + "), stages " + schedule() + " with epochs " + Arrays.toString(stageEpochs) + ", merge " + mergeFactor
-                + ", inner MSE x" + innerWeight + ", final " + ceWeight + "·CE + " + kdWeight + "·KD(τ=" + tau + ")"
-                + (restartSchedule ? ", schedule restarts per stage" : "") + (connectors ? ", connectors" : "") + "]";
+                + ", inner loss x" + innerWeight + ", final " + ceWeight + "·CE + " + kdWeight + "·KD(τ=" + tau + ")"
+                + (restartSchedule ? ", schedule restarts per stage" : "") + (connectors ? ", connectors" : "") + "; " + policies + "]";
     }
 
     @Override
@@ -170,7 +191,7 @@ public record Plan(int[] studentCuts, int[] teacherCuts, int[] stageEpochs, int 
         return o instanceof Plan p && Arrays.equals(studentCuts, p.studentCuts) && Arrays.equals(teacherCuts, p.teacherCuts)
                 && Arrays.equals(stageEpochs, p.stageEpochs) && mergeFactor == p.mergeFactor && innerWeight == p.innerWeight
                 && ceWeight == p.ceWeight && kdWeight == p.kdWeight && tau == p.tau && restartSchedule == p.restartSchedule
-                && connectors == p.connectors;
+                && connectors == p.connectors && policies.equals(p.policies);
     }
 
     @Override

@@ -21,12 +21,18 @@ import org.stablekd.train.TrainingMethod;
  *
  * <p>Each step runs the frozen teacher once and keeps its features h_0 (the image) … h_N (the
  * logits) at the plan's cuts. In the current stage every group [a..b] of student blocks takes the
- * teacher's h_a (through an input connector if shapes differ) and is trained to produce h_{b}+1:
- * an inner group by innerWeight·MSE (through an output connector if shapes differ), the group
+ * teacher's h_a (through an input connector if shapes differ) and is trained to produce h_{b+1}:
+ * an inner group by innerWeight·MSE, optionally over Var(h_{b+1}) (through an output connector if
+ * shapes differ), the group
  * that ends with the logits by ceWeight·CE + kdWeight·KD(τ). Groups share no activations, so one
  * backward trains them all at once and independently; the last stage (one group, input = image)
  * is ordinary end-to-end KD. Student weights carry over between stages; the student's BatchNorm
  * stays in training mode throughout, the teacher's in eval mode.
+ *
+ * <p>The plan's {@link Policies} reach the trainer through {@link TrainingMethod}'s hooks: BatchNorm
+ * recalibration before the evaluation of teacher-fed epochs, a momentum reset at the first epoch
+ * of each later stage, retired connectors frozen, and the name of the training accuracy (the last
+ * group's on teacher features while there are several groups). NOTES.md, Note [StableKD].
  */
 public final class StableKD implements TrainingMethod {
     private final Teacher teacher;
@@ -54,7 +60,7 @@ public final class StableKD implements TrainingMethod {
         for (int cut = 1; cut < plan.blocks(); cut++) {
             Shape s = b.student().get(cut), t = b.teacher().get(cut);
             if (s.equals(t)) continue;
-            inConnectors.put(cut, new Connector(t, s, rng));
+            inConnectors.put(cut, new Connector(t, s, rng, plan.policies().connectorRelu()));
             outConnectors.put(cut, new Connector(s, t, rng));
         }
     }
@@ -87,6 +93,43 @@ public final class StableKD implements TrainingMethod {
             }
             currentStage = stage;
         }
+    }
+
+    /** Connectors at cuts inside a group of {@code epoch}'s stage: no group reads them any more. */
+    private List<Module> retiredConnectors(int epoch) {
+        java.util.Set<Integer> boundaries = new java.util.HashSet<>();
+        for (Recomposition.Group g : groupsAt(epoch)) boundaries.add(g.first());
+        List<Module> out = new java.util.ArrayList<>();
+        inConnectors.forEach((cut, c) -> { if (!boundaries.contains(cut)) out.add(c); });
+        outConnectors.forEach((cut, c) -> { if (!boundaries.contains(cut)) out.add(c); });
+        return out;
+    }
+
+    @Override
+    public java.util.Collection<Module> frozen(int epoch) {
+        return plan.policies().retiredConnectors() == Policies.RetiredConnectors.FREEZE ? retiredConnectors(epoch) : List.of();
+    }
+
+    /** With momentum_at_merge: reset, at the first epoch of every stage after decomposition (a pure function of the epoch, so resuming agrees). */
+    @Override
+    public boolean resetsMomentum(int epoch) {
+        int stage = plan.stageOf(epoch);
+        return plan.policies().momentumAtMerge() == Policies.MomentumAtMerge.RESET && stage > 0 && epoch == plan.firstEpochOf(stage);
+    }
+
+    /** Where some group was fed teacher features this epoch (every stage but the last), the student's running statistics came from them. */
+    private boolean teacherFed(int epoch) {
+        return groupsAt(epoch).size() > 1;
+    }
+
+    @Override
+    public int bnRecalibrationBatches(int epoch) {
+        return teacherFed(epoch) ? plan.policies().bnRecalibrateBatches() : 0;
+    }
+
+    @Override
+    public String trainAccuracyKey(int epoch) {
+        return teacherFed(epoch) ? "train_top1_last_group_on_teacher_features" : "train_top1";
     }
 
     @Override
@@ -126,10 +169,24 @@ public final class StableKD implements TrainingMethod {
             } else {
                 Connector c = outConnectors.get(g.last() + 1);
                 Tensor o = c == null ? out : c.forward(out);
-                losses.put(g + ".mse", Pointwise.scale(Losses.mse(o, h.get(g.last())), plan.innerWeight()));
+                Tensor target = h.get(g.last());
+                boolean normalized = plan.policies().innerLoss() == Policies.InnerLoss.NORMALIZED_MSE;
+                double scale = normalized ? plan.innerWeight() / (variance(target) + NORMALIZED_MSE_EPS) : plan.innerWeight();
+                losses.put(g + (normalized ? ".nmse" : ".mse"), Pointwise.scale(Losses.mse(o, target), scale));
             }
         }
         return new Step(logits, losses);
+    }
+
+    static final double NORMALIZED_MSE_EPS = 1e-8;
+
+    /** Var(t) over all of the batch's elements, a constant of the step (the teacher gets no gradient). */
+    static double variance(Tensor t) {
+        try (org.stablekd.tensor.Restore ng = org.stablekd.autograd.Autograd.noGrad()) {
+            double mean = org.stablekd.ops.Reduce.mean(t).item();
+            Tensor centered = Pointwise.addScalar(t, -mean);
+            return org.stablekd.ops.Reduce.mean(Pointwise.mul(centered, centered)).item();
+        }
     }
 
     /** The student's input for the block starting at {@code cut}: the teacher's feature there, bridged if needed. */

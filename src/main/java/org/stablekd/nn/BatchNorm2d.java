@@ -33,6 +33,21 @@ public final class BatchNorm2d extends Module {
 
     // Inference only: this normalization was folded into the convolution before it.
     private boolean folded;
+    // PyTorch's momentum=None: training updates the running statistics with momentum 1/k at the
+    // k-th batch since the last reset, so they are the plain average over those batches.
+    private boolean cumulative;
+
+    /** PyTorch's reset_running_stats(): running mean 0, running variance 1, no batches tracked. */
+    public void resetRunningStats() {
+        runningMean.value().fill(0);
+        runningVar.value().fill(1);
+        batchesTracked.value().setFlat(0, 0);
+    }
+
+    /** On: training-mode forwards average their batch statistics cumulatively (see above); off: momentum 0.1. */
+    public void setCumulativeAverage(boolean on) {
+        this.cumulative = on;
+    }
 
     void setFolded(boolean on) {
         this.folded = on;
@@ -55,12 +70,14 @@ public final class BatchNorm2d extends Module {
             if (training) throw new IllegalStateException("a BatchNorm folded for inference cannot train; load the model again");
             return relu ? Pointwise.relu(x) : x;
         }
+        double momentum = Norm.DEFAULT_MOMENTUM;
         if (training) {
             Tensor n = batchesTracked.value();
             n.setFlat(0, n.getFlat(0) + 1);
+            if (cumulative) momentum = 1.0 / n.getFlat(0);
         }
         Tensor g = weight.value(), b = bias.value(), rm = runningMean.value(), rv = runningVar.value();
-        return relu ? Norm.batchNormRelu(x, g, b, rm, rv, training, Norm.DEFAULT_MOMENTUM, Norm.DEFAULT_EPS)
-                : Norm.batchNorm(x, g, b, rm, rv, training, Norm.DEFAULT_MOMENTUM, Norm.DEFAULT_EPS);
+        return relu ? Norm.batchNormRelu(x, g, b, rm, rv, training, momentum, Norm.DEFAULT_EPS)
+                : Norm.batchNorm(x, g, b, rm, rv, training, momentum, Norm.DEFAULT_EPS);
     }
 }

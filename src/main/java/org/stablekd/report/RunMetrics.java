@@ -24,7 +24,7 @@ import java.util.TreeSet;
  * and noted in {@link #problems()}; a value may be a number or a string such as "NaN".
  */
 public final class RunMetrics {
-    /** {@code train_*} keys that are not loss terms. */
+    /** {@code train_*} keys that are not loss terms (nor is any {@code train_top*}: accuracies such as StableKD's {@code train_top1_last_group_on_teacher_features}). */
     private static final Set<String> NOT_LOSS_TERMS = Set.of("train_loss", "train_top1", "train_top5", "train_images_per_s");
     private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
@@ -121,7 +121,9 @@ public final class RunMetrics {
         Set<String> terms = new LinkedHashSet<>();
         for (Map<String, Object> r : records) {
             for (String k : r.keySet()) {
-                if (k.startsWith("train_") && !NOT_LOSS_TERMS.contains(k) && Double.isFinite(number(r, k))) terms.add(k.substring(6));
+                if (k.startsWith("train_") && !NOT_LOSS_TERMS.contains(k) && !k.startsWith("train_top") && Double.isFinite(number(r, k))) {
+                    terms.add(k.substring(6));
+                }
             }
         }
         return List.copyOf(terms);

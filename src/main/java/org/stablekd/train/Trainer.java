@@ -36,7 +36,12 @@ import org.stablekd.tensor.Tensor;
  *   out/metrics.jsonl            one record per epoch
  * </pre>
  *
- * A NaN or infinite loss stops the run with {@link TrainingDivergedException}; the checkpoint of
+ * The method steers the optimizer and the evaluation through {@link TrainingMethod}'s hooks:
+ * modules frozen for an epoch, a momentum reset before it, BatchNorm statistics re-estimated on
+ * training batches before its evaluation (both results logged, {@code bn_stats} says which the
+ * test accuracy used), and the name of the training accuracy.
+ *
+ * <p>A NaN or infinite loss stops the run with {@link TrainingDivergedException}; the checkpoint of
  * the last finished epoch stays as it was. Each step runs in a {@link Scope}, so the steady
  * state allocates nothing new.
  */
@@ -99,6 +104,8 @@ public final class Trainer {
             int steps = trainLoader.batchesPerEpoch();
             for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
                 method.startEpoch(epoch);
+                if (method.resetsMomentum(epoch)) sgd.resetMomentum();
+                sgd.freeze(parameters(method.frozen(epoch)));
                 method.model().train(true);
                 for (Module m : trainable.values()) m.train(true);
                 EpochStats st = new EpochStats();
@@ -134,6 +141,15 @@ public final class Trainer {
                 double epochSeconds = (System.nanoTime() - t0) / 1e9;
                 trainImages += st.images;
                 trainSeconds += epochSeconds;
+                // BatchNorm statistics of the model's own forward, where the method asks (the
+                // weights files and the checkpoint then carry them): evaluated before and after
+                int recalibrate = method.bnRecalibrationBatches(epoch);
+                Evaluator.Result asTrained = null;
+                BatchNormRecalibration.Result recal = null;
+                if (recalibrate > 0) {
+                    asTrained = Evaluator.evaluate(method.model(), testLoader, epoch);
+                    recal = BatchNormRecalibration.run(method.model(), trainLoader.startEpoch(epoch), recalibrate);
+                }
                 Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch);
                 lastTop1 = ev.top1();
                 boolean best = ev.top1() > bestTop1;
@@ -148,19 +164,28 @@ public final class Trainer {
                 rec.putAll(method.epochInfo(epoch));
                 rec.put("train_loss", st.loss());
                 st.lossSums.forEach((k, v) -> rec.put("train_" + k, v / st.images));
-                rec.put("train_top1", st.top1());
+                rec.put(method.trainAccuracyKey(epoch), st.top1());
+                if (recal != null) rec.put("train_top1_end_to_end", recal.top1());
+                rec.put("bn_stats", recal == null ? "running" : "recalibrated");
                 rec.put("test_loss", ev.loss());
                 rec.put("test_top1", ev.top1());
                 rec.put("test_top5", ev.top5());
+                if (asTrained != null) {
+                    rec.put("bn_recalibration_batches", recal.batches());
+                    rec.put("test_loss_running_bn", asTrained.loss());
+                    rec.put("test_top1_running_bn", asTrained.top1());
+                }
                 rec.put("train_images_per_s", st.images / epochSeconds);
                 rec.put("epoch_seconds", epochSeconds);
-                rec.put("eval_seconds", ev.seconds());
+                rec.put("eval_seconds", ev.seconds() + (asTrained == null ? 0 : asTrained.seconds()));
                 rec.put("wall_seconds", (System.nanoTime() - wall0) / 1e9);
                 if (observer != null) rec.putAll(observer.epochMetrics());
                 metrics.append(rec);
-                log.printf("epoch %d/%d  train loss %.4f top1 %.2f%%  test loss %.4f top1 %.2f%% top5 %.2f%%  %.0f img/s  %.0fs%s%n",
-                        epoch + 1, o.epochs(), st.loss(), st.top1(), ev.loss(), ev.top1(), ev.top5(), st.images / epochSeconds,
-                        epochSeconds, best ? "  (best)" : "");
+                String trainAcc = method.trainAccuracyKey(epoch).equals("train_top1") ? "top1" : method.trainAccuracyKey(epoch).substring(6);
+                log.printf("epoch %d/%d  train loss %.4f %s %.2f%%  test loss %.4f top1 %.2f%% top5 %.2f%%%s  %.0f img/s  %.0fs%s%n",
+                        epoch + 1, o.epochs(), st.loss(), trainAcc, st.top1(), ev.loss(), ev.top1(), ev.top5(),
+                        asTrained == null ? "" : String.format(" (BN recalibrated; as trained %.2f%%)", asTrained.top1()),
+                        st.images / epochSeconds, epochSeconds, best ? "  (best)" : "");
                 // weights first, then the checkpoint that says this epoch is done
                 Safetensors.write(o.outDir().resolve("weights.safetensors"), method.model().stateDict(), weightsMeta(method));
                 if (best) Safetensors.write(o.outDir().resolve("best.safetensors"), method.model().stateDict(), weightsMeta(method));
@@ -174,6 +199,13 @@ public final class Trainer {
         }
         double wall = (System.nanoTime() - wall0) / 1e9;
         return new Result(o.epochs(), lastTop1, bestTop1, bestEpoch, trainSeconds > 0 ? trainImages / trainSeconds : 0, wall);
+    }
+
+    /** Every parameter of {@code modules}, by identity. */
+    private static java.util.Set<org.stablekd.nn.Parameter> parameters(java.util.Collection<Module> modules) {
+        java.util.Set<org.stablekd.nn.Parameter> out = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Module m : modules) out.addAll(m.namedParameters().values());
+        return out;
     }
 
     private Map<String, String> weightsMeta(TrainingMethod method) {

@@ -39,6 +39,32 @@ public interface TrainingMethod {
         return Map.of();
     }
 
+    /** Modules of {@link #trainable()} the optimizer leaves alone during {@code epoch} (StableKD's retired connectors). */
+    default java.util.Collection<Module> frozen(int epoch) {
+        return java.util.List.of();
+    }
+
+    /** True when the optimizer's momentum is zeroed before {@code epoch}'s first step (StableKD's momentum_at_merge: reset). */
+    default boolean resetsMomentum(int epoch) {
+        return false;
+    }
+
+    /**
+     * Training batches on which the model's BatchNorm running statistics are re-estimated (its own
+     * end-to-end forward) before {@code epoch}'s evaluation; 0: they stay as training left them.
+     */
+    default int bnRecalibrationBatches(int epoch) {
+        return 0;
+    }
+
+    /**
+     * The metrics key for the top-1 of {@link Step#logits()}: {@code train_top1} when they are the
+     * model's own end-to-end logits; StableKD names them otherwise while a group is fed teacher features.
+     */
+    default String trainAccuracyKey(int epoch) {
+        return "train_top1";
+    }
+
     /** Extra metadata saved in checkpoints (plan stage, …). */
     default Map<String, String> checkpointMetadata() {
         return Map.of();

@@ -58,6 +58,21 @@ class CliTest {
         assertFalse(err.contains("\tat org."), err);
     }
 
+    /** distill --param KEY=VALUE sets a method parameter (read as YAML), and a malformed one is a sentence. */
+    @Test
+    void distillParamsAreMethodParameters() {
+        var base = new org.stablekd.distill.MethodSpec("stablekd", "stablekd", Map.of("inner_loss", com.fasterxml.jackson.databind.node.TextNode.valueOf("mse")));
+        var m = DistillCommand.withParams(base, java.util.List.of("inner_loss=normalized_mse", "bn_recalibrate_batches=200", "student_cuts=[0, 1, 2, 4]",
+                "connector_relu=true"));
+        assertEquals("normalized_mse", m.params().get("inner_loss").asText());
+        assertEquals(200, m.integer("bn_recalibrate_batches", 0, 0));
+        assertEquals(java.util.List.of(0, 1, 2, 4), java.util.Arrays.stream(m.ints("student_cuts")).boxed().toList());
+        assertTrue(m.bool("connector_relu", false));
+        Object[] r = run("distill", "--student", "resnet8", "--method", "stablekd", "--param", "inner_loss");
+        assertEquals(2, r[0]);
+        assertEquals("stablekd: --param 'inner_loss' is not KEY=VALUE (e.g. --param inner_loss=normalized_mse)", ((String) r[2]).strip());
+    }
+
     @Test
     void predictWritesTheEvalModeLogits(@TempDir Path dir) throws Exception {
         Shape in = Shape.of(1, 32, 32);

@@ -45,6 +45,40 @@ class SgdTest {
         assertClose(bc, br, Tolerance.F32_VS_REF, "momentum");
     }
 
+    /** A frozen parameter and its momentum stay bit-identical; the rest get exactly what one launch over the whole slab gives. */
+    @Test
+    void frozenParametersGetNoUpdateAndTheOthersTheSameAsWithout() {
+        float[][] whole = null;
+        for (boolean freeze : new boolean[] {false, true}) {
+            Rng rng = new Rng(4);
+            org.stablekd.nn.Linear a = new org.stablekd.nn.Linear(5, 3, true).pytorchDefault(rng), b = new org.stablekd.nn.Linear(3, 7, true).pytorchDefault(rng),
+                    c = new org.stablekd.nn.Linear(7, 2, true).pytorchDefault(rng);
+            var parts = new java.util.LinkedHashMap<String, org.stablekd.nn.Module>();
+            parts.put("a", a);
+            parts.put("b", b);
+            parts.put("c", c);
+            var slab = org.stablekd.nn.ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(parts));
+            Sgd sgd = new Sgd(slab, 0.9, 5e-4, false);
+            org.stablekd.ops.Memory.copy(Tensor.randn(new Rng(5), DType.F32, 1, (int) slab.grads().numel()), slab.grads());
+            sgd.step(0.1);   // momentum everywhere, then b leaves the optimizer
+            float[] bBefore = b.weight().value().toFloatArray(), momentumBefore = sgd.momentumBuffer().toFloatArray();
+            if (freeze) sgd.freeze(java.util.Set.copyOf(b.namedParameters().values()));
+            for (int i = 0; i < 3; i++) sgd.step(0.1);
+            if (!freeze) {
+                whole = new float[][] {a.weight().value().toFloatArray(), c.bias().value().toFloatArray()};
+                continue;
+            }
+            org.stablekd.testing.Close.assertBitIdentical(bBefore, b.weight().value().toFloatArray(), "frozen weight");
+            var entry = slab.entries().stream().filter(e -> e.parameter() == b.weight()).findFirst().orElseThrow();
+            float[] m = sgd.momentumBuffer().toFloatArray();
+            for (int i = 0; i < entry.numel(); i++) assertEquals(momentumBefore[(int) entry.offset() + i], m[(int) entry.offset() + i], 0.0, "frozen momentum");
+            org.stablekd.testing.Close.assertBitIdentical(whole[0], a.weight().value().toFloatArray(), "a before the frozen run");
+            org.stablekd.testing.Close.assertBitIdentical(whole[1], c.bias().value().toFloatArray(), "c after it");
+            sgd.resetMomentum();
+            for (float v : sgd.momentumBuffer().toFloatArray()) assertEquals(0f, v, "reset momentum");
+        }
+    }
+
     @Test
     void schedules() {
         LrSchedule ms = new LrSchedule.MultiStep(0.05, 0.1, 150, 180, 210);
