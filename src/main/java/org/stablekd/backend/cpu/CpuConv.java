@@ -84,7 +84,8 @@ final class CpuConv implements ConvKernels {
 
     @Override
     public void backward(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dx, Tensor dw, Tensor dbias) {
-        if (dx == null || dw == null || !GridConv.supports(g)) {
+        if (dx == null || dw == null || !GridConv.supports(g) || WinogradConv.supportsInputGradient(g)) {
+            // the Winograd input gradient does not share GridConv's pass over dy: each gradient on its own
             ConvKernels.super.backward(g, x, dy, w, dx, dw, dbias);
             return;
         }
@@ -134,6 +135,10 @@ final class CpuConv implements ConvKernels {
                         MemorySegment bias, long bOff, MemorySegment y, long yOff) {
         if (PointwiseConvSmall.supports(g)) {
             PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
+            return;
+        }
+        if (WinogradConv.supports(g)) {
+            WinogradConv.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
             return;
         }
         if (GridConv.supports(g)) {
@@ -208,6 +213,10 @@ final class CpuConv implements ConvKernels {
     }
 
     static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
+        if (WinogradConv.supportsInputGradient(g)) {
+            WinogradConv.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
+            return;
+        }
         if (GridConv.supports(g)) {
             GridConv.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
             return;

@@ -1,0 +1,376 @@
+package org.stablekd.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+import org.stablekd.backend.ConvGeometry;
+import org.stablekd.backend.WeightCache;
+
+/**
+ * Winograd F(4×4, 3×3) convolution for 3×3, stride 1, pad 1, one group (Lavin and Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2016): each 4×4 block of outputs ("tile") is
+ * <pre>
+ *   Y = Aᵀ [ Σ_c U_c ⊙ V_c ] A     U_c = G w_c Gᵀ (6×6, per k and c),  V_c = Bᵀ d_c B (6×6 input patch)
+ * </pre>
+ * so the 36 positions ξ of the 6×6 domain are 36 independent products
+ * <pre>
+ *   M_ξ (k, tiles) = U_ξ (k, c) · V_ξ (c, tiles)
+ * </pre>
+ * 36·16/(16·9) = 4× fewer multiplies than the direct convolution, on the same register-blocked
+ * kernel as the grid path ({@link GridGemm}, 8 channels × 3 vectors of tiles).
+ *
+ * <p>Organization: the tile rows of the whole batch (4 output rows of one image each) are split
+ * into one contiguous range per thread and processed in blocks of about {@link #V_FLOATS}
+ * floats of V, which stays in L2. Per block: each tile row's 6 input rows are copied, zero
+ * padded, into a strip; the input transform gathers 6×6 patches, 16 tiles per vector, into
+ * V (36, c, tiles); then per 8 output channels the 36 products fill M (36, 8, tiles) and the
+ * output transform (with the bias) scatters 4×4 tiles into an output strip that is copied into y.
+ *
+ * <p>Accuracy: the transforms multiply by up to 8 (Aᵀ) and 5 (Bᵀ), so the rounding error is
+ * larger than the direct sum's: measured on uniform random data (x in [-1,1], w in ±1/√(9c)),
+ * the worst |y − y_ref| / max|y_ref| over c = 3..256 was below 2e-6 (direct: below 3e-7);
+ * documented bound: |error| ≤ 1e-5 · max|y|. The selection rule below and
+ * {@code -Dstablekd.winograd=false} are in docs/design.md, Kernel families.
+ *
+ * <p>Determinism: each output tile is one in-order sum over c per ξ, whatever the blocks or the
+ * thread split, so results are bit-identical for any thread count (Note [Determinism]).
+ */
+final class WinogradConv {
+    static final VectorSpecies<Float> SPECIES = GridGemm.SPECIES;
+    private static final int VL = SPECIES.length();
+    /** Output tile side, and the side of the transformed domain (4 + 3 − 1). */
+    private static final int TILE = 4, ALPHA = 6, POSITIONS = ALPHA * ALPHA;
+    /** Floats of V per block: 512 KiB, half the L2 of a Zen 4 core. */
+    private static final int V_FLOATS = 128 * 1024;
+    /** -Dstablekd.winograd=false forces the direct paths (A/B comparisons, tests). */
+    static final boolean ENABLED = !"false".equals(System.getProperty("stablekd.winograd"));
+    // ConvScratch slots
+    private static final int STRIPS = 19, V = 20, M = 21, OUT = 22, PACKED = 23, TMP = 24, PLANE = 25, W_COPY = 26, BIAS = 27;
+    // ConvScratch int slots
+    private static final int TILE_AT = 2, OUT_AT = 3, BASE = 4;
+
+    private WinogradConv() {}
+
+    /** True for a 3×3, stride 1, pad 1, one-group convolution (what the algorithm computes). */
+    static boolean computes(ConvGeometry g) {
+        return g.groups() == 1 && g.r() == 3 && g.s() == 3 && g.strideH() == 1 && g.strideW() == 1
+                && g.padH() == 1 && g.padW() == 1;
+    }
+
+    /**
+     * True where the forward runs here: a layer it computes, with at least 16 input and output
+     * channels and at least 8×8 outputs (measured on a 2-core Zen 4; see docs/design.md, Kernel
+     * families). Depends on the shape only, never on timing.
+     */
+    static boolean supports(ConvGeometry g) {
+        return ENABLED && computes(g) && g.c() >= 16 && g.k() >= 16 && g.h() >= 8 && g.w() >= 8;
+    }
+
+    /** True where the input gradient (a forward of dy with c and k swapped) runs here. */
+    static boolean supportsInputGradient(ConvGeometry g) {
+        return supports(swapped(g));
+    }
+
+    /** The input gradient's convolution: dy (n, k, h, w) to dx (n, c, h, w). */
+    private static ConvGeometry swapped(ConvGeometry g) {
+        return ConvGeometry.of(g.n(), g.k(), g.h(), g.w(), g.c(), 3, 3, 1, 1, 1, 1, 1);
+    }
+
+    // ---------------------------------------------------------------- weights
+
+    /** Floats of the packed transformed weights: 36 GridGemm panel sets of (k, c). */
+    private static int packedSize(int k, int c) {
+        return POSITIONS * GridGemm.packedSize(k, c);
+    }
+
+    /**
+     * ap = U packed for GridGemm, position by position: U_ξ (k, c) at ξ·packedSize(k, c), with
+     * U[ξ = 6i + j][kk][ci] = (G w[kk][ci] Gᵀ)[i][j], computed in double. w is (k, c, 3, 3), or
+     * with flip the input gradient's weights: w'[kk][ci] = w[ci][kk] rotated by 180°.
+     */
+    static void transformWeights(float[] w, int k, int c, boolean flip, float[] ap) {
+        float[] u = new float[POSITIONS * k * c];
+        double[] g = new double[9], gg = new double[18], uu = new double[POSITIONS];
+        for (int kk = 0; kk < k; kk++) {
+            for (int ci = 0; ci < c; ci++) {
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++)
+                        g[i * 3 + j] = flip ? w[((ci * k + kk) * 3 + 2 - i) * 3 + 2 - j] : w[((kk * c + ci) * 3 + i) * 3 + j];
+                for (int j = 0; j < 3; j++) weightColumn(g[j], g[3 + j], g[6 + j], gg, j, 3);   // G g: (6, 3)
+                for (int i = 0; i < ALPHA; i++) weightColumn(gg[i * 3], gg[i * 3 + 1], gg[i * 3 + 2], uu, i * ALPHA, 1);
+                for (int xi = 0; xi < POSITIONS; xi++) u[(xi * k + kk) * c + ci] = (float) uu[xi];
+            }
+        }
+        int ps = GridGemm.packedSize(k, c);
+        for (int xi = 0; xi < POSITIONS; xi++) GridGemm.pack(k, c, u, xi * k * c, c, ap, xi * ps);
+    }
+
+    /** out[at + e·stride] = (G (g0, g1, g2))[e], e < 6. */
+    private static void weightColumn(double g0, double g1, double g2, double[] out, int at, int stride) {
+        out[at] = g0 / 4;
+        out[at + stride] = -(g0 + g1 + g2) / 6;
+        out[at + 2 * stride] = -(g0 - g1 + g2) / 6;
+        out[at + 3 * stride] = g0 / 24 + g1 / 12 + g2 / 6;
+        out[at + 4 * stride] = g0 / 24 - g1 / 12 + g2 / 6;
+        out[at + 5 * stride] = g2;
+    }
+
+    /** The forward's transformed weights: once per weight tensor under an inference WeightCache, else per call. */
+    private static float[] forwardWeights(ConvGeometry g, MemorySegment w, long wOff) {
+        int k = g.k(), c = g.c();
+        WeightCache cache = WeightCache.current();
+        if (cache != null && w.isNative()) {
+            return cache.packed(w, wOff, "winograd-forward", k, c * 9, () -> {
+                float[] ap = new float[packedSize(k, c)];
+                transformWeights(copy(w, wOff, k * c * 9, new float[k * c * 9]), k, c, false, ap);
+                return ap;
+            });
+        }
+        ConvScratch s = ConvScratch.get();
+        float[] ap = s.buffer(PACKED, packedSize(k, c));
+        transformWeights(copy(w, wOff, k * c * 9, s.buffer(W_COPY, k * c * 9)), k, c, false, ap);
+        return ap;
+    }
+
+    private static float[] copy(MemorySegment w, long wOff, int size, float[] into) {
+        MemorySegment.copy(w, ValueLayout.JAVA_FLOAT, wOff * Float.BYTES, into, 0, size);
+        return into;
+    }
+
+    // ---------------------------------------------------------------- entry points
+
+    /** y = conv(x, w) + bias for x (n, c, h, w), w (k, c, 3, 3), y (n, k, h, w), all contiguous. */
+    static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+        float[] ap = forwardWeights(g, w, wOff);
+        float[] bf = null;
+        if (bias != null) bf = copy(bias, bOff, g.k(), ConvScratch.get().buffer(BIAS, g.k()));
+        run(g, x, xOff, ap, bf, y, yOff);
+    }
+
+    /** dx = conv(dy, w') for dy (n, k, h, w), w (k, c, 3, 3), dx (n, c, h, w): w' flipped, channels swapped. */
+    static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
+                              MemorySegment dx, long dxOff) {
+        int k = g.k(), c = g.c();
+        ConvScratch s = ConvScratch.get();
+        float[] ap = s.buffer(PACKED, packedSize(c, k));
+        transformWeights(copy(w, wOff, k * c * 9, s.buffer(W_COPY, k * c * 9)), c, k, true, ap);
+        run(swapped(g), dy, dyOff, ap, null, dx, dxOff);
+    }
+
+    // ---------------------------------------------------------------- the pipeline
+
+    /** Block geometry of one call: sizes depend on the shape only. */
+    private record Plan(ConvGeometry g, int th, int tw, int wp, int rowsPerBlock, int tilesPadded) {
+        int stripPlane() { return rowsPerBlock * ALPHA * wp; }
+        int outPlane() { return rowsPerBlock * TILE * TILE * tw; }
+    }
+
+    private static Plan plan(ConvGeometry g) {
+        int th = Sgemm.ceilDiv(g.h(), TILE), tw = Sgemm.ceilDiv(g.w(), TILE);
+        int tilesWanted = Math.max(GridGemm.NR, V_FLOATS / (POSITIONS * g.c()));
+        int rows = Math.max(1, tilesWanted / tw);
+        rows = Math.min(rows, g.n() * th);
+        return new Plan(g, th, tw, TILE * tw + 2, rows, ConvGrid.roundUp(rows * tw, GridGemm.NR));
+    }
+
+    private static void run(ConvGeometry g, MemorySegment x, long xOff, float[] ap, float[] bias, MemorySegment y, long yOff) {
+        Plan p = plan(g);
+        int c = g.c(), ntp = p.tilesPadded();
+        ConvScratch s = ConvScratch.get();
+        // tile t of a block: input patch at tileAt[t] in the strips, output at outAt[t] in the output strip
+        int[] tileAt = s.ints(TILE_AT, ntp), outAt = s.ints(OUT_AT, ntp), base = s.ints(BASE, POSITIONS * c);
+        int used = p.rowsPerBlock() * p.tw();
+        for (int t = 0; t < ntp; t++) {
+            int rb = t / p.tw(), tx = t % p.tw();
+            tileAt[t] = t < used ? rb * ALPHA * p.wp() + TILE * tx : 0;
+            outAt[t] = t < used ? rb * TILE * TILE * p.tw() + TILE * tx : 0;
+        }
+        for (int e = 0; e < POSITIONS * c; e++) base[e] = e * ntp;
+        int tileRows = g.n() * p.th();
+        Parallel.forRange(tileRows, 1, (r0, r1) -> {
+            ConvScratch ts = ConvScratch.get();
+            float[] strips = ts.buffer(STRIPS, (long) c * p.stripPlane());
+            float[] v = ts.buffer(V, (long) POSITIONS * c * ntp);
+            float[] m = ts.buffer(M, (long) POSITIONS * GridGemm.MR * ntp);
+            float[] out = ts.buffer(OUT, (long) GridGemm.MR * p.outPlane());
+            float[] tmp = ts.buffer(TMP, POSITIONS * VL);
+            float[] plane = ts.buffer(PLANE, (long) g.h() * g.w());
+            for (int b0 = r0; b0 < r1; b0 += p.rowsPerBlock()) {
+                int rows = Math.min(p.rowsPerBlock(), r1 - b0), nt = rows * p.tw();
+                fillStrips(p, x, xOff, b0, rows, strips, plane);
+                inputTransform(c, p.stripPlane(), p.wp(), nt, ntp, strips, tileAt, v, tmp);
+                for (int k0 = 0; k0 < g.k(); k0 += GridGemm.MR) {
+                    int ps = GridGemm.packedSize(g.k(), c);
+                    for (int xi = 0; xi < POSITIONS; xi++) {
+                        GridGemm.multiply(GridGemm.MR, c, ap, xi * ps + k0 * c, v, base, xi * c, 0, ntp,
+                                m, xi * GridGemm.MR * ntp, ntp);
+                    }
+                    int kr = Math.min(GridGemm.MR, g.k() - k0);
+                    outputTransform(kr, k0, nt, ntp, p.outPlane(), 4 * p.tw(), m, outAt, bias, out, tmp);
+                    writeOut(p, b0, rows, k0, kr, out, y, yOff);
+                }
+            }
+        });
+    }
+
+    /**
+     * strips (c, rows, 6, wp): for tile row b0 + rb (image, ty), input rows 4·ty − 1 … 4·ty + 4 of
+     * each channel at columns 1..w, zero outside the image (the padding and the last tiles' overhang).
+     */
+    private static void fillStrips(Plan p, MemorySegment x, long xOff, int b0, int rows, float[] strips, float[] plane) {
+        ConvGeometry g = p.g();
+        int h = g.h(), w = g.w(), wp = p.wp(), hw = h * w;
+        for (int ci = 0; ci < g.c(); ci++) {
+            int loaded = -1;
+            for (int rb = 0; rb < rows; rb++) {
+                int img = (b0 + rb) / p.th(), ty = (b0 + rb) % p.th();
+                if (img != loaded) {
+                    MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) img * g.c() + ci) * hw) * Float.BYTES, plane, 0, hw);
+                    loaded = img;
+                }
+                int dst = (ci * p.rowsPerBlock() + rb) * ALPHA * wp;
+                for (int i = 0; i < ALPHA; i++, dst += wp) {
+                    int yy = TILE * ty - 1 + i;
+                    if (yy < 0 || yy >= h) {
+                        java.util.Arrays.fill(strips, dst, dst + wp, 0f);
+                    } else {
+                        strips[dst] = 0f;
+                        System.arraycopy(plane, yy * w, strips, dst + 1, w);
+                        java.util.Arrays.fill(strips, dst + 1 + w, dst + wp, 0f);
+                    }
+                }
+            }
+        }
+    }
+
+    /** v[(ξ·c + ci)·ntp + t] = (Bᵀ d B)[ξ] for the 6×6 patch d of tile t in channel ci; a vector of tiles at a time. */
+    private static void inputTransform(int c, int stripPlane, int wp, int nt, int ntp, float[] strips, int[] tileAt,
+                                       float[] v, float[] tmp) {
+        for (int ci = 0; ci < c; ci++) {
+            int src = ci * stripPlane;
+            for (int t = 0; t < ntp; t += VL) {
+                if (t >= nt) {   // lanes of no tile: zero, so the products stay finite
+                    FloatVector z = FloatVector.zero(SPECIES);
+                    for (int xi = 0; xi < POSITIONS; xi++) z.intoArray(v, (xi * c + ci) * ntp + t);
+                    continue;
+                }
+                // rows: e[i][j] = (d B)[i][j]
+                for (int i = 0; i < ALPHA; i++) {
+                    int row = src + i * wp;
+                    FloatVector d0 = FloatVector.fromArray(SPECIES, strips, row, tileAt, t);
+                    FloatVector d1 = FloatVector.fromArray(SPECIES, strips, row + 1, tileAt, t);
+                    FloatVector d2 = FloatVector.fromArray(SPECIES, strips, row + 2, tileAt, t);
+                    FloatVector d3 = FloatVector.fromArray(SPECIES, strips, row + 3, tileAt, t);
+                    FloatVector d4 = FloatVector.fromArray(SPECIES, strips, row + 4, tileAt, t);
+                    FloatVector d5 = FloatVector.fromArray(SPECIES, strips, row + 5, tileAt, t);
+                    transformInput(d0, d1, d2, d3, d4, d5, tmp, i * ALPHA * VL, VL);
+                }
+                // columns: v[i][j] = (Bᵀ e)[i][j]
+                for (int j = 0; j < ALPHA; j++) {
+                    FloatVector e0 = FloatVector.fromArray(SPECIES, tmp, j * VL);
+                    FloatVector e1 = FloatVector.fromArray(SPECIES, tmp, (ALPHA + j) * VL);
+                    FloatVector e2 = FloatVector.fromArray(SPECIES, tmp, (2 * ALPHA + j) * VL);
+                    FloatVector e3 = FloatVector.fromArray(SPECIES, tmp, (3 * ALPHA + j) * VL);
+                    FloatVector e4 = FloatVector.fromArray(SPECIES, tmp, (4 * ALPHA + j) * VL);
+                    FloatVector e5 = FloatVector.fromArray(SPECIES, tmp, (5 * ALPHA + j) * VL);
+                    transformInput(e0, e1, e2, e3, e4, e5, v, (j * c + ci) * ntp + t, ALPHA * c * ntp);
+                }
+            }
+        }
+    }
+
+    /**
+     * out[at + i·stride] = (Bᵀ d)[i]:
+     * (4d0 − 5d2 + d4, −4(d1 + d2) + d3 + d4, 4(d1 − d2) − d3 + d4, 2(d3 − d1) − d2 + d4, 2(d1 − d3) − d2 + d4, 4d1 − 5d3 + d5).
+     */
+    private static void transformInput(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4,
+                                       FloatVector d5, float[] out, int at, int stride) {
+        FloatVector four = FloatVector.broadcast(SPECIES, 4f), two = FloatVector.broadcast(SPECIES, 2f),
+                minus5 = FloatVector.broadcast(SPECIES, -5f);
+        FloatVector s34 = d3.add(d4), s12 = d1.add(d2), m43 = d4.sub(d3), m12 = d1.sub(d2);
+        FloatVector m42 = d4.sub(d2), m31 = d3.sub(d1);
+        d0.fma(four, d2.fma(minus5, d4)).intoArray(out, at);
+        s12.fma(four.neg(), s34).intoArray(out, at + stride);
+        m12.fma(four, m43).intoArray(out, at + 2 * stride);
+        m31.fma(two, m42).intoArray(out, at + 3 * stride);
+        m31.fma(two.neg(), m42).intoArray(out, at + 4 * stride);
+        d1.fma(four, d3.fma(minus5, d5)).intoArray(out, at + 5 * stride);
+    }
+
+    /**
+     * The output transform of channels k0 .. k0+kr of the block's nt tiles: y = Aᵀ M A + bias,
+     * scattered into out (kr, rows, 4, 4·tw) at outAt[t] (plane outPlane, row length rowLen).
+     */
+    private static void outputTransform(int kr, int k0, int nt, int ntp, int outPlane, int rowLen, float[] m, int[] outAt,
+                                        float[] bias, float[] out, float[] tmp) {
+        int ms = GridGemm.MR * ntp;   // between positions in m
+        for (int r = 0; r < kr; r++) {
+            FloatVector b = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[k0 + r]);
+            for (int t = 0; t < nt; t += VL) {
+                int at = r * ntp + t;
+                // rows: e[i][b] = (M A)[i][b]
+                for (int i = 0; i < ALPHA; i++) {
+                    int row = at + i * ALPHA * ms;
+                    transformOutput(FloatVector.fromArray(SPECIES, m, row), FloatVector.fromArray(SPECIES, m, row + ms),
+                            FloatVector.fromArray(SPECIES, m, row + 2 * ms), FloatVector.fromArray(SPECIES, m, row + 3 * ms),
+                            FloatVector.fromArray(SPECIES, m, row + 4 * ms), FloatVector.fromArray(SPECIES, m, row + 5 * ms),
+                            tmp, i * TILE * VL);
+                }
+                // columns: y[a][b] = (Aᵀ e)[a][b] + bias, scattered
+                VectorMask<Float> live = SPECIES.indexInRange(t, nt);
+                for (int j = 0; j < TILE; j++) {
+                    FloatVector e0 = FloatVector.fromArray(SPECIES, tmp, j * VL);
+                    FloatVector e1 = FloatVector.fromArray(SPECIES, tmp, (TILE + j) * VL);
+                    FloatVector e2 = FloatVector.fromArray(SPECIES, tmp, (2 * TILE + j) * VL);
+                    FloatVector e3 = FloatVector.fromArray(SPECIES, tmp, (3 * TILE + j) * VL);
+                    FloatVector e4 = FloatVector.fromArray(SPECIES, tmp, (4 * TILE + j) * VL);
+                    FloatVector e5 = FloatVector.fromArray(SPECIES, tmp, (5 * TILE + j) * VL);
+                    FloatVector s12 = e1.add(e2), s34 = e3.add(e4), d12 = e1.sub(e2), d34 = e3.sub(e4);
+                    int o = r * outPlane + j;
+                    e0.add(s12).add(s34).add(b).intoArray(out, o, outAt, t, live);
+                    d34.fma(FloatVector.broadcast(SPECIES, 2f), d12).add(b).intoArray(out, o + rowLen, outAt, t, live);
+                    s34.fma(FloatVector.broadcast(SPECIES, 4f), s12).add(b).intoArray(out, o + 2 * rowLen, outAt, t, live);
+                    d34.fma(FloatVector.broadcast(SPECIES, 8f), d12).add(e5).add(b).intoArray(out, o + 3 * rowLen, outAt, t, live);
+                }
+            }
+        }
+    }
+
+    /** tmp[at + a·VL] = (Aᵀ m)[a]: (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4), m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5). */
+    private static void transformOutput(FloatVector m0, FloatVector m1, FloatVector m2, FloatVector m3, FloatVector m4,
+                                        FloatVector m5, float[] tmp, int at) {
+        FloatVector s12 = m1.add(m2), s34 = m3.add(m4), d12 = m1.sub(m2), d34 = m3.sub(m4);
+        m0.add(s12).add(s34).intoArray(tmp, at);
+        d34.fma(FloatVector.broadcast(SPECIES, 2f), d12).intoArray(tmp, at + VL);
+        s34.fma(FloatVector.broadcast(SPECIES, 4f), s12).intoArray(tmp, at + 2 * VL);
+        d34.fma(FloatVector.broadcast(SPECIES, 8f), d12).add(m5).intoArray(tmp, at + 3 * VL);
+    }
+
+    /** Copies channels k0 .. k0+kr of the block's output strips (kr, rows, 4, 4·tw) into y (n, k, h, w), cropped. */
+    private static void writeOut(Plan p, int b0, int rows, int k0, int kr, float[] out, MemorySegment y, long yOff) {
+        ConvGeometry g = p.g();
+        int h = g.h(), w = g.w(), rowLen = TILE * p.tw(), hw = h * w;
+        boolean wholeRows = w == rowLen;
+        for (int r = 0; r < kr; r++) {
+            int src0 = r * p.outPlane();
+            for (int rb = 0; rb < rows; ) {
+                int img = (b0 + rb) / p.th(), ty = (b0 + rb) % p.th();
+                int run = Math.min(rows - rb, p.th() - ty);                       // tile rows of this image in the block
+                int y0 = TILE * ty, y1 = Math.min(h, TILE * (ty + run));
+                long dst = yOff + ((long) img * g.k() + k0 + r) * hw;
+                int src = src0 + rb * TILE * rowLen;
+                if (wholeRows) {
+                    MemorySegment.copy(out, src, y, ValueLayout.JAVA_FLOAT, (dst + (long) y0 * w) * Float.BYTES, (y1 - y0) * w);
+                } else {
+                    for (int yy = y0; yy < y1; yy++) {
+                        MemorySegment.copy(out, src + (yy - y0) * rowLen, y, ValueLayout.JAVA_FLOAT, (dst + (long) yy * w) * Float.BYTES, w);
+                    }
+                }
+                rb += run;
+            }
+        }
+    }
+}
