@@ -10,7 +10,7 @@ final class ConvScratch {
     private final float[][] slots = new float[28][0];
     /** Gather indices for one vector. */
     final int[] index = new int[Sgemm.VL];
-    private final int[][] ints = new int[5][0];
+    private final int[][] ints = new int[6][0];
 
     private ConvScratch() {}
 
@@ -32,7 +32,7 @@ final class ConvScratch {
         return ints(0, size);
     }
 
-    /** Int buffer number {@code slot} (0..1: GridConv, 2..4: WinogradConv) with at least {@code size} entries. */
+    /** Int buffer number {@code slot} (0..1: GridConv, 2..4: WinogradConv (4 per thread)) with at least {@code size} entries. */
     int[] ints(int slot, int size) {
         if (ints[slot].length < size) ints[slot] = new int[size];
         return ints[slot];

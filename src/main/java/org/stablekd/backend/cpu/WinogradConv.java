@@ -47,9 +47,9 @@ final class WinogradConv {
     /** -Dstablekd.winograd=false forces the direct paths (A/B comparisons, tests). */
     static final boolean ENABLED = !"false".equals(System.getProperty("stablekd.winograd"));
     // ConvScratch slots
-    private static final int STRIPS = 19, V = 20, M = 21, OUT = 22, PACKED = 23, TMP = 24, PLANE = 25, W_COPY = 26, BIAS = 27;
+    private static final int PADDED = 19, V = 20, M = 21, OUT = 22, PACKED = 23, TMP = 24, PLANE = 25, W_COPY = 26, BIAS = 27;
     // ConvScratch int slots
-    private static final int TILE_AT = 2, OUT_AT = 3, BASE = 4;
+    private static final int OUT_AT = 2, BASE = 3, PATCH_AT = 4;
 
     private WinogradConv() {}
 
@@ -70,7 +70,7 @@ final class WinogradConv {
 
     /** True where the input gradient (a forward of dy with c and k swapped) runs here. */
     static boolean supportsInputGradient(ConvGeometry g) {
-        return supports(swapped(g));
+        return computes(g) && supports(swapped(g));   // computes(g) first: swapped() drops the stride
     }
 
     /** The input gradient's convolution: dy (n, k, h, w) to dx (n, c, h, w). */
@@ -86,25 +86,29 @@ final class WinogradConv {
     }
 
     /**
-     * ap = U packed for GridGemm, position by position: U_ξ (k, c) at ξ·packedSize(k, c), with
-     * U[ξ = 6i + j][kk][ci] = (G w[kk][ci] Gᵀ)[i][j], computed in double. w is (k, c, 3, 3), or
-     * with flip the input gradient's weights: w'[kk][ci] = w[ci][kk] rotated by 180°.
+     * ap = U packed for GridGemm, position by position: U_ξ (k, c) at ξ·packedSize(k, c) (MR-tall
+     * panels, see {@link GridGemm#pack}), with U[ξ = 6i + j][kk][ci] = (G w[kk][ci] Gᵀ)[i][j],
+     * computed in double and written straight into the panels. w is (k, c, 3, 3), or with flip the
+     * input gradient's weights: w'[kk][ci] = w[ci][kk] rotated by 180°.
      */
     static void transformWeights(float[] w, int k, int c, boolean flip, float[] ap) {
-        float[] u = new float[POSITIONS * k * c];
+        int mr = GridGemm.MR, ps = GridGemm.packedSize(k, c), kp = ConvGrid.roundUp(k, mr);
         double[] g = new double[9], gg = new double[18], uu = new double[POSITIONS];
-        for (int kk = 0; kk < k; kk++) {
+        for (int kk = 0; kk < kp; kk++) {
             for (int ci = 0; ci < c; ci++) {
+                int at = (kk / mr) * mr * c + ci * mr + kk % mr;
+                if (kk >= k) {   // the panels' padding rows
+                    for (int xi = 0; xi < POSITIONS; xi++) ap[xi * ps + at] = 0f;
+                    continue;
+                }
                 for (int i = 0; i < 3; i++)
                     for (int j = 0; j < 3; j++)
                         g[i * 3 + j] = flip ? w[((ci * k + kk) * 3 + 2 - i) * 3 + 2 - j] : w[((kk * c + ci) * 3 + i) * 3 + j];
                 for (int j = 0; j < 3; j++) weightColumn(g[j], g[3 + j], g[6 + j], gg, j, 3);   // G g: (6, 3)
                 for (int i = 0; i < ALPHA; i++) weightColumn(gg[i * 3], gg[i * 3 + 1], gg[i * 3 + 2], uu, i * ALPHA, 1);
-                for (int xi = 0; xi < POSITIONS; xi++) u[(xi * k + kk) * c + ci] = (float) uu[xi];
+                for (int xi = 0; xi < POSITIONS; xi++) ap[xi * ps + at] = (float) uu[xi];
             }
         }
-        int ps = GridGemm.packedSize(k, c);
-        for (int xi = 0; xi < POSITIONS; xi++) GridGemm.pack(k, c, u, xi * k * c, c, ap, xi * ps);
     }
 
     /** out[at + e·stride] = (G (g0, g1, g2))[e], e < 6. */
@@ -164,13 +168,16 @@ final class WinogradConv {
 
     /** Block geometry of one call: sizes depend on the shape only. */
     private record Plan(ConvGeometry g, int th, int tw, int wp, int rowsPerBlock, int tilesPadded) {
-        int stripPlane() { return rowsPerBlock * ALPHA * wp; }
+        int hp() { return TILE * th + 2; }
+        /** Images a block of tile rows can touch. */
+        int imagesPerBlock() { return Sgemm.ceilDiv(rowsPerBlock, th) + 1; }
         int outPlane() { return rowsPerBlock * TILE * TILE * tw; }
     }
 
     private static Plan plan(ConvGeometry g) {
         int th = Sgemm.ceilDiv(g.h(), TILE), tw = Sgemm.ceilDiv(g.w(), TILE);
-        int tilesWanted = Math.max(GridGemm.NR, V_FLOATS / (POSITIONS * g.c()));
+        // a whole number of GridGemm tiles (NR tiles) per block where tw allows: padded tiles cost full products
+        int tilesWanted = Math.max(GridGemm.NR, V_FLOATS / (POSITIONS * g.c()) / GridGemm.NR * GridGemm.NR);
         int rows = Math.max(1, tilesWanted / tw);
         rows = Math.min(rows, g.n() * th);
         return new Plan(g, th, tw, TILE * tw + 2, rows, ConvGrid.roundUp(rows * tw, GridGemm.NR));
@@ -180,19 +187,20 @@ final class WinogradConv {
         Plan p = plan(g);
         int c = g.c(), ntp = p.tilesPadded();
         ConvScratch s = ConvScratch.get();
-        // tile t of a block: input patch at tileAt[t] in the strips, output at outAt[t] in the output strip
-        int[] tileAt = s.ints(TILE_AT, ntp), outAt = s.ints(OUT_AT, ntp), base = s.ints(BASE, POSITIONS * c);
+        // tile t of a block: output at outAt[t] in the output strip
+        int[] outAt = s.ints(OUT_AT, ntp), base = s.ints(BASE, POSITIONS * c);
         int used = p.rowsPerBlock() * p.tw();
         for (int t = 0; t < ntp; t++) {
             int rb = t / p.tw(), tx = t % p.tw();
-            tileAt[t] = t < used ? rb * ALPHA * p.wp() + TILE * tx : 0;
             outAt[t] = t < used ? rb * TILE * TILE * p.tw() + TILE * tx : 0;
         }
         for (int e = 0; e < POSITIONS * c; e++) base[e] = e * ntp;
-        int tileRows = g.n() * p.th();
-        Parallel.forRange(tileRows, 1, (r0, r1) -> {
+        int tileRows = g.n() * p.th(), blocks = Sgemm.ceilDiv(tileRows, p.rowsPerBlock());
+        Parallel.forRange(blocks, 1, (blk0, blk1) -> {
+            int r0 = blk0 * p.rowsPerBlock(), r1 = Math.min(tileRows, blk1 * p.rowsPerBlock());   // whole blocks per thread
             ConvScratch ts = ConvScratch.get();
-            float[] strips = ts.buffer(STRIPS, (long) c * p.stripPlane());
+            float[] padded = ts.buffer(PADDED, (long) p.imagesPerBlock() * p.hp() * p.wp());
+            int[] patchAt = ts.ints(PATCH_AT, p.rowsPerBlock() * p.tw());
             float[] v = ts.buffer(V, (long) POSITIONS * c * ntp);
             float[] m = ts.buffer(M, (long) POSITIONS * GridGemm.MR * ntp);
             float[] out = ts.buffer(OUT, (long) GridGemm.MR * p.outPlane());
@@ -200,8 +208,7 @@ final class WinogradConv {
             float[] plane = ts.buffer(PLANE, (long) g.h() * g.w());
             for (int b0 = r0; b0 < r1; b0 += p.rowsPerBlock()) {
                 int rows = Math.min(p.rowsPerBlock(), r1 - b0), nt = rows * p.tw();
-                fillStrips(p, x, xOff, b0, rows, strips, plane);
-                inputTransform(c, p.stripPlane(), p.wp(), nt, ntp, strips, tileAt, v, tmp);
+                inputTransform(p, x, xOff, b0, rows, padded, plane, patchAt, v, tmp);
                 for (int k0 = 0; k0 < g.k(); k0 += GridGemm.MR) {
                     int ps = GridGemm.packedSize(g.k(), c);
                     for (int xi = 0; xi < POSITIONS; xi++) {
@@ -217,87 +224,78 @@ final class WinogradConv {
     }
 
     /**
-     * strips (c, rows, 6, wp): for tile row b0 + rb (image, ty), input rows 4·ty − 1 … 4·ty + 4 of
-     * each channel at columns 1..w, zero outside the image (the padding and the last tiles' overhang).
+     * The input transform of a block, channel by channel: v[(ξ·c + ci)·ntp + t] = (Bᵀ d B)[ξ] for
+     * the 6×6 patch d of tile t = rb·tw + tx (tile row b0 + rb = (image, ty)): input rows
+     * 4·ty − 1 + i, columns 4·tx − 1 + j. Per channel, the block's images are copied into zero-padded
+     * planes (hp, wp) (padding and the last tiles' overhang stay zero); then a vector of tiles at a
+     * time, the patches are transposed into tmp (36, VL) by scalar moves (L1-resident: measured
+     * faster than vector gathers) and transformed into v.
      */
-    private static void fillStrips(Plan p, MemorySegment x, long xOff, int b0, int rows, float[] strips, float[] plane) {
+    private static void inputTransform(Plan p, MemorySegment x, long xOff, int b0, int rows, float[] padded, float[] plane,
+                                       int[] patchAt, float[] v, float[] tmp) {
         ConvGeometry g = p.g();
-        int h = g.h(), w = g.w(), wp = p.wp(), hw = h * w;
-        for (int ci = 0; ci < g.c(); ci++) {
-            int loaded = -1;
-            for (int rb = 0; rb < rows; rb++) {
-                int img = (b0 + rb) / p.th(), ty = (b0 + rb) % p.th();
-                if (img != loaded) {
-                    MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) img * g.c() + ci) * hw) * Float.BYTES, plane, 0, hw);
-                    loaded = img;
+        int c = g.c(), h = g.h(), w = g.w(), wp = p.wp(), hp = p.hp(), hw = h * w, tw = p.tw(), ntp = p.tilesPadded(), nt = rows * tw;
+        int xs = c * ntp;   // between positions in v
+        int img0 = b0 / p.th(), img1 = (b0 + rows - 1) / p.th() + 1;
+        java.util.Arrays.fill(padded, 0, (img1 - img0) * hp * wp, 0f);
+        for (int t = 0; t < nt; t++) {
+            int row = b0 + t / tw, tx = t % tw;
+            patchAt[t] = ((row / p.th() - img0) * hp + TILE * (row % p.th())) * wp + TILE * tx;
+        }
+        for (int ci = 0; ci < c; ci++) {
+            for (int img = img0; img < img1; img++) {
+                MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) img * c + ci) * hw) * Float.BYTES, plane, 0, hw);
+                for (int yy = 0, dst = ((img - img0) * hp + 1) * wp + 1; yy < h; yy++, dst += wp) System.arraycopy(plane, yy * w, padded, dst, w);
+            }
+            for (int t = 0; t < ntp; t += VL) {
+                int at = ci * ntp + t;
+                if (t >= nt) {   // lanes of no tile: zero, so the products stay finite
+                    FloatVector z = FloatVector.zero(SPECIES);
+                    for (int xi = 0; xi < POSITIONS; xi++) z.intoArray(v, at + xi * xs);
+                    continue;
                 }
-                int dst = (ci * p.rowsPerBlock() + rb) * ALPHA * wp;
-                for (int i = 0; i < ALPHA; i++, dst += wp) {
-                    int yy = TILE * ty - 1 + i;
-                    if (yy < 0 || yy >= h) {
-                        java.util.Arrays.fill(strips, dst, dst + wp, 0f);
-                    } else {
-                        strips[dst] = 0f;
-                        System.arraycopy(plane, yy * w, strips, dst + 1, w);
-                        java.util.Arrays.fill(strips, dst + 1 + w, dst + wp, 0f);
-                    }
-                }
+                transposePatches(padded, wp, patchAt, t, Math.min(VL, nt - t), tmp);
+                for (int i = 0; i < ALPHA; i++) transformInput(tmp, i * ALPHA * VL, VL, tmp, i * ALPHA * VL, VL);
+                for (int j = 0; j < ALPHA; j++) transformInput(tmp, j * VL, ALPHA * VL, v, at + j * xs, ALPHA * xs);
             }
         }
     }
 
-    /** v[(ξ·c + ci)·ntp + t] = (Bᵀ d B)[ξ] for the 6×6 patch d of tile t in channel ci; a vector of tiles at a time. */
-    private static void inputTransform(int c, int stripPlane, int wp, int nt, int ntp, float[] strips, int[] tileAt,
-                                       float[] v, float[] tmp) {
-        for (int ci = 0; ci < c; ci++) {
-            int src = ci * stripPlane;
-            for (int t = 0; t < ntp; t += VL) {
-                if (t >= nt) {   // lanes of no tile: zero, so the products stay finite
-                    FloatVector z = FloatVector.zero(SPECIES);
-                    for (int xi = 0; xi < POSITIONS; xi++) z.intoArray(v, (xi * c + ci) * ntp + t);
-                    continue;
-                }
-                // rows: e[i][j] = (d B)[i][j]
-                for (int i = 0; i < ALPHA; i++) {
-                    int row = src + i * wp;
-                    FloatVector d0 = FloatVector.fromArray(SPECIES, strips, row, tileAt, t);
-                    FloatVector d1 = FloatVector.fromArray(SPECIES, strips, row + 1, tileAt, t);
-                    FloatVector d2 = FloatVector.fromArray(SPECIES, strips, row + 2, tileAt, t);
-                    FloatVector d3 = FloatVector.fromArray(SPECIES, strips, row + 3, tileAt, t);
-                    FloatVector d4 = FloatVector.fromArray(SPECIES, strips, row + 4, tileAt, t);
-                    FloatVector d5 = FloatVector.fromArray(SPECIES, strips, row + 5, tileAt, t);
-                    transformInput(d0, d1, d2, d3, d4, d5, tmp, i * ALPHA * VL, VL);
-                }
-                // columns: v[i][j] = (Bᵀ e)[i][j]
-                for (int j = 0; j < ALPHA; j++) {
-                    FloatVector e0 = FloatVector.fromArray(SPECIES, tmp, j * VL);
-                    FloatVector e1 = FloatVector.fromArray(SPECIES, tmp, (ALPHA + j) * VL);
-                    FloatVector e2 = FloatVector.fromArray(SPECIES, tmp, (2 * ALPHA + j) * VL);
-                    FloatVector e3 = FloatVector.fromArray(SPECIES, tmp, (3 * ALPHA + j) * VL);
-                    FloatVector e4 = FloatVector.fromArray(SPECIES, tmp, (4 * ALPHA + j) * VL);
-                    FloatVector e5 = FloatVector.fromArray(SPECIES, tmp, (5 * ALPHA + j) * VL);
-                    transformInput(e0, e1, e2, e3, e4, e5, v, (j * c + ci) * ntp + t, ALPHA * c * ntp);
-                }
+    /** tmp[(6i + j)·VL + l] = padded[patchAt[t + l] + i·wp + j] for l < lanes (0 beyond). */
+    private static void transposePatches(float[] padded, int wp, int[] patchAt, int t, int lanes, float[] tmp) {
+        for (int l = 0; l < lanes; l++) {
+            int src = patchAt[t + l];
+            for (int i = 0, d = l; i < ALPHA; i++, src += wp, d += ALPHA * VL) {
+                tmp[d] = padded[src];
+                tmp[d + VL] = padded[src + 1];
+                tmp[d + 2 * VL] = padded[src + 2];
+                tmp[d + 3 * VL] = padded[src + 3];
+                tmp[d + 4 * VL] = padded[src + 4];
+                tmp[d + 5 * VL] = padded[src + 5];
             }
+        }
+        for (int l = lanes; l < VL; l++) {
+            for (int e = 0; e < POSITIONS; e++) tmp[e * VL + l] = 0f;
         }
     }
 
     /**
-     * out[at + i·stride] = (Bᵀ d)[i]:
+     * out[oAt + i·oStride] = (Bᵀ d)[i] for the six vectors d[e] = in[iAt + e·iStride]:
      * (4d0 − 5d2 + d4, −4(d1 + d2) + d3 + d4, 4(d1 − d2) − d3 + d4, 2(d3 − d1) − d2 + d4, 2(d1 − d3) − d2 + d4, 4d1 − 5d3 + d5).
+     * Arrays and offsets, not vectors, cross the call: a call the JIT does not inline would box vector arguments.
      */
-    private static void transformInput(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4,
-                                       FloatVector d5, float[] out, int at, int stride) {
-        FloatVector four = FloatVector.broadcast(SPECIES, 4f), two = FloatVector.broadcast(SPECIES, 2f),
-                minus5 = FloatVector.broadcast(SPECIES, -5f);
+    private static void transformInput(float[] in, int iAt, int iStride, float[] out, int oAt, int oStride) {
+        FloatVector d0 = FloatVector.fromArray(SPECIES, in, iAt), d1 = FloatVector.fromArray(SPECIES, in, iAt + iStride),
+                d2 = FloatVector.fromArray(SPECIES, in, iAt + 2 * iStride), d3 = FloatVector.fromArray(SPECIES, in, iAt + 3 * iStride),
+                d4 = FloatVector.fromArray(SPECIES, in, iAt + 4 * iStride), d5 = FloatVector.fromArray(SPECIES, in, iAt + 5 * iStride);
         FloatVector s34 = d3.add(d4), s12 = d1.add(d2), m43 = d4.sub(d3), m12 = d1.sub(d2);
         FloatVector m42 = d4.sub(d2), m31 = d3.sub(d1);
-        d0.fma(four, d2.fma(minus5, d4)).intoArray(out, at);
-        s12.fma(four.neg(), s34).intoArray(out, at + stride);
-        m12.fma(four, m43).intoArray(out, at + 2 * stride);
-        m31.fma(two, m42).intoArray(out, at + 3 * stride);
-        m31.fma(two.neg(), m42).intoArray(out, at + 4 * stride);
-        d1.fma(four, d3.fma(minus5, d5)).intoArray(out, at + 5 * stride);
+        d0.mul(4f).add(d2.mul(-5f).add(d4)).intoArray(out, oAt);
+        s12.mul(-4f).add(s34).intoArray(out, oAt + oStride);
+        m12.mul(4f).add(m43).intoArray(out, oAt + 2 * oStride);
+        m31.mul(2f).add(m42).intoArray(out, oAt + 3 * oStride);
+        m42.sub(m31.mul(2f)).intoArray(out, oAt + 4 * oStride);
+        d1.mul(4f).add(d3.mul(-5f).add(d5)).intoArray(out, oAt + 5 * oStride);
     }
 
     /**
@@ -312,13 +310,7 @@ final class WinogradConv {
             for (int t = 0; t < nt; t += VL) {
                 int at = r * ntp + t;
                 // rows: e[i][b] = (M A)[i][b]
-                for (int i = 0; i < ALPHA; i++) {
-                    int row = at + i * ALPHA * ms;
-                    transformOutput(FloatVector.fromArray(SPECIES, m, row), FloatVector.fromArray(SPECIES, m, row + ms),
-                            FloatVector.fromArray(SPECIES, m, row + 2 * ms), FloatVector.fromArray(SPECIES, m, row + 3 * ms),
-                            FloatVector.fromArray(SPECIES, m, row + 4 * ms), FloatVector.fromArray(SPECIES, m, row + 5 * ms),
-                            tmp, i * TILE * VL);
-                }
+                for (int i = 0; i < ALPHA; i++) transformOutput(m, at + i * ALPHA * ms, ms, tmp, i * TILE * VL);
                 // columns: y[a][b] = (Aᵀ e)[a][b] + bias, scattered
                 VectorMask<Float> live = SPECIES.indexInRange(t, nt);
                 for (int j = 0; j < TILE; j++) {
@@ -339,14 +331,16 @@ final class WinogradConv {
         }
     }
 
-    /** tmp[at + a·VL] = (Aᵀ m)[a]: (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4), m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5). */
-    private static void transformOutput(FloatVector m0, FloatVector m1, FloatVector m2, FloatVector m3, FloatVector m4,
-                                        FloatVector m5, float[] tmp, int at) {
+    /** tmp[at + a·VL] = (Aᵀ m)[a] for m[e] = in[iAt + e·iStride]: (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4), m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5). */
+    private static void transformOutput(float[] in, int iAt, int iStride, float[] tmp, int at) {
+        FloatVector m0 = FloatVector.fromArray(SPECIES, in, iAt), m1 = FloatVector.fromArray(SPECIES, in, iAt + iStride),
+                m2 = FloatVector.fromArray(SPECIES, in, iAt + 2 * iStride), m3 = FloatVector.fromArray(SPECIES, in, iAt + 3 * iStride),
+                m4 = FloatVector.fromArray(SPECIES, in, iAt + 4 * iStride), m5 = FloatVector.fromArray(SPECIES, in, iAt + 5 * iStride);
         FloatVector s12 = m1.add(m2), s34 = m3.add(m4), d12 = m1.sub(m2), d34 = m3.sub(m4);
         m0.add(s12).add(s34).intoArray(tmp, at);
-        d34.fma(FloatVector.broadcast(SPECIES, 2f), d12).intoArray(tmp, at + VL);
-        s34.fma(FloatVector.broadcast(SPECIES, 4f), s12).intoArray(tmp, at + 2 * VL);
-        d34.fma(FloatVector.broadcast(SPECIES, 8f), d12).add(m5).intoArray(tmp, at + 3 * VL);
+        d34.mul(2f).add(d12).intoArray(tmp, at + VL);
+        s34.mul(4f).add(s12).intoArray(tmp, at + 2 * VL);
+        d34.mul(8f).add(d12).add(m5).intoArray(tmp, at + 3 * VL);
     }
 
     /** Copies channels k0 .. k0+kr of the block's output strips (kr, rows, 4, 4·tw) into y (n, k, h, w), cropped. */

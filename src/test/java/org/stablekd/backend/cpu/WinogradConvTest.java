@@ -130,6 +130,8 @@ class WinogradConvTest {
         assertFalse(WinogradConv.computes(ConvGeometry.of(1, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1)), "1x1");
         assertFalse(WinogradConv.computes(ConvGeometry.of(1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 2)), "groups");
         assertFalse(WinogradConv.supports(ConvGeometry.of(64, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "the stem (3 channels)");
+        assertFalse(WinogradConv.supportsInputGradient(ConvGeometry.of(64, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1)),
+                "a strided layer's input gradient (found by a training step: its swapped geometry has stride 1)");
         if (WinogradConv.ENABLED) {
             assertTrue(WinogradConv.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "resnet20's first stage");
         }
