@@ -42,6 +42,8 @@ final class WinogradConv {
     private static final int VL = SPECIES.length();
     /** Output tile side, and the side of the transformed domain (4 + 3 − 1). */
     private static final int TILE = 4, ALPHA = 6, POSITIONS = ALPHA * ALPHA;
+    /** Floats in a cache line. */
+    private static final int LINE = 16;
     /** Floats of V per block: 512 KiB, half the L2 of a Zen 4 core. */
     private static final int V_FLOATS = 128 * 1024;
     /** -Dstablekd.winograd=false forces the direct paths (A/B comparisons, tests). */
@@ -59,13 +61,22 @@ final class WinogradConv {
                 && g.padH() == 1 && g.padW() == 1;
     }
 
+    /** Fewest input and output channels where it runs (measured: 16→16 at 32×32 ran 0.8–0.9× the grid path, 32→32 1.1×, 64→64 1.25–1.7×). */
+    static final int MIN_CHANNELS = 32;
     /**
-     * True where the forward runs here: a layer it computes, with at least 16 input and output
-     * channels and at least 8×8 outputs (measured on a 2-core Zen 4; see docs/design.md, Kernel
-     * families). Depends on the shape only, never on timing.
+     * Fewest 4×4 tiles in the batch where it runs (measured at batch 1: 64→64 at 32×32, 64 tiles,
+     * ran 0.6× the grid path; 128→128 at 16×16, 16 tiles, 0.2×: a block pads its tiles to 48).
+     */
+    static final int MIN_TILES = 256;
+
+    /**
+     * True where the forward runs here: a layer it computes, with at least {@link #MIN_CHANNELS}
+     * input and output channels and {@link #MIN_TILES} output tiles in the batch (measured on a
+     * 2-core Zen 4; see docs/design.md, Kernel families). Depends on the shape only, never on timing.
      */
     static boolean supports(ConvGeometry g) {
-        return ENABLED && computes(g) && g.c() >= 16 && g.k() >= 16 && g.h() >= 8 && g.w() >= 8;
+        long tiles = (long) g.n() * Sgemm.ceilDiv(g.h(), TILE) * Sgemm.ceilDiv(g.w(), TILE);
+        return ENABLED && computes(g) && g.c() >= MIN_CHANNELS && g.k() >= MIN_CHANNELS && tiles >= MIN_TILES;
     }
 
     /** True where the input gradient (a forward of dy with c and k swapped) runs here. */
@@ -82,17 +93,26 @@ final class WinogradConv {
 
     /** Floats of the packed transformed weights: 36 GridGemm panel sets of (k, c). */
     private static int packedSize(int k, int c) {
-        return POSITIONS * GridGemm.packedSize(k, c);
+        return POSITIONS * positionStride(k, c);
     }
 
     /**
-     * ap = U packed for GridGemm, position by position: U_ξ (k, c) at ξ·packedSize(k, c) (MR-tall
+     * Floats between the positions' panel sets: GridGemm's size plus one cache line, so the 36
+     * stores of one weight's transform do not all fall into the same L1 set (measured: 64×64
+     * weights transformed in 0.71 ms without, 0.17 ms with).
+     */
+    static int positionStride(int k, int c) {
+        return GridGemm.packedSize(k, c) + LINE;
+    }
+
+    /**
+     * ap = U packed for GridGemm, position by position: U_ξ (k, c) at ξ·positionStride(k, c) (MR-tall
      * panels, see {@link GridGemm#pack}), with U[ξ = 6i + j][kk][ci] = (G w[kk][ci] Gᵀ)[i][j],
      * computed in double and written straight into the panels. w is (k, c, 3, 3), or with flip the
      * input gradient's weights: w'[kk][ci] = w[ci][kk] rotated by 180°.
      */
     static void transformWeights(float[] w, int k, int c, boolean flip, float[] ap) {
-        int mr = GridGemm.MR, ps = GridGemm.packedSize(k, c), kp = ConvGrid.roundUp(k, mr);
+        int mr = GridGemm.MR, ps = positionStride(k, c), kp = ConvGrid.roundUp(k, mr);
         double[] g = new double[9], gg = new double[18], uu = new double[POSITIONS];
         for (int kk = 0; kk < kp; kk++) {
             for (int ci = 0; ci < c; ci++) {
@@ -111,13 +131,14 @@ final class WinogradConv {
         }
     }
 
-    /** out[at + e·stride] = (G (g0, g1, g2))[e], e < 6. */
+    /** out[at + e·stride] = (G (g0, g1, g2))[e], e < 6 (products with the reciprocals: no divisions in the loop). */
     private static void weightColumn(double g0, double g1, double g2, double[] out, int at, int stride) {
-        out[at] = g0 / 4;
-        out[at + stride] = -(g0 + g1 + g2) / 6;
-        out[at + 2 * stride] = -(g0 - g1 + g2) / 6;
-        out[at + 3 * stride] = g0 / 24 + g1 / 12 + g2 / 6;
-        out[at + 4 * stride] = g0 / 24 - g1 / 12 + g2 / 6;
+        double sum = g0 + g2, a = g0 * (1.0 / 24) + g2 * (1.0 / 6), b = g1 * (1.0 / 12);
+        out[at] = g0 * 0.25;
+        out[at + stride] = -(sum + g1) * (1.0 / 6);
+        out[at + 2 * stride] = -(sum - g1) * (1.0 / 6);
+        out[at + 3 * stride] = a + b;
+        out[at + 4 * stride] = a - b;
         out[at + 5 * stride] = g2;
     }
 
@@ -169,6 +190,13 @@ final class WinogradConv {
     /** Block geometry of one call: sizes depend on the shape only. */
     private record Plan(ConvGeometry g, int th, int tw, int wp, int rowsPerBlock, int tilesPadded) {
         int hp() { return TILE * th + 2; }
+        /**
+         * Floats between positions in V (c, ntp) and M (8, ntp): one cache line more than the data,
+         * so the 36 positions of a tile do not fall into one L1 set (c·ntp is often a multiple of
+         * 1024 floats; measured the same way, padding the weights' positions made their transform 4× faster).
+         */
+        int vStride() { return g.c() * tilesPadded + LINE; }
+        int mStride() { return GridGemm.MR * tilesPadded + LINE; }
         /** Images a block of tile rows can touch. */
         int imagesPerBlock() { return Sgemm.ceilDiv(rowsPerBlock, th) + 1; }
         int outPlane() { return rowsPerBlock * TILE * TILE * tw; }
@@ -194,15 +222,17 @@ final class WinogradConv {
             int rb = t / p.tw(), tx = t % p.tw();
             outAt[t] = t < used ? rb * TILE * TILE * p.tw() + TILE * tx : 0;
         }
-        for (int e = 0; e < POSITIONS * c; e++) base[e] = e * ntp;
+        int xs = p.vStride(), ms = p.mStride();
+        for (int xi = 0; xi < POSITIONS; xi++)
+            for (int ci = 0; ci < c; ci++) base[xi * c + ci] = xi * xs + ci * ntp;
         int tileRows = g.n() * p.th(), blocks = Sgemm.ceilDiv(tileRows, p.rowsPerBlock());
         Parallel.forRange(blocks, 1, (blk0, blk1) -> {
             int r0 = blk0 * p.rowsPerBlock(), r1 = Math.min(tileRows, blk1 * p.rowsPerBlock());   // whole blocks per thread
             ConvScratch ts = ConvScratch.get();
             float[] padded = ts.buffer(PADDED, (long) p.imagesPerBlock() * p.hp() * p.wp());
             int[] patchAt = ts.ints(PATCH_AT, p.rowsPerBlock() * p.tw());
-            float[] v = ts.buffer(V, (long) POSITIONS * c * ntp);
-            float[] m = ts.buffer(M, (long) POSITIONS * GridGemm.MR * ntp);
+            float[] v = ts.buffer(V, (long) POSITIONS * xs);
+            float[] m = ts.buffer(M, (long) POSITIONS * ms);
             float[] out = ts.buffer(OUT, (long) GridGemm.MR * p.outPlane());
             float[] tmp = ts.buffer(TMP, POSITIONS * VL);
             float[] plane = ts.buffer(PLANE, (long) g.h() * g.w());
@@ -210,10 +240,10 @@ final class WinogradConv {
                 int rows = Math.min(p.rowsPerBlock(), r1 - b0), nt = rows * p.tw();
                 inputTransform(p, x, xOff, b0, rows, padded, plane, patchAt, v, tmp);
                 for (int k0 = 0; k0 < g.k(); k0 += GridGemm.MR) {
-                    int ps = GridGemm.packedSize(g.k(), c);
+                    int ps = positionStride(g.k(), c);
                     for (int xi = 0; xi < POSITIONS; xi++) {
                         GridGemm.multiply(GridGemm.MR, c, ap, xi * ps + k0 * c, v, base, xi * c, 0, ntp,
-                                m, xi * GridGemm.MR * ntp, ntp);
+                                m, xi * ms, ntp);
                     }
                     int kr = Math.min(GridGemm.MR, g.k() - k0);
                     outputTransform(kr, k0, nt, ntp, p.outPlane(), 4 * p.tw(), m, outAt, bias, out, tmp);
@@ -235,7 +265,7 @@ final class WinogradConv {
                                        int[] patchAt, float[] v, float[] tmp) {
         ConvGeometry g = p.g();
         int c = g.c(), h = g.h(), w = g.w(), wp = p.wp(), hp = p.hp(), hw = h * w, tw = p.tw(), ntp = p.tilesPadded(), nt = rows * tw;
-        int xs = c * ntp;   // between positions in v
+        int xs = p.vStride();
         int img0 = b0 / p.th(), img1 = (b0 + rows - 1) / p.th() + 1;
         java.util.Arrays.fill(padded, 0, (img1 - img0) * hp * wp, 0f);
         for (int t = 0; t < nt; t++) {
@@ -304,7 +334,7 @@ final class WinogradConv {
      */
     private static void outputTransform(int kr, int k0, int nt, int ntp, int outPlane, int rowLen, float[] m, int[] outAt,
                                         float[] bias, float[] out, float[] tmp) {
-        int ms = GridGemm.MR * ntp;   // between positions in m
+        int ms = GridGemm.MR * ntp + LINE;   // between positions in m: see Plan.vStride
         for (int r = 0; r < kr; r++) {
             FloatVector b = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[k0 + r]);
             for (int t = 0; t < nt; t += VL) {

@@ -132,8 +132,12 @@ class WinogradConvTest {
         assertFalse(WinogradConv.supports(ConvGeometry.of(64, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "the stem (3 channels)");
         assertFalse(WinogradConv.supportsInputGradient(ConvGeometry.of(64, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1)),
                 "a strided layer's input gradient (found by a training step: its swapped geometry has stride 1)");
+        assertFalse(WinogradConv.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "16 channels: the grid path is faster");
+        assertFalse(WinogradConv.supports(ConvGeometry.of(1, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1)), "4 tiles: the grid path is faster");
         if (WinogradConv.ENABLED) {
-            assertTrue(WinogradConv.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "resnet20's first stage");
+            assertTrue(WinogradConv.supports(ConvGeometry.of(64, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1)), "resnet20's second stage");
+            assertTrue(WinogradConv.supports(ConvGeometry.of(64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1)), "resnet20's third stage");
+            assertTrue(WinogradConv.supportsInputGradient(ConvGeometry.of(64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1)));
         }
     }
 }
