@@ -21,17 +21,24 @@ import org.stablekd.backend.WeightCache;
  * 36·16/(16·9) = 4× fewer multiplies than the direct convolution, on the same register-blocked
  * kernel as the grid path ({@link GridGemm}, 8 channels × 3 vectors of tiles).
  *
- * <p>Organization: the tile rows of the whole batch (4 output rows of one image each) are split
- * into one contiguous range per thread and processed in blocks of about {@link #V_FLOATS}
- * floats of V, which stays in L2. Per block: each tile row's 6 input rows are copied, zero
- * padded, into a strip; the input transform gathers 6×6 patches, 16 tiles per vector, into
- * V (36, c, tiles); then per 8 output channels the 36 products fill M (36, 8, tiles) and the
- * output transform (with the bias) scatters 4×4 tiles into an output strip that is copied into y.
+ * <p>Organization: the tile rows of the whole batch (4 output rows of one image each) are cut
+ * into blocks of a whole number of GridGemm tiles (48 tiles) with about {@link #V_FLOATS} floats
+ * of V, which stays in L2, and the blocks are split into one contiguous range per thread. Per
+ * block and input channel: the block's images are copied into zero-padded planes, the 6×6
+ * patches of 16 tiles are transposed into an L1 buffer by scalar moves and transformed into
+ * V (36, c, tiles). Then per 8 output channels the 36 products fill M (36, 8, tiles), and the
+ * output transform (with the bias) scatters the 4×4 tiles into output rows copied into y.
+ * Measured costs (one thread, batch 64): 64→64 at 8×8 products 50 %, input transform 35 %; 16→16
+ * at 32×32 products only 25 %, the transforms' data movement the rest, which is why 16-channel
+ * layers stay on the grid path. Vector gathers for the patches, and FloatVector arguments to
+ * calls the JIT did not inline (boxed), were each slower than the whole product.
  *
- * <p>Accuracy: the transforms multiply by up to 8 (Aᵀ) and 5 (Bᵀ), so the rounding error is
- * larger than the direct sum's: measured on uniform random data (x in [-1,1], w in ±1/√(9c)),
- * the worst |y − y_ref| / max|y_ref| over c = 3..256 was below 2e-6 (direct: below 3e-7);
- * documented bound: |error| ≤ 1e-5 · max|y|. The selection rule below and
+ * <p>Accuracy: the transforms multiply by up to 8 (Aᵀ) and 5 (Bᵀ) and G has non-dyadic entries
+ * (1/6, 1/12, 1/24), so the rounding error is larger than the direct sum's. Measured worst on
+ * uniform data (x in [-1,1], w in ±1/√(9c), c = 3..512): per output, |y − y_ref| ≤ 5e-6 · Σ|w||x|
+ * over its taps, flat in c; relative to max |y| it grows with √c (3.6e-6 at c = 3, 8.6e-6 at 64,
+ * 1.1e-5 at 256, 2.5e-5 at 512; the direct path: 2e-7 to 3e-6). Documented bound, tested:
+ * |y − y_ref| ≤ 2e-5 · Σ|w||x| per output. The selection rule ({@link #supports}) and
  * {@code -Dstablekd.winograd=false} are in docs/design.md, Kernel families.
  *
  * <p>Determinism: each output tile is one in-order sum over c per ξ, whatever the blocks or the
@@ -109,12 +116,19 @@ final class WinogradConv {
      * ap = U packed for GridGemm, position by position: U_ξ (k, c) at ξ·positionStride(k, c) (MR-tall
      * panels, see {@link GridGemm#pack}), with U[ξ = 6i + j][kk][ci] = (G w[kk][ci] Gᵀ)[i][j],
      * computed in double and written straight into the panels. w is (k, c, 3, 3), or with flip the
-     * input gradient's weights: w'[kk][ci] = w[ci][kk] rotated by 180°.
+     * input gradient's weights: w'[kk][ci] = w[ci][kk] rotated by 180°. Panels are split over the
+     * threads (each writes its own; the values do not depend on the split).
      */
     static void transformWeights(float[] w, int k, int c, boolean flip, float[] ap) {
-        int mr = GridGemm.MR, ps = positionStride(k, c), kp = ConvGrid.roundUp(k, mr);
+        int mr = GridGemm.MR, panels = Sgemm.ceilDiv(k, mr);
+        Parallel.forRange(panels, 2, (p0, p1) -> transformPanels(w, k, c, flip, ap, p0 * mr, p1 * mr));
+    }
+
+    /** transformWeights for output channels [k0, k1) (k1 may pass k: the panels' zero rows). */
+    private static void transformPanels(float[] w, int k, int c, boolean flip, float[] ap, int k0, int k1) {
+        int mr = GridGemm.MR, ps = positionStride(k, c);
         double[] g = new double[9], gg = new double[18], uu = new double[POSITIONS];
-        for (int kk = 0; kk < kp; kk++) {
+        for (int kk = k0; kk < k1; kk++) {
             for (int ci = 0; ci < c; ci++) {
                 int at = (kk / mr) * mr * c + ci * mr + kk % mr;
                 if (kk >= k) {   // the panels' padding rows
