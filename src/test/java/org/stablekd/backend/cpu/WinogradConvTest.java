@@ -116,7 +116,7 @@ class WinogradConvTest {
 
     /** Through the CPU backend, on shapes the selection rule gives to Winograd: forward, input gradient, both gradients. */
     @ParameterizedTest(name = "n={0} {1}->{3} at {2}x{2}")
-    @org.junit.jupiter.params.provider.CsvSource({"16, 32, 16, 40", "17, 48, 13, 33"})
+    @org.junit.jupiter.params.provider.CsvSource({"16, 32, 16, 40", "17, 48, 13, 33", "64, 32, 14, 32", "64, 64, 7, 64"})
     void dispatchedShapesMatchRef(int n, int c, int hw, int k) {
         ConvGeometry g = ConvGeometry.of(n, c, hw, hw, k, 3, 3, 1, 1, 1, 1, 1);
         if (!WinogradConv.ENABLED) return;
