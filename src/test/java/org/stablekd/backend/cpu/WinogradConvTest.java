@@ -119,7 +119,15 @@ class WinogradConvTest {
     @org.junit.jupiter.params.provider.CsvSource({"16, 32, 16, 40", "17, 48, 13, 33", "64, 32, 14, 32", "64, 64, 7, 64"})
     void dispatchedShapesMatchRef(int n, int c, int hw, int k) {
         ConvGeometry g = ConvGeometry.of(n, c, hw, hw, k, 3, 3, 1, 1, 1, 1, 1);
-        if (!WinogradConv.ENABLED) return;
+        boolean was = WinogradConv.enable(true);
+        try {
+            dispatched(n, c, hw, k, g);
+        } finally {
+            WinogradConv.enable(was);
+        }
+    }
+
+    private static void dispatched(int n, int c, int hw, int k, ConvGeometry g) {
         assertTrue(WinogradConv.supports(g) && WinogradConv.supportsInputGradient(g), "the rule must pick Winograd for " + g);
         ConvKernels cpu = CpuBackend.INSTANCE.conv(), ref = Backends.ref().conv();
         try (Scope scope = Scope.open()) {
@@ -183,10 +191,15 @@ class WinogradConvTest {
                 "a strided layer's input gradient (found by a training step: its swapped geometry has stride 1)");
         assertFalse(WinogradConv.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "16 channels: the grid path is faster");
         assertFalse(WinogradConv.supports(ConvGeometry.of(1, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1)), "4 tiles: the grid path is faster");
-        if (WinogradConv.ENABLED) {
+        boolean was = WinogradConv.enable(true);
+        try {
             assertTrue(WinogradConv.supports(ConvGeometry.of(64, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1)), "resnet20's second stage");
             assertTrue(WinogradConv.supports(ConvGeometry.of(64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1)), "resnet20's third stage");
             assertTrue(WinogradConv.supportsInputGradient(ConvGeometry.of(64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1)));
+            WinogradConv.enable(false);
+            assertFalse(WinogradConv.supports(ConvGeometry.of(64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1)), "switched off");
+        } finally {
+            WinogradConv.enable(was);
         }
     }
 }
