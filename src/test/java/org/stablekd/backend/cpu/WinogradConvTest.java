@@ -67,7 +67,6 @@ class WinogradConvTest {
         cs.add(new Case("batch 1, 8x8, 512->20 (the deepest sum)", 1, 512, 8, 8, 20, false));
         cs.add(new Case("batch 9, 2x3", 9, 4, 2, 3, 6, false));
         cs.add(new Case("batch 4, 32x32, 32->64 (resnet8x4's layer1)", 4, 32, 32, 32, 64, false));
-        cs.add(new Case("batch 4, 32x32, 64->64", 4, 64, 32, 32, 64, false));
         return cs.stream().map(Arguments::of);
     }
 
@@ -128,7 +127,7 @@ class WinogradConvTest {
 
     /** Through the CPU backend, on shapes the selection rule gives to Winograd: forward, input gradient, both gradients. */
     @ParameterizedTest(name = "n={0} {1}->{3} at {2}x{2}")
-    @org.junit.jupiter.params.provider.CsvSource({"16, 32, 16, 40", "17, 48, 13, 33", "64, 32, 14, 32", "64, 64, 7, 64"})
+    @org.junit.jupiter.params.provider.CsvSource({"17, 48, 13, 33", "64, 32, 14, 32", "64, 64, 7, 64"})
     void dispatchedShapesMatchRef(int n, int c, int hw, int k) {
         ConvGeometry g = ConvGeometry.of(n, c, hw, hw, k, 3, 3, 1, 1, 1, 1, 1);
         boolean was = WinogradConv.enable(true);
