@@ -32,7 +32,7 @@ final class ConvScratch {
         return ints(0, size);
     }
 
-    /** Int buffer number {@code slot} (0..1: GridConv, 2..4: WinogradConv (4 per thread)) with at least {@code size} entries. */
+    /** Int buffer number {@code slot} (0..1: GridConv, 2..4: WinogradConv) with at least {@code size} entries. */
     int[] ints(int slot, int size) {
         if (ints[slot].length < size) ints[slot] = new int[size];
         return ints[slot];
