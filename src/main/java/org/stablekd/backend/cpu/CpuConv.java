@@ -27,7 +27,9 @@ import org.stablekd.tensor.Tensor;
  * panels, and blocks of output pixels are packed straight from the zero-padded image into B
  * panels ({@link Im2col#packPanels}), a block small enough to stay in L2; this is what keeps
  * layers with few output channels (16, as in resnet20) fast. Depthwise layers (groups = c = k)
- * run {@link DepthwiseConv}, direct.
+ * run {@link DepthwiseConv}, direct. Before any of these: 3×3 stride-1 pad-1 layers the shape rule
+ * of {@link WinogradConv} picks (32+ channels, 256+ tiles) run its forward and input gradient;
+ * then the CIFAR-style layers run on {@link GridConv}.
  *
  * <p>Threads: images are split into contiguous ranges, one per thread, each with its own scratch
  * ({@link ConvScratch}); with fewer images than threads the pixels (forward) or the products
@@ -84,7 +86,8 @@ final class CpuConv implements ConvKernels {
 
     @Override
     public void backward(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dx, Tensor dw, Tensor dbias) {
-        if (dx == null || dw == null || !GridConv.supports(g)) {
+        if (dx == null || dw == null || !GridConv.supports(g) || WinogradConv.supportsInputGradient(g)) {
+            // the Winograd input gradient does not share GridConv's pass over dy: each gradient on its own
             ConvKernels.super.backward(g, x, dy, w, dx, dw, dbias);
             return;
         }
@@ -134,6 +137,10 @@ final class CpuConv implements ConvKernels {
                         MemorySegment bias, long bOff, MemorySegment y, long yOff) {
         if (PointwiseConvSmall.supports(g)) {
             PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
+            return;
+        }
+        if (WinogradConv.supports(g)) {
+            WinogradConv.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
             return;
         }
         if (GridConv.supports(g)) {
@@ -208,6 +215,10 @@ final class CpuConv implements ConvKernels {
     }
 
     static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
+        if (WinogradConv.supportsInputGradient(g)) {
+            WinogradConv.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
+            return;
+        }
         if (GridConv.supports(g)) {
             GridConv.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
             return;
