@@ -54,11 +54,10 @@ final class WinogradConv {
     /** Floats of V per block: 512 KiB, half the L2 of a Zen 4 core. */
     private static final int V_FLOATS = 128 * 1024;
     /**
-     * -Dstablekd.winograd=true lets the selection rule pick this path; off by default for now
-     * (see docs/design.md, Kernel families: with it, FashionMnistSmokeTest's short, chaotic run
-     * lands below its bar at 2 threads, as it does without it at 3). Tests switch it with {@link #enable}.
+     * On by default; -Dstablekd.winograd=false keeps every layer on the direct grid path (for A/B
+     * timing and for bit-compatibility with runs made before it). Tests switch it with {@link #enable}.
      */
-    private static volatile boolean enabled = Boolean.getBoolean("stablekd.winograd");
+    private static volatile boolean enabled = !"false".equalsIgnoreCase(System.getProperty("stablekd.winograd", "true"));
 
     static boolean enabled() {
         return enabled;
