@@ -132,6 +132,10 @@ final class CpuConv implements ConvKernels {
 
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+        if (PointwiseConvPlanes.supports(g)) {
+            PointwiseConvPlanes.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
+            return;
+        }
         if (PointwiseConvSmall.supports(g)) {
             PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
             return;

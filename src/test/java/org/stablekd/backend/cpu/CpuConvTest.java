@@ -75,6 +75,23 @@ class CpuConvTest {
         cs.add(c("depthwise small planes 40ch 4x4 bias", 3, 40, 4, 4, 40, 3, 3, 1, 1, 1, 1, 40, true));
         cs.add(c("depthwise small planes 21ch 8x8 s2", 2, 21, 8, 8, 21, 3, 3, 2, 2, 1, 1, 21, false));
         cs.add(c("depthwise small planes 17ch 2x2", 1, 17, 2, 2, 17, 3, 3, 1, 1, 1, 1, 17, true));
+        // DepthwiseFlat: packed planes (2x2: 4 a vector; c a multiple and not), whole-plane vectors with tails, gathers (strides, no pad), batches
+        cs.add(c("depthwise flat packed 2x2 480ch", 1, 480, 2, 2, 480, 3, 3, 1, 1, 1, 1, 480, true));
+        cs.add(c("depthwise flat packed 2x2 batch 3 of 8ch", 3, 8, 2, 2, 8, 3, 3, 1, 1, 1, 1, 8, true));
+        cs.add(c("depthwise flat packed 1x2 s2 from 2x4", 2, 8, 2, 4, 8, 3, 3, 2, 2, 1, 1, 8, false));
+        cs.add(c("depthwise flat 4x4 192ch batch 2", 2, 192, 4, 4, 192, 3, 3, 1, 1, 1, 1, 192, true));
+        cs.add(c("depthwise flat 16x16 72ch", 1, 72, 16, 16, 72, 3, 3, 1, 1, 1, 1, 72, true));
+        cs.add(c("depthwise flat 16x16 s2 72ch", 1, 72, 16, 16, 72, 3, 3, 2, 2, 1, 1, 72, true));
+        cs.add(c("depthwise flat 4x4 s2 288ch", 1, 288, 4, 4, 288, 3, 3, 2, 2, 1, 1, 288, false));
+        cs.add(c("depthwise flat 5x7 odd tails", 2, 6, 5, 7, 6, 3, 3, 1, 1, 1, 1, 6, true));
+        cs.add(c("depthwise flat 13x11 s2 no pad", 1, 5, 13, 11, 5, 3, 3, 2, 2, 0, 0, 5, true));
+        cs.add(c("depthwise flat 9x9 5x5 pad 2", 2, 3, 9, 9, 3, 5, 5, 1, 1, 2, 2, 3, false));
+        cs.add(c("depthwise flat 3x3 planes s1", 3, 7, 3, 3, 7, 3, 3, 1, 1, 1, 1, 7, true));
+        // PointwiseConvPlanes: 1x1 straight from the planes (at least a vector of pixels; channel and pixel tails)
+        cs.add(c("1x1 planes 48->288 4x4 bias", 1, 48, 4, 4, 288, 1, 1, 1, 1, 0, 0, 1, true));
+        cs.add(c("1x1 planes 72->12 16x16", 1, 72, 16, 16, 12, 1, 1, 1, 1, 0, 0, 1, false));
+        cs.add(c("1x1 planes 13->7 5x7 batch 3 bias", 3, 13, 5, 7, 7, 1, 1, 1, 1, 0, 0, 1, true));
+        cs.add(c("1x1 planes 5->9 4x5 batch 2", 2, 5, 4, 5, 9, 1, 1, 1, 1, 0, 0, 1, false));
         // 1x1 over at most 16 pixels in all: vectorized across output channels (tails of the 4-pixel and 32-channel tiles)
         cs.add(c("1x1 small 160->1280 2x2 bias", 1, 160, 2, 2, 1280, 1, 1, 1, 1, 0, 0, 1, true));
         cs.add(c("1x1 small 7->45 batch 3 of 2x2", 3, 7, 2, 2, 45, 1, 1, 1, 1, 0, 0, 1, false));
