@@ -28,7 +28,7 @@ final class PointwiseConvSmall {
     private static final int PT = 4;
     /** At most this many pixels over the whole batch take this path. */
     static final int MAX_PIXELS = 16;
-    private static final int WT = 16, XS = 17, TILE = 18;   // ConvScratch slots (the lowering path uses 0..5, GridConv 6..15)
+    private static final int WT = 16, XS = 17, TILE = 18, OUT = 1, BIAS = 2;   // ConvScratch slots (the lowering path uses 0..5, GridConv 6..15; 1 and 2 are free here)
 
     private PointwiseConvSmall() {}
 
@@ -60,26 +60,35 @@ final class PointwiseConvSmall {
                 : transposed(g, w, wOff, ConvScratch.get().buffer(WT, (long) c * kp));
         // the pixels' inputs side by side: xs[ci·pixels + t], t = b·hw + pixel
         float[] xs = ConvScratch.get().buffer(XS, (long) c * pixels);
-        for (int b = 0; b < n; b++) {
+        if (n == 1) MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, xOff * Float.BYTES, xs, 0, c * hw);   // already in that order
+        for (int b = 0; b < n && n > 1; b++) {
             for (int ci = 0; ci < c; ci++) {
                 MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) b * c + ci) * hw) * Float.BYTES, xs, ci * pixels + b * hw, hw);
             }
         }
-        Parallel.forRange(kp / KT, 1, (u0, u1) -> {
-            float[] tile = ConvScratch.get().buffer(TILE, PT * KT);
+        float[] bs = ConvScratch.get().buffer(BIAS, k);   // the bias on the heap, read by every thread (zeros if none)
+        if (bias != null) MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, bs, 0, k);
+        else java.util.Arrays.fill(bs, 0, k, 0f);
+        long macsPerBlock = (long) KT * pixels * c;
+        int grain = (int) Math.max(1, (DepthwiseFlat.MIN_CHUNK_MACS + macsPerBlock - 1) / macsPerBlock);
+        Parallel.forRange(kp / KT, grain, (u0, u1) -> {
+            // channels [ka, kb) of every image, staged as out[b][kk − ka][pixel], then copied to y in one piece per image
+            int ka = u0 * KT, kb = Math.min(k, u1 * KT), rows = kb - ka;
+            ConvScratch sc = ConvScratch.get();
+            float[] tile = sc.buffer(TILE, PT * KT), out = sc.buffer(OUT, (long) n * rows * hw);
             for (int u = u0; u < u1; u++) {
-                int k0 = u * KT;
+                int k0 = u * KT, k1 = Math.min(k, k0 + KT);
                 for (int t0 = 0; t0 < pixels; t0 += PT) {
                     int pt = Math.min(PT, pixels - t0);
                     tile(c, kp, k0, pixels, t0, pt, xs, wt, tile);
                     for (int i = 0; i < pt; i++) {
-                        int t = t0 + i, b = t / hw, pix = t % hw;
-                        for (int kk = k0; kk < Math.min(k, k0 + KT); kk++) {
-                            float v = tile[i * KT + kk - k0] + (bias == null ? 0f : bias.getAtIndex(ValueLayout.JAVA_FLOAT, bOff + kk));
-                            y.setAtIndex(ValueLayout.JAVA_FLOAT, yOff + ((long) b * k + kk) * hw + pix, v);
-                        }
+                        int t = t0 + i, b = t / hw, pix = t % hw, at = (b * rows + k0 - ka) * hw + pix;
+                        for (int kk = k0; kk < k1; kk++, at += hw) out[at] = tile[i * KT + kk - k0] + bs[kk];
                     }
                 }
+            }
+            for (int b = 0; b < n; b++) {
+                MemorySegment.copy(out, b * rows * hw, y, ValueLayout.JAVA_FLOAT, (yOff + ((long) b * k + ka) * hw) * Float.BYTES, rows * hw);
             }
         });
     }
