@@ -171,53 +171,121 @@ final class DepthwiseFlat {
         });
     }
 
-    /** Units [b0, b1) of packed planes, their input staged at xs[margin..]. */
+    /**
+     * Units [b0, b1) of packed planes, their input staged at xs[margin..]: four units at a time
+     * (four independent FMA chains; each tap's mask loaded once for the four), then one at a time.
+     */
     private static void packedUnits(ConvGeometry g, Plan plan, float[] xs, int b0, int b1, float[] wT,
                                     MemorySegment bias, long bOff, MemorySegment y, long yOff) {
         int c = g.c(), cp = c + VL, taps = plan.taps, pp = plan.planesPerVector, unitInput = pp * g.h() * g.w();
         VectorShuffle<Float> expand = plan.expand;
-        VectorMask<Float> firstPlanes = SPECIES.indexInRange(0, pp);
-        int[] index = plan.index, off = plan.tapOffset;
+        int[] off = plan.tapOffset;
         boolean[] valid = plan.valid;
-        for (int u = b0; u < b1; u++) {
-            int ch0 = u * pp % c, base = plan.margin + (u - b0) * unitInput;
-            FloatVector acc = bias == null ? FloatVector.zero(SPECIES)
-                    : FloatVector.fromMemorySegment(SPECIES, bias, (bOff + ch0) * Float.BYTES, ORDER, firstPlanes).rearrange(expand);
-            for (int t = 0; t < taps; t++) {
-                VectorMask<Float> m = VectorMask.fromArray(SPECIES, valid, t * VL);
-                FloatVector xv = index == null ? FloatVector.fromArray(SPECIES, xs, base + off[t], m)
-                        : FloatVector.fromArray(SPECIES, xs, base + off[t], index, 0, m);
-                acc = xv.fma(FloatVector.fromArray(SPECIES, wT, t * cp + ch0).rearrange(expand), acc);
+        int u = b0;
+        if (plan.index == null) {
+            for (; u + 4 <= b1 && (u + 3) * pp % c == u * pp % c + 3 * pp; u += 4) {   // the four units' channels are consecutive
+                int ch0 = u * pp % c, base = plan.margin + (u - b0) * unitInput;
+                FloatVector a0 = packedBias(bias, bOff, ch0, pp, expand), a1 = packedBias(bias, bOff, ch0 + pp, pp, expand);
+                FloatVector a2 = packedBias(bias, bOff, ch0 + 2 * pp, pp, expand), a3 = packedBias(bias, bOff, ch0 + 3 * pp, pp, expand);
+                for (int t = 0; t < taps; t++) {
+                    VectorMask<Float> m = VectorMask.fromArray(SPECIES, valid, t * VL);
+                    int at = base + off[t], wa = t * cp + ch0;
+                    a0 = FloatVector.fromArray(SPECIES, xs, at, m).fma(FloatVector.fromArray(SPECIES, wT, wa).rearrange(expand), a0);
+                    a1 = FloatVector.fromArray(SPECIES, xs, at + unitInput, m).fma(FloatVector.fromArray(SPECIES, wT, wa + pp).rearrange(expand), a1);
+                    a2 = FloatVector.fromArray(SPECIES, xs, at + 2 * unitInput, m).fma(FloatVector.fromArray(SPECIES, wT, wa + 2 * pp).rearrange(expand), a2);
+                    a3 = FloatVector.fromArray(SPECIES, xs, at + 3 * unitInput, m).fma(FloatVector.fromArray(SPECIES, wT, wa + 3 * pp).rearrange(expand), a3);
+                }
+                long yAt = (yOff + (long) u * VL) * Float.BYTES;
+                a0.intoMemorySegment(y, yAt, ORDER);
+                a1.intoMemorySegment(y, yAt + VL * Float.BYTES, ORDER);
+                a2.intoMemorySegment(y, yAt + 2 * VL * Float.BYTES, ORDER);
+                a3.intoMemorySegment(y, yAt + 3 * VL * Float.BYTES, ORDER);
             }
-            acc.intoMemorySegment(y, (yOff + (long) u * VL) * Float.BYTES, ORDER);
         }
+        for (; u < b1; u++) packedUnit(g, plan, xs, u, plan.margin + (u - b0) * unitInput, wT, bias, bOff, y, yOff);
     }
 
-    /** Units [b0, b1), one plane each, their input staged at xs[margin..]. */
+    /** One unit of packed planes (input at xs[base..]), contiguous or gathered. */
+    private static void packedUnit(ConvGeometry g, Plan plan, float[] xs, int u, int base, float[] wT,
+                                   MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+        int c = g.c(), cp = c + VL, pp = plan.planesPerVector, ch0 = u * pp % c;
+        int[] index = plan.index, off = plan.tapOffset;
+        FloatVector acc = packedBias(bias, bOff, ch0, pp, plan.expand);
+        for (int t = 0; t < plan.taps; t++) {
+            VectorMask<Float> m = VectorMask.fromArray(SPECIES, plan.valid, t * VL);
+            FloatVector xv = index == null ? FloatVector.fromArray(SPECIES, xs, base + off[t], m)
+                    : FloatVector.fromArray(SPECIES, xs, base + off[t], index, 0, m);
+            acc = xv.fma(FloatVector.fromArray(SPECIES, wT, t * cp + ch0).rearrange(plan.expand), acc);
+        }
+        acc.intoMemorySegment(y, (yOff + (long) u * VL) * Float.BYTES, ORDER);
+    }
+
+    /** The bias of channels [ch0, ch0+pp), each repeated over its plane's lanes (zero without a bias). */
+    private static FloatVector packedBias(MemorySegment bias, long bOff, int ch0, int pp, VectorShuffle<Float> expand) {
+        if (bias == null) return FloatVector.zero(SPECIES);
+        return FloatVector.fromMemorySegment(SPECIES, bias, (bOff + ch0) * Float.BYTES, ORDER, SPECIES.indexInRange(0, pp)).rearrange(expand);
+    }
+
+    /**
+     * Units [b0, b1), one plane each, their input staged at xs[margin..]: contiguous plans four
+     * planes at a time (four independent FMA chains sharing each (slot, tap) mask), the rest one
+     * plane at a time.
+     */
     private static void planeUnits(ConvGeometry g, Plan plan, float[] xs, int b0, int b1, MemorySegment w, long wOff,
                                    MemorySegment bias, long bOff, MemorySegment y, long yOff) {
         int c = g.c(), taps = plan.taps, hwIn = g.h() * g.w(), hwOut = g.p() * g.q(), slots = plan.slots;
-        int[] index = plan.index, off = plan.tapOffset;
+        int[] off = plan.tapOffset;
         boolean[] valid = plan.valid, live = plan.live;
-        boolean tail = hwOut % VL != 0;
-        float[] wk = stage(1, taps);
-        for (int u = b0; u < b1; u++) {
-            int ch = u % c, base = plan.margin + (u - b0) * hwIn;
-            MemorySegment.copy(w, F, (wOff + (long) ch * taps) * Float.BYTES, wk, 0, taps);
-            float b = bias == null ? 0f : bias.getAtIndex(F, bOff + ch);
-            long yPlane = yOff + (long) u * hwOut;
+        float[] wk = stage(1, 4 * taps);
+        int u = b0;
+        for (; plan.index == null && u + 4 <= b1; u += 4) {
+            int base = plan.margin + (u - b0) * hwIn;
+            for (int i = 0; i < 4; i++) MemorySegment.copy(w, F, (wOff + (long) ((u + i) % c) * taps) * Float.BYTES, wk, i * taps, taps);
+            float bi0 = biasOf(bias, bOff, u % c), bi1 = biasOf(bias, bOff, (u + 1) % c);
+            float bi2 = biasOf(bias, bOff, (u + 2) % c), bi3 = biasOf(bias, bOff, (u + 3) % c);
             for (int slot = 0; slot < slots; slot++) {
-                FloatVector acc = FloatVector.broadcast(SPECIES, b);
+                FloatVector a0 = FloatVector.broadcast(SPECIES, bi0), a1 = FloatVector.broadcast(SPECIES, bi1);
+                FloatVector a2 = FloatVector.broadcast(SPECIES, bi2), a3 = FloatVector.broadcast(SPECIES, bi3);
                 for (int t = 0; t < taps; t++) {
                     VectorMask<Float> m = VectorMask.fromArray(SPECIES, valid, (slot * taps + t) * VL);
-                    FloatVector xv = index == null ? FloatVector.fromArray(SPECIES, xs, base + slot * VL + off[t], m)
-                            : FloatVector.fromArray(SPECIES, xs, base + off[t], index, slot * VL, m);
-                    acc = xv.fma(FloatVector.broadcast(SPECIES, wk[t]), acc);
+                    int at = base + slot * VL + off[t];
+                    a0 = FloatVector.fromArray(SPECIES, xs, at, m).fma(FloatVector.broadcast(SPECIES, wk[t]), a0);
+                    a1 = FloatVector.fromArray(SPECIES, xs, at + hwIn, m).fma(FloatVector.broadcast(SPECIES, wk[taps + t]), a1);
+                    a2 = FloatVector.fromArray(SPECIES, xs, at + 2 * hwIn, m).fma(FloatVector.broadcast(SPECIES, wk[2 * taps + t]), a2);
+                    a3 = FloatVector.fromArray(SPECIES, xs, at + 3 * hwIn, m).fma(FloatVector.broadcast(SPECIES, wk[3 * taps + t]), a3);
                 }
-                long at = (yPlane + (long) slot * VL) * Float.BYTES;
-                if (tail && slot == slots - 1) acc.intoMemorySegment(y, at, ORDER, VectorMask.fromArray(SPECIES, live, slot * VL));
-                else acc.intoMemorySegment(y, at, ORDER);
+                long at = (yOff + (long) u * hwOut + (long) slot * VL) * Float.BYTES, step = (long) hwOut * Float.BYTES;
+                VectorMask<Float> m = VectorMask.fromArray(SPECIES, live, slot * VL);
+                a0.intoMemorySegment(y, at, ORDER, m);
+                a1.intoMemorySegment(y, at + step, ORDER, m);
+                a2.intoMemorySegment(y, at + 2 * step, ORDER, m);
+                a3.intoMemorySegment(y, at + 3 * step, ORDER, m);
             }
+        }
+        for (; u < b1; u++) planeUnit(g, plan, xs, u, plan.margin + (u - b0) * hwIn, wk, w, wOff, bias, bOff, y, yOff);
+    }
+
+    private static float biasOf(MemorySegment bias, long bOff, int ch) {
+        return bias == null ? 0f : bias.getAtIndex(F, bOff + ch);
+    }
+
+    /** One plane (input at xs[base..]), contiguous or gathered. */
+    private static void planeUnit(ConvGeometry g, Plan plan, float[] xs, int u, int base, float[] wk, MemorySegment w, long wOff,
+                                  MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+        int ch = u % g.c(), taps = plan.taps, hwOut = g.p() * g.q();
+        int[] index = plan.index, off = plan.tapOffset;
+        MemorySegment.copy(w, F, (wOff + (long) ch * taps) * Float.BYTES, wk, 0, taps);
+        float b = biasOf(bias, bOff, ch);
+        long yPlane = yOff + (long) u * hwOut;
+        for (int slot = 0; slot < plan.slots; slot++) {
+            FloatVector acc = FloatVector.broadcast(SPECIES, b);
+            for (int t = 0; t < taps; t++) {
+                VectorMask<Float> m = VectorMask.fromArray(SPECIES, plan.valid, (slot * taps + t) * VL);
+                FloatVector xv = index == null ? FloatVector.fromArray(SPECIES, xs, base + slot * VL + off[t], m)
+                        : FloatVector.fromArray(SPECIES, xs, base + off[t], index, slot * VL, m);
+                acc = xv.fma(FloatVector.broadcast(SPECIES, wk[t]), acc);
+            }
+            acc.intoMemorySegment(y, (yPlane + (long) slot * VL) * Float.BYTES, ORDER, VectorMask.fromArray(SPECIES, plan.live, slot * VL));
         }
     }
 }
