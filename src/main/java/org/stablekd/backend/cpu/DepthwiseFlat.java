@@ -48,8 +48,11 @@ final class DepthwiseFlat {
     static final int MAX_PLANE = 256;
     /** Input floats staged per block (64 KiB: stays in L1/L2 while its taps are read). */
     private static final int STAGE_FLOATS = 16 * 1024;
-    /** Fewer multiply-adds than this per thread run on the caller alone (a hand-off costs more). */
-    static final long MIN_CHUNK_MACS = 1 << 16;
+    /**
+     * Fewer multiply-adds than this per thread run on the caller alone (a hand-off costs more);
+     * {@code -Dstablekd.minChunkMacs=N} overrides it (for measuring).
+     */
+    static final long MIN_CHUNK_MACS = Long.getLong("stablekd.minChunkMacs", 1 << 16);
 
     private DepthwiseFlat() {}
 
