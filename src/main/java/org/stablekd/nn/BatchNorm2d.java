@@ -31,11 +31,17 @@ public final class BatchNorm2d extends Module {
     public Buffer runningVar() { return runningVar; }
     public Buffer batchesTracked() { return batchesTracked; }
 
-    // Inference only: this normalization was folded into the convolution before it.
-    private boolean folded;
+    // Inference only: this normalization was folded into the convolution before it (and, if
+    // reluFolded, so was the ReLU of forwardRelu).
+    private boolean folded, reluFolded;
 
     void setFolded(boolean on) {
         this.folded = on;
+        this.reluFolded = false;
+    }
+
+    void setReluFolded(boolean on) {
+        this.reluFolded = on;
     }
 
     @Override
@@ -49,11 +55,11 @@ public final class BatchNorm2d extends Module {
     }
 
     private Tensor forward(Tensor x, boolean relu) {
-        BatchNormFolding.noteBatchNormInput(this, x);
+        BatchNormFolding.noteBatchNormInput(this, x, relu);
         boolean training = isTraining();
         if (folded) {
             if (training) throw new IllegalStateException("a BatchNorm folded for inference cannot train; load the model again");
-            return relu ? Pointwise.relu(x) : x;
+            return relu && !reluFolded ? Pointwise.relu(x) : x;
         }
         if (training) {
             Tensor n = batchesTracked.value();

@@ -62,7 +62,7 @@ final class DepthwiseConv {
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff) {
         if (DepthwiseFlat.supports(g)) {
-            DepthwiseFlat.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
+            DepthwiseFlat.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, false);
             return;
         }
         int planes = g.n() * g.c();

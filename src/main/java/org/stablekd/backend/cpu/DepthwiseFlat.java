@@ -147,8 +147,9 @@ final class DepthwiseFlat {
         return wt;
     }
 
+    /** y = conv(x, w) + bias, then max(0, ·) if relu. */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
-                        MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         Plan plan = plan(g);
         int c = g.c(), taps = plan.taps, hwIn = g.h() * g.w();
         int pp = plan.planesPerVector, units = g.n() * c / pp;
@@ -168,8 +169,8 @@ final class DepthwiseFlat {
             for (int b0 = u0; b0 < u1; b0 += block) {
                 int b1 = Math.min(u1, b0 + block);
                 MemorySegment.copy(x, F, (xOff + (long) b0 * unitInput) * Float.BYTES, xs, plan.margin, (b1 - b0) * unitInput);
-                if (wT != null) packedUnits(g, plan, xs, b0, b1, wT, bias, bOff, y, yOff);
-                else planeUnits(g, plan, xs, b0, b1, w, wOff, bias, bOff, y, yOff);
+                if (wT != null) packedUnits(g, plan, xs, b0, b1, wT, bias, bOff, y, yOff, relu);
+                else planeUnits(g, plan, xs, b0, b1, w, wOff, bias, bOff, y, yOff, relu);
             }
         });
     }
@@ -179,7 +180,7 @@ final class DepthwiseFlat {
      * (four independent FMA chains; each tap's mask loaded once for the four), then one at a time.
      */
     private static void packedUnits(ConvGeometry g, Plan plan, float[] xs, int b0, int b1, float[] wT,
-                                    MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+                                    MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         int c = g.c(), cp = c + VL, taps = plan.taps, pp = plan.planesPerVector, unitInput = pp * g.h() * g.w();
         VectorShuffle<Float> expand = plan.expand;
         int[] off = plan.tapOffset;
@@ -198,6 +199,9 @@ final class DepthwiseFlat {
                     a2 = FloatVector.fromArray(SPECIES, xs, at + 2 * unitInput, m).fma(FloatVector.fromArray(SPECIES, wT, wa + 2 * pp).rearrange(expand), a2);
                     a3 = FloatVector.fromArray(SPECIES, xs, at + 3 * unitInput, m).fma(FloatVector.fromArray(SPECIES, wT, wa + 3 * pp).rearrange(expand), a3);
                 }
+                if (relu) {
+                    a0 = Simd.relu(a0); a1 = Simd.relu(a1); a2 = Simd.relu(a2); a3 = Simd.relu(a3);
+                }
                 long yAt = (yOff + (long) u * VL) * Float.BYTES;
                 a0.intoMemorySegment(y, yAt, ORDER);
                 a1.intoMemorySegment(y, yAt + VL * Float.BYTES, ORDER);
@@ -205,12 +209,12 @@ final class DepthwiseFlat {
                 a3.intoMemorySegment(y, yAt + 3 * VL * Float.BYTES, ORDER);
             }
         }
-        for (; u < b1; u++) packedUnit(g, plan, xs, u, plan.margin + (u - b0) * unitInput, wT, bias, bOff, y, yOff);
+        for (; u < b1; u++) packedUnit(g, plan, xs, u, plan.margin + (u - b0) * unitInput, wT, bias, bOff, y, yOff, relu);
     }
 
     /** One unit of packed planes (input at xs[base..]), contiguous or gathered. */
     private static void packedUnit(ConvGeometry g, Plan plan, float[] xs, int u, int base, float[] wT,
-                                   MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+                                   MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         int c = g.c(), cp = c + VL, pp = plan.planesPerVector, ch0 = u * pp % c;
         int[] index = plan.index, off = plan.tapOffset;
         FloatVector acc = packedBias(bias, bOff, ch0, pp, plan.expand);
@@ -220,6 +224,7 @@ final class DepthwiseFlat {
                     : FloatVector.fromArray(SPECIES, xs, base + off[t], index, 0, m);
             acc = xv.fma(FloatVector.fromArray(SPECIES, wT, t * cp + ch0).rearrange(plan.expand), acc);
         }
+        if (relu) acc = Simd.relu(acc);
         acc.intoMemorySegment(y, (yOff + (long) u * VL) * Float.BYTES, ORDER);
     }
 
@@ -235,7 +240,7 @@ final class DepthwiseFlat {
      * plane at a time.
      */
     private static void planeUnits(ConvGeometry g, Plan plan, float[] xs, int b0, int b1, MemorySegment w, long wOff,
-                                   MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+                                   MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         int c = g.c(), taps = plan.taps, hwIn = g.h() * g.w(), hwOut = g.p() * g.q(), slots = plan.slots;
         int[] off = plan.tapOffset;
         boolean[] valid = plan.valid, live = plan.live;
@@ -257,6 +262,9 @@ final class DepthwiseFlat {
                     a2 = FloatVector.fromArray(SPECIES, xs, at + 2 * hwIn, m).fma(FloatVector.broadcast(SPECIES, wk[2 * taps + t]), a2);
                     a3 = FloatVector.fromArray(SPECIES, xs, at + 3 * hwIn, m).fma(FloatVector.broadcast(SPECIES, wk[3 * taps + t]), a3);
                 }
+                if (relu) {
+                    a0 = Simd.relu(a0); a1 = Simd.relu(a1); a2 = Simd.relu(a2); a3 = Simd.relu(a3);
+                }
                 long at = (yOff + (long) u * hwOut + (long) slot * VL) * Float.BYTES, step = (long) hwOut * Float.BYTES;
                 VectorMask<Float> m = VectorMask.fromArray(SPECIES, live, slot * VL);
                 a0.intoMemorySegment(y, at, ORDER, m);
@@ -265,7 +273,7 @@ final class DepthwiseFlat {
                 a3.intoMemorySegment(y, at + 3 * step, ORDER, m);
             }
         }
-        for (; u < b1; u++) planeUnit(g, plan, xs, u, plan.margin + (u - b0) * hwIn, wk, w, wOff, bias, bOff, y, yOff);
+        for (; u < b1; u++) planeUnit(g, plan, xs, u, plan.margin + (u - b0) * hwIn, wk, w, wOff, bias, bOff, y, yOff, relu);
     }
 
     private static float biasOf(MemorySegment bias, long bOff, int ch) {
@@ -274,7 +282,7 @@ final class DepthwiseFlat {
 
     /** One plane (input at xs[base..]), contiguous or gathered. */
     private static void planeUnit(ConvGeometry g, Plan plan, float[] xs, int u, int base, float[] wk, MemorySegment w, long wOff,
-                                  MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+                                  MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         int ch = u % g.c(), taps = plan.taps, hwOut = g.p() * g.q();
         int[] index = plan.index, off = plan.tapOffset;
         MemorySegment.copy(w, F, (wOff + (long) ch * taps) * Float.BYTES, wk, 0, taps);
@@ -288,6 +296,7 @@ final class DepthwiseFlat {
                         : FloatVector.fromArray(SPECIES, xs, base + off[t], index, slot * VL, m);
                 acc = xv.fma(FloatVector.broadcast(SPECIES, wk[t]), acc);
             }
+            if (relu) acc = Simd.relu(acc);
             acc.intoMemorySegment(y, (yPlane + (long) slot * VL) * Float.BYTES, ORDER, VectorMask.fromArray(SPECIES, plan.live, slot * VL));
         }
     }

@@ -53,8 +53,9 @@ final class PointwiseConvPlanes {
         return wf;
     }
 
+    /** y = conv(x, w) + bias, then max(0, ·) if relu. */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
-                        MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         int n = g.n(), c = g.c(), k = g.k(), pixels = g.h() * g.w();
         WeightCache cache = WeightCache.current();
         float[] wf;
@@ -70,14 +71,14 @@ final class PointwiseConvPlanes {
         Parallel.forRange(tiles, grain, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 int b = t / (blocks * vectors), kb = t / vectors % blocks, v = t % vectors;
-                tile(c, k, pixels, kb * MR, v * VL, wf, x, xOff + (long) b * c * pixels, bias, bOff, y, yOff + (long) b * k * pixels);
+                tile(c, k, pixels, kb * MR, v * VL, wf, x, xOff + (long) b * c * pixels, bias, bOff, y, yOff + (long) b * k * pixels, relu);
             }
         });
     }
 
     /** Channels [k0, k0+MR) ∩ [0, k) × pixels [j, j+VL) ∩ [0, P) of one image (x at xImg, y at yImg). */
     private static void tile(int c, int k, int pixels, int k0, int j, float[] wf, MemorySegment x, long xImg,
-                             MemorySegment bias, long bOff, MemorySegment y, long yImg) {
+                             MemorySegment bias, long bOff, MemorySegment y, long yImg, boolean relu) {
         VectorMask<Float> m = SPECIES.indexInRange(j, pixels);
         // rows past k repeat the last row (computed, never stored)
         int r0 = Math.min(k0, k - 1) * c, r1 = Math.min(k0 + 1, k - 1) * c, r2 = Math.min(k0 + 2, k - 1) * c, r3 = Math.min(k0 + 3, k - 1) * c;
@@ -89,6 +90,9 @@ final class PointwiseConvPlanes {
             a1 = xv.fma(FloatVector.broadcast(SPECIES, wf[r1 + ci]), a1);
             a2 = xv.fma(FloatVector.broadcast(SPECIES, wf[r2 + ci]), a2);
             a3 = xv.fma(FloatVector.broadcast(SPECIES, wf[r3 + ci]), a3);
+        }
+        if (relu) {
+            a0 = Simd.relu(a0); a1 = Simd.relu(a1); a2 = Simd.relu(a2); a3 = Simd.relu(a3);
         }
         long row = (yImg + (long) k0 * pixels + j) * Float.BYTES;
         int rows = Math.min(MR, k - k0);

@@ -51,8 +51,9 @@ final class PointwiseConvSmall {
         return wt;
     }
 
+    /** y = conv(x, w) + bias, then max(0, ·) if relu. */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
-                        MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         int n = g.n(), c = g.c(), k = g.k(), hw = g.p() * g.q(), kp = channelsPadded(k), pixels = n * hw;
         WeightCache cache = WeightCache.current();
         float[] wt = cache != null && w.isNative()
@@ -83,7 +84,8 @@ final class PointwiseConvSmall {
                     tile(c, kp, k0, pixels, t0, pt, xs, wt, tile);
                     for (int i = 0; i < pt; i++) {
                         int t = t0 + i, b = t / hw, pix = t % hw, at = (b * rows + k0 - ka) * hw + pix;
-                        for (int kk = k0; kk < k1; kk++, at += hw) out[at] = tile[i * KT + kk - k0] + bs[kk];
+                        if (relu) for (int kk = k0; kk < k1; kk++, at += hw) { float v = tile[i * KT + kk - k0] + bs[kk]; out[at] = v > 0 ? v : 0f; }
+                        else for (int kk = k0; kk < k1; kk++, at += hw) out[at] = tile[i * KT + kk - k0] + bs[kk];
                     }
                 }
             }

@@ -140,6 +140,12 @@ class CpuConvTest {
             cpu.forward(g, x, w, bias, y);
             Close.assertClose(y, yRef, Tolerance.F32_VS_REF, "forward " + tc);
 
+            // the inference forward with the ReLU fused (a folded conv → BatchNorm → ReLU) against ref's forward, then max(0, ·)
+            Tensor yRelu = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.p(), g.q()), yRefRelu = Tensor.empty(DType.F32, yShape);
+            for (long e = 0; e < yRef.numel(); e++) yRefRelu.setFlat(e, Math.max(yRef.getFlat(e), 0));
+            cpu.forwardRelu(g, x, w, bias, yRelu);
+            Close.assertClose(yRelu, yRefRelu, Tolerance.F32_VS_REF, "forwardRelu " + tc);
+
             Tensor dxRef = Tensor.empty(DType.F32, xShape), dx = Tensor.full(DType.F32, Double.NaN, g.n(), g.c(), g.h(), g.w());
             ref.backwardInput(g, dy, w, dxRef);
             cpu.backwardInput(g, dy, w, dx);
