@@ -79,6 +79,16 @@ final class DepthwiseFlat {
         final VectorShuffle<Float> expand;
         /** Staging margin on either side of a block, in floats: every read stays in bounds. */
         final int margin;
+        /** Split: the input is staged phase-split (see {@link #splits}), so every tap reads contiguously. */
+        final boolean split;
+        /** Split: lanes per group (a run of even or odd columns of one row); groups per vector = VL/group. */
+        final int group;
+        /** Split: per block of 2·group input lanes, the even columns to its first group lanes, the odd ones to the next. */
+        final VectorShuffle<Float> evenOdd;
+        /** Split: splitAt[v·(VL/group) + j], where group j of a plane's input vector v goes (from the unit's first staged element). */
+        final int[] splitAt;
+        /** Split: groupLanes[j·VL + lane]: the lane belongs to group j. */
+        final boolean[] groupLanes;
 
         Plan(ConvGeometry g) {
             int h = g.h(), w = g.w(), p = g.p(), q = g.q(), hwOut = p * q, hwIn = h * w;
@@ -87,8 +97,33 @@ final class DepthwiseFlat {
             slots = packed ? 1 : (hwOut + VL - 1) / VL;
             taps = g.r() * g.s();
             tapOffset = new int[taps];
-            for (int i = 0; i < g.r(); i++)
-                for (int j = 0; j < g.s(); j++) tapOffset[i * g.s() + j] = (i - g.padH()) * w + (j - g.padW());
+            split = splits(g);
+            int pp = planesPerVector;
+            for (int i = 0; i < g.r(); i++) {
+                for (int j = 0; j < g.s(); j++) {
+                    // split: row 2·oh + i − 1 is phase row pr = (i+1) mod 2, at oh − 1 for i = 0 (dr = −1), else oh; columns alike
+                    int pr = (i + 1) % 2, pc = (j + 1) % 2, dr = i == 0 ? -1 : 0, dc = j == 0 ? -1 : 0;
+                    tapOffset[i * g.s() + j] = split ? (pr * 2 + pc) * pp * hwOut + dr * q + dc : (i - g.padH()) * w + (j - g.padW());
+                }
+            }
+            group = split ? Math.min(q, VL / 2) : 0;
+            int[] eo = new int[VL];
+            for (int lane = 0; lane < VL; lane++) {
+                int block = split ? lane / (2 * group) : 0, i = split ? lane % (2 * group) : lane;
+                eo[lane] = !split ? lane : i < group ? block * 2 * group + 2 * i : block * 2 * group + 2 * (i - group) + 1;
+            }
+            evenOdd = split ? VectorShuffle.fromArray(SPECIES, eo, 0) : null;
+            int groups = split ? VL / group : 0, vectors = hwIn / VL;
+            splitAt = new int[split ? vectors * groups : 0];
+            groupLanes = new boolean[groups * VL];
+            for (int v = 0; v < vectors && split; v++) {
+                for (int jg = 0; jg < groups; jg++) {
+                    int e0 = v * VL + jg / 2 * 2 * group + jg % 2, r = e0 / w, c0 = e0 % w;   // the group's first input element
+                    splitAt[v * groups + jg] = ((r % 2) * 2 + jg % 2) * pp * hwOut + r / 2 * q + c0 / 2;
+                }
+            }
+            for (int jg = 0; jg < groups; jg++)
+                for (int lane = jg * group; lane < (jg + 1) * group; lane++) groupLanes[jg * VL + lane] = true;
             valid = new boolean[slots * taps * VL];
             live = new boolean[slots * VL];
             int[] idx = new int[slots * VL];
@@ -100,6 +135,7 @@ final class DepthwiseFlat {
                     int oh = pos / q, ow = pos % q;
                     live[e] = true;
                     idx[e] = plane * hwIn + oh * g.strideH() * w + ow * g.strideW();
+                    if (split) idx[e] = e;   // phase planes are output-sized: every tap reads contiguously
                     contiguous &= idx[e] == e;
                     for (int i = 0; i < g.r(); i++) {
                         for (int j = 0; j < g.s(); j++) {
@@ -118,6 +154,18 @@ final class DepthwiseFlat {
 
         boolean packed() {
             return planesPerVector > 1;
+        }
+
+        /**
+         * A stride-2 3×3 pad-1 layer on even planes whose rows tile the vectors is staged
+         * phase-split: per unit, phase plane (pr, pc) of its planes (rows ≡ pr, columns ≡ pc mod 2,
+         * p×q each) at (pr·2 + pc)·(planes·p·q) + plane·p·q; then tap (i, j) reads one phase plane
+         * at a shift of 0 or −1 row and column, contiguously, instead of a gather per tap.
+         */
+        static boolean splits(ConvGeometry g) {
+            int w = g.w(), h = g.h();
+            return g.strideH() == 2 && g.strideW() == 2 && g.r() == 3 && g.s() == 3 && g.padH() == 1 && g.padW() == 1
+                    && h % 2 == 0 && w % 2 == 0 && (h * w) % VL == 0 && (VL % w == 0 || w % VL == 0);
         }
     }
 
@@ -168,11 +216,32 @@ final class DepthwiseFlat {
             float[] xs = stage(0, 2 * plan.margin + block * unitInput);
             for (int b0 = u0; b0 < u1; b0 += block) {
                 int b1 = Math.min(u1, b0 + block);
-                MemorySegment.copy(x, F, (xOff + (long) b0 * unitInput) * Float.BYTES, xs, plan.margin, (b1 - b0) * unitInput);
+                if (plan.split) splitStage(g, plan, x, xOff, b0, b1, xs);
+                else MemorySegment.copy(x, F, (xOff + (long) b0 * unitInput) * Float.BYTES, xs, plan.margin, (b1 - b0) * unitInput);
                 if (wT != null) packedUnits(g, plan, xs, b0, b1, wT, bias, bOff, y, yOff, relu);
                 else planeUnits(g, plan, xs, b0, b1, w, wOff, bias, bOff, y, yOff, relu);
             }
         });
+    }
+
+    /**
+     * Stages units [b0, b1) phase-split at xs[margin..] (see {@link Plan#splits}): each input vector,
+     * read straight from x, has its even and odd columns gathered into runs by one shuffle, and
+     * each run goes to its phase row with one masked store.
+     */
+    private static void splitStage(ConvGeometry g, Plan plan, MemorySegment x, long xOff, int b0, int b1, float[] xs) {
+        int pp = plan.planesPerVector, hwIn = g.h() * g.w(), hwOut = g.p() * g.q(), vectors = hwIn / VL;
+        int group = plan.group, groups = VL / group;
+        for (int plane = b0 * pp; plane < b1 * pp; plane++) {
+            int u = plane / pp, base = plan.margin + (u - b0) * pp * hwIn + plane % pp * hwOut;
+            long at = (xOff + (long) plane * hwIn) * Float.BYTES;
+            for (int v = 0; v < vectors; v++, at += VL * Float.BYTES) {
+                FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, at, ORDER).rearrange(plan.evenOdd);
+                for (int jg = 0; jg < groups; jg++) {
+                    xv.intoArray(xs, base + plan.splitAt[v * groups + jg] - jg * group, VectorMask.fromArray(SPECIES, plan.groupLanes, jg * VL));
+                }
+            }
+        }
     }
 
     /**

@@ -83,6 +83,9 @@ class CpuConvTest {
         cs.add(c("depthwise flat 16x16 72ch", 1, 72, 16, 16, 72, 3, 3, 1, 1, 1, 1, 72, true));
         cs.add(c("depthwise flat 16x16 s2 72ch", 1, 72, 16, 16, 72, 3, 3, 2, 2, 1, 1, 72, true));
         cs.add(c("depthwise flat 4x4 s2 288ch", 1, 288, 4, 4, 288, 3, 3, 2, 2, 1, 1, 288, false));
+        cs.add(c("depthwise flat split packed 4x4 s2 batch 3 of 8ch", 3, 8, 4, 4, 8, 3, 3, 2, 2, 1, 1, 8, true));
+        cs.add(c("depthwise flat split 32x32 s2 5ch (half rows a vector)", 2, 5, 32, 32, 5, 3, 3, 2, 2, 1, 1, 5, true));
+        cs.add(c("depthwise flat split 8x8 s2 batch 2 of 12ch", 2, 12, 8, 8, 12, 3, 3, 2, 2, 1, 1, 12, false));
         cs.add(c("depthwise flat 5x7 odd tails", 2, 6, 5, 7, 6, 3, 3, 1, 1, 1, 1, 6, true));
         cs.add(c("depthwise flat 13x11 s2 no pad", 1, 5, 13, 11, 5, 3, 3, 2, 2, 0, 0, 5, true));
         cs.add(c("depthwise flat 9x9 5x5 pad 2", 2, 3, 9, 9, 3, 5, 5, 1, 1, 2, 2, 3, false));
