@@ -87,16 +87,15 @@ final class CpuConv implements ConvKernels {
         }
     }
 
-    /** y[i] = max(y[i], 0) for i in [off, off+n), as the RELU kernel ({@link Simd#relu}). */
+    /** y[i] = max(y[i], 0) for i in [off, off+n) (Math.max: a NaN stays NaN, as in the fused epilogues). */
     private static void reluInPlace(MemorySegment y, long off, long n) {
         long i = 0, bound = n - n % SPECIES.length();
         for (; i < bound; i += SPECIES.length()) {
             long at = (off + i) * Float.BYTES;
-            Simd.relu(FloatVector.fromMemorySegment(SPECIES, y, at, ORDER)).intoMemorySegment(y, at, ORDER);
+            FloatVector.fromMemorySegment(SPECIES, y, at, ORDER).max(0f).intoMemorySegment(y, at, ORDER);
         }
         for (; i < n; i++) {
-            float v = y.getAtIndex(F, off + i);
-            y.setAtIndex(F, off + i, v > 0 ? v : 0f);
+            y.setAtIndex(F, off + i, Math.max(y.getAtIndex(F, off + i), 0f));
         }
     }
 

@@ -269,7 +269,7 @@ final class DepthwiseFlat {
                     a3 = FloatVector.fromArray(SPECIES, xs, at + 3 * unitInput, m).fma(FloatVector.fromArray(SPECIES, wT, wa + 3 * pp).rearrange(expand), a3);
                 }
                 if (relu) {
-                    a0 = Simd.relu(a0); a1 = Simd.relu(a1); a2 = Simd.relu(a2); a3 = Simd.relu(a3);
+                    a0 = a0.max(0f); a1 = a1.max(0f); a2 = a2.max(0f); a3 = a3.max(0f);
                 }
                 long yAt = (yOff + (long) u * VL) * Float.BYTES;
                 a0.intoMemorySegment(y, yAt, ORDER);
@@ -293,7 +293,7 @@ final class DepthwiseFlat {
                     : FloatVector.fromArray(SPECIES, xs, base + off[t], index, 0, m);
             acc = xv.fma(FloatVector.fromArray(SPECIES, wT, t * cp + ch0).rearrange(plan.expand), acc);
         }
-        if (relu) acc = Simd.relu(acc);
+        if (relu) acc = acc.max(0f);
         acc.intoMemorySegment(y, (yOff + (long) u * VL) * Float.BYTES, ORDER);
     }
 
@@ -332,7 +332,7 @@ final class DepthwiseFlat {
                     a3 = FloatVector.fromArray(SPECIES, xs, at + 3 * hwIn, m).fma(FloatVector.broadcast(SPECIES, wk[3 * taps + t]), a3);
                 }
                 if (relu) {
-                    a0 = Simd.relu(a0); a1 = Simd.relu(a1); a2 = Simd.relu(a2); a3 = Simd.relu(a3);
+                    a0 = a0.max(0f); a1 = a1.max(0f); a2 = a2.max(0f); a3 = a3.max(0f);
                 }
                 long at = (yOff + (long) u * hwOut + (long) slot * VL) * Float.BYTES, step = (long) hwOut * Float.BYTES;
                 VectorMask<Float> m = VectorMask.fromArray(SPECIES, live, slot * VL);
@@ -365,7 +365,7 @@ final class DepthwiseFlat {
                         : FloatVector.fromArray(SPECIES, xs, base + off[t], index, slot * VL, m);
                 acc = xv.fma(FloatVector.broadcast(SPECIES, wk[t]), acc);
             }
-            if (relu) acc = Simd.relu(acc);
+            if (relu) acc = acc.max(0f);
             acc.intoMemorySegment(y, (yPlane + (long) slot * VL) * Float.BYTES, ORDER, VectorMask.fromArray(SPECIES, plan.live, slot * VL));
         }
     }

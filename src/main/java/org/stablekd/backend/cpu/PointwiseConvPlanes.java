@@ -92,7 +92,7 @@ final class PointwiseConvPlanes {
             a3 = xv.fma(FloatVector.broadcast(SPECIES, wf[r3 + ci]), a3);
         }
         if (relu) {
-            a0 = Simd.relu(a0); a1 = Simd.relu(a1); a2 = Simd.relu(a2); a3 = Simd.relu(a3);
+            a0 = a0.max(0f); a1 = a1.max(0f); a2 = a2.max(0f); a3 = a3.max(0f);
         }
         long row = (yImg + (long) k0 * pixels + j) * Float.BYTES;
         int rows = Math.min(MR, k - k0);

@@ -89,7 +89,7 @@ final class PointwiseConvSmall {
                     tile(c, kp, k0, pixels, t0, pt, xs, wt, tile);
                     for (int i = 0; i < pt; i++) {
                         int t = t0 + i, b = t / hw, pix = t % hw, at = (b * rows + k0 - ka) * hw + pix;
-                        if (relu) for (int kk = k0; kk < k1; kk++, at += hw) { float v = tile[i * KT + kk - k0] + bs[kk]; out[at] = v > 0 ? v : 0f; }
+                        if (relu) for (int kk = k0; kk < k1; kk++, at += hw) out[at] = Math.max(tile[i * KT + kk - k0] + bs[kk], 0f);
                         else for (int kk = k0; kk < k1; kk++, at += hw) out[at] = tile[i * KT + kk - k0] + bs[kk];
                     }
                 }

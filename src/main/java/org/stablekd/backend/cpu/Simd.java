@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -74,11 +73,6 @@ final class Simd {
 
     static float get(MemorySegment s, long i) {
         return s.getAtIndex(FLOAT, i);
-    }
-
-    /** The RELU kernels' max(v, 0), lane-wise: v where v > 0, else 0 (so NaN gives 0, as the scalar {@code v > 0 ? v : 0}). */
-    static FloatVector relu(FloatVector v) {
-        return FloatVector.zero(v.species()).blend(v, v.compare(VectorOperators.GT, 0f));
     }
 
     static void set(MemorySegment s, long i, float v) {
