@@ -211,6 +211,12 @@ final class DepthwiseFlat {
         final float[] wT = wt;
         long macsPerUnit = (long) plan.slots * VL * taps;
         int grain = (int) Math.max(1, (MIN_CHUNK_MACS + macsPerUnit - 1) / macsPerUnit);
+        if (rowsAreVectors(g)) {
+            Parallel.forRange(units, grain, (u0, u1) -> {
+                for (int u = u0; u < u1; u++) rowPlane(g, x, xOff, w, wOff, bias, bOff, y, yOff, u, relu);
+            });
+            return;
+        }
         int unitInput = pp * hwIn, block = Math.max(1, STAGE_FLOATS / unitInput);
         Parallel.forRange(units, grain, (u0, u1) -> {
             float[] xs = stage(0, 2 * plan.margin + block * unitInput);
@@ -367,6 +373,79 @@ final class DepthwiseFlat {
             }
             if (relu) acc = acc.max(0f);
             acc.intoMemorySegment(y, (yPlane + (long) slot * VL) * Float.BYTES, ORDER, VectorMask.fromArray(SPECIES, plan.live, slot * VL));
+        }
+    }
+
+    /**
+     * A stride-1 3×3 pad-1 layer whose rows are exactly one vector (w = VL: 16×16 planes with
+     * AVX-512) runs {@link #rowPlane}: nothing is staged and nothing is masked.
+     */
+    static boolean rowsAreVectors(ConvGeometry g) {
+        return g.w() == VL && g.strideH() == 1 && g.strideW() == 1 && g.r() == 3 && g.s() == 3 && g.padH() == 1 && g.padW() == 1;
+    }
+
+    /**
+     * One plane of a {@link #rowsAreVectors} layer, straight from x: each input row is loaded once
+     * (aligned) and kept for the three output rows that read it; its left and right neighbours
+     * are lane shifts with a zero coming in (the padding), so a tap costs one FMA and at most one
+     * shuffle, not a misaligned load. Sums in tap order from the bias, as the other paths.
+     */
+    private static void rowPlane(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                                 MemorySegment bias, long bOff, MemorySegment y, long yOff, int u, boolean relu) {
+        int h = g.h(), ch = u % g.c();
+        long wAt = wOff + (long) ch * 9;
+        FloatVector w00 = FloatVector.broadcast(SPECIES, w.getAtIndex(F, wAt)), w01 = FloatVector.broadcast(SPECIES, w.getAtIndex(F, wAt + 1));
+        FloatVector w02 = FloatVector.broadcast(SPECIES, w.getAtIndex(F, wAt + 2)), w10 = FloatVector.broadcast(SPECIES, w.getAtIndex(F, wAt + 3));
+        FloatVector w11 = FloatVector.broadcast(SPECIES, w.getAtIndex(F, wAt + 4)), w12 = FloatVector.broadcast(SPECIES, w.getAtIndex(F, wAt + 5));
+        FloatVector w20 = FloatVector.broadcast(SPECIES, w.getAtIndex(F, wAt + 6)), w21 = FloatVector.broadcast(SPECIES, w.getAtIndex(F, wAt + 7));
+        FloatVector w22 = FloatVector.broadcast(SPECIES, w.getAtIndex(F, wAt + 8));
+        FloatVector b = FloatVector.broadcast(SPECIES, biasOf(bias, bOff, ch)), zero = FloatVector.zero(SPECIES);
+        long in = (xOff + (long) u * h * VL) * Float.BYTES, out = (yOff + (long) u * h * VL) * Float.BYTES, row = VL * Float.BYTES;
+        // two output rows per step (two independent FMA chains): rows r, r+1 read input rows r−1 .. r+2
+        FloatVector above = zero, cur = FloatVector.fromMemorySegment(SPECIES, x, in, ORDER);
+        int r = 0;
+        for (; r + 1 < h; r += 2) {
+            FloatVector next = FloatVector.fromMemorySegment(SPECIES, x, in + (r + 1) * row, ORDER);
+            FloatVector after = r + 2 < h ? FloatVector.fromMemorySegment(SPECIES, x, in + (r + 2) * row, ORDER) : zero;
+            FloatVector curL = zero.slice(VL - 1, cur), curR = cur.slice(1, zero), nextL = zero.slice(VL - 1, next), nextR = next.slice(1, zero);
+            FloatVector a0 = zero.slice(VL - 1, above).fma(w00, b), a1 = curL.fma(w00, b);   // left neighbours: lane k reads k − 1
+            a0 = above.fma(w01, a0);
+            a1 = cur.fma(w01, a1);
+            a0 = above.slice(1, zero).fma(w02, a0);                                          // right neighbours: lane k reads k + 1
+            a1 = curR.fma(w02, a1);
+            a0 = curL.fma(w10, a0);
+            a1 = nextL.fma(w10, a1);
+            a0 = cur.fma(w11, a0);
+            a1 = next.fma(w11, a1);
+            a0 = curR.fma(w12, a0);
+            a1 = nextR.fma(w12, a1);
+            a0 = nextL.fma(w20, a0);
+            a1 = zero.slice(VL - 1, after).fma(w20, a1);
+            a0 = next.fma(w21, a0);
+            a1 = after.fma(w21, a1);
+            a0 = nextR.fma(w22, a0);
+            a1 = after.slice(1, zero).fma(w22, a1);
+            if (relu) {
+                a0 = a0.max(0f);
+                a1 = a1.max(0f);
+            }
+            a0.intoMemorySegment(y, out + r * row, ORDER);
+            a1.intoMemorySegment(y, out + (r + 1) * row, ORDER);
+            above = next;
+            cur = after;
+        }
+        if (r < h) {   // odd h: the last row, below it the padding
+            FloatVector acc = zero.slice(VL - 1, above).fma(w00, b);
+            acc = above.fma(w01, acc);
+            acc = above.slice(1, zero).fma(w02, acc);
+            acc = zero.slice(VL - 1, cur).fma(w10, acc);
+            acc = cur.fma(w11, acc);
+            acc = cur.slice(1, zero).fma(w12, acc);
+            acc = zero.fma(w20, acc);   // the padding row, as the other paths' masked reads: their zeros are summed too
+            acc = zero.fma(w21, acc);
+            acc = zero.fma(w22, acc);
+            if (relu) acc = acc.max(0f);
+            acc.intoMemorySegment(y, out + r * row, ORDER);
         }
     }
 }

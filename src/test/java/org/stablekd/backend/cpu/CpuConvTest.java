@@ -81,6 +81,8 @@ class CpuConvTest {
         cs.add(c("depthwise flat packed 1x2 s2 from 2x4", 2, 8, 2, 4, 8, 3, 3, 2, 2, 1, 1, 8, false));
         cs.add(c("depthwise flat 4x4 192ch batch 2", 2, 192, 4, 4, 192, 3, 3, 1, 1, 1, 1, 192, true));
         cs.add(c("depthwise flat 16x16 72ch", 1, 72, 16, 16, 72, 3, 3, 1, 1, 1, 1, 72, true));
+        cs.add(c("depthwise rows a vector, odd h, batch 2", 2, 5, 7, 16, 5, 3, 3, 1, 1, 1, 1, 5, true));
+        cs.add(c("depthwise rows a vector 1x16", 1, 3, 1, 16, 3, 3, 3, 1, 1, 1, 1, 3, false));
         cs.add(c("depthwise flat 16x16 s2 72ch", 1, 72, 16, 16, 72, 3, 3, 2, 2, 1, 1, 72, true));
         cs.add(c("depthwise flat 4x4 s2 288ch", 1, 288, 4, 4, 288, 3, 3, 2, 2, 1, 1, 288, false));
         cs.add(c("depthwise flat split packed 4x4 s2 batch 3 of 8ch", 3, 8, 4, 4, 8, 3, 3, 2, 2, 1, 1, 8, true));
