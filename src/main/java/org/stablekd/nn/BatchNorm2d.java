@@ -31,14 +31,15 @@ public final class BatchNorm2d extends Module {
     public Buffer runningVar() { return runningVar; }
     public Buffer batchesTracked() { return batchesTracked; }
 
-    // Inference only: this normalization was folded into the convolution before it (and, if
-    // reluFolded, so was the ReLU of forwardRelu).
-    private boolean folded, reluFolded;
+    // Inference only: this normalization was folded into the convolution before it.
+    private boolean folded;
 
     void setFolded(boolean on) {
         this.folded = on;
-        this.reluFolded = false;
     }
+
+    // Inference only, with folded: the ReLU of forwardRelu was folded into the convolution too.
+    private boolean reluFolded;
 
     void setReluFolded(boolean on) {
         this.reluFolded = on;
