@@ -7,6 +7,19 @@ public interface ConvKernels {
     /** y (n,k,p,q) = conv(x (n,c,h,w), w (k,c/g,r,s)) + bias (k) if bias != null. */
     void forward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y);
 
+    /**
+     * y = max(0, conv(x, w) + bias): the forward with a ReLU fused into its epilogue, for inference
+     * (a folded conv → BatchNorm → ReLU). Called only where {@link #fusesRelu()} is true.
+     */
+    default void forwardRelu(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not fuse a ReLU into the convolution");
+    }
+
+    /** Whether {@link #forwardRelu} is implemented (else the frontend runs the convolution, then a ReLU). */
+    default boolean fusesRelu() {
+        return false;
+    }
+
     /** dx (n,c,h,w) = the gradient of the forward w.r.t. x, given dy (n,k,p,q). */
     void backwardInput(ConvGeometry g, Tensor dy, Tensor w, Tensor dx);
 

@@ -80,13 +80,27 @@ public final class MobileNetV2 extends Model {
     @Override
     public Tensor forwardStage(int i, Tensor x) {
         return switch (i) {
-            case 0 -> block(1).forward(block(0).forward(conv1.forward(x))); // (N,int(24w),H/2,W/2)
+            case 0 -> block(1).forward(block(0).forward(convBnRelu(conv1, x))); // (N,int(24w),H/2,W/2)
             case 1 -> block(2).forward(x);                                  // (N,int(32w),H/4,W/4)
             case 2 -> block(4).forward(block(3).forward(x));                // (N,int(96w),H/8,W/8)
             case 3 -> block(6).forward(block(5).forward(x));                // (N,int(320w),H/16,W/16)
-            case 4 -> classifier.forward(Layout.flatten(Pool.avgPool2d(conv2.forward(x), poolKernel, poolKernel, 0, true)));
+            case 4 -> classifier.forward(Layout.flatten(Pool.avgPool2d(convBnRelu(conv2, x), poolKernel, poolKernel, 0, true)));
             default -> throw Stages.noSuchStage(this, i);
         };
+    }
+
+    /**
+     * relu(bn(conv(x))) of a (conv, bn, relu) group through the BatchNorm's fused ReLU
+     * ({@code forwardRelu}: one op in training, and folded into the conv's epilogue by a
+     * Predictor); the Relu member only keeps PyTorch's numbering.
+     */
+    static Tensor convBnRelu(Sequential group, Tensor x) {
+        return convBnRelu(group, 0, x);
+    }
+
+    /** The same for members at, at+1 (and the Relu at at+2) of a longer group. */
+    static Tensor convBnRelu(Sequential group, int at, Tensor x) {
+        return ((BatchNorm2d) group.layers().get(at + 1)).forwardRelu(group.layers().get(at).forward(x));
     }
 
     /** Expand 1×1 → depthwise 3×3(s) → project 1×1, members {@code conv.0..7}; residual when s=1, in==out. */
@@ -105,7 +119,8 @@ public final class MobileNetV2 extends Model {
 
         @Override
         public Tensor forward(Tensor x) { // (N,in,H,W) → (N,out,H/s,W/s)
-            Tensor y = conv.forward(x);
+            Tensor y = convBnRelu(conv, 3, convBnRelu(conv, 0, x));
+            y = conv.layers().get(7).forward(conv.layers().get(6).forward(y));
             return residual ? Pointwise.add(x, y) : y;
         }
     }

@@ -53,6 +53,13 @@ public final class BatchNorm2d extends Module {
         this.folded = on;
     }
 
+    // Inference only, with folded: the ReLU of forwardRelu was folded into the convolution too.
+    private boolean reluFolded;
+
+    void setReluFolded(boolean on) {
+        this.reluFolded = on;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         return forward(x, false);
@@ -64,11 +71,11 @@ public final class BatchNorm2d extends Module {
     }
 
     private Tensor forward(Tensor x, boolean relu) {
-        BatchNormFolding.noteBatchNormInput(this, x);
+        BatchNormFolding.noteBatchNormInput(this, x, relu);
         boolean training = isTraining();
         if (folded) {
             if (training) throw new IllegalStateException("a BatchNorm folded for inference cannot train; load the model again");
-            return relu ? Pointwise.relu(x) : x;
+            return relu && !reluFolded ? Pointwise.relu(x) : x;
         }
         double momentum = Norm.DEFAULT_MOMENTUM;
         if (training) {

@@ -14,7 +14,9 @@ import org.stablekd.tensor.Tensor;
 /**
  * Folds eval-mode BatchNorms into the convolutions that feed them, for inference:
  * BN(conv(x)) = (W·x + b − μ)·s + β with s = γ/√(σ²+ε), so W' = W·s (per output channel) and
- * b' = (b − μ)·s + β, and the BatchNorm becomes the identity.
+ * b' = (b − μ)·s + β, and the BatchNorm becomes the identity. A BatchNorm with a fused ReLU
+ * ({@code forwardRelu}) hands its ReLU to the convolution too ({@code Conv.conv2dRelu}: the ReLU
+ * runs in the convolution's epilogue where the backend fuses it).
  *
  * <p>Which BN follows which conv is found by tracing one forward: a BN whose input tensor is
  * exactly a conv's output is a candidate. A conv output that something else also reads must not
@@ -32,6 +34,8 @@ public final class BatchNormFolding {
         final Map<Tensor, Conv2d> producers = new IdentityHashMap<>();
         final List<Conv2d> convs = new ArrayList<>();
         final List<BatchNorm2d> bns = new ArrayList<>();
+        /** Whether each BatchNorm applied a ReLU (forwardRelu). */
+        final List<Boolean> relus = new ArrayList<>();
     }
 
     static void noteConvOutput(Conv2d conv, Tensor y) {
@@ -39,13 +43,14 @@ public final class BatchNormFolding {
         if (t != null) t.producers.put(y, conv);
     }
 
-    static void noteBatchNormInput(BatchNorm2d bn, Tensor x) {
+    static void noteBatchNormInput(BatchNorm2d bn, Tensor x, boolean relu) {
         Trace t = TRACE.get();
         if (t == null) return;
         Conv2d c = t.producers.get(x);
         if (c != null && !t.bns.contains(bn) && !t.convs.contains(c)) {
             t.convs.add(c);
             t.bns.add(bn);
+            t.relus.add(relu);
         }
     }
 
@@ -78,12 +83,26 @@ public final class BatchNormFolding {
             foldPair(c, bn);
             if (sameLogits(before, logits(model, probe))) {
                 folded++;
+                if (trace.relus.get(i)) foldRelu(model, probe, before, c, bn);
             } else {
                 c.setFolded(null, null);
                 bn.setFolded(false);
             }
         }
         return folded;
+    }
+
+    /**
+     * The BatchNorm's ReLU moves into the convolution's epilogue (one fused kernel, one output
+     * fewer), unless the logits change (the conv output has another reader), then it stays.
+     */
+    private static void foldRelu(Model model, Tensor probe, float[] before, Conv2d c, BatchNorm2d bn) {
+        c.setFoldedRelu(true);
+        bn.setReluFolded(true);
+        if (!sameLogits(before, logits(model, probe))) {
+            c.setFoldedRelu(false);
+            bn.setReluFolded(false);
+        }
     }
 
     private static float[] logits(Model model, Tensor x) {

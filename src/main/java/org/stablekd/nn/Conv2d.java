@@ -36,14 +36,15 @@ public final class Conv2d extends Module {
     public int fanOut() { return out * kernel * kernel; }
     public int fanIn() { return in / groups * kernel * kernel; }
 
-    // Inference only: a BatchNorm folded into this convolution (see BatchNormFolding).
+    // Inference only: a BatchNorm folded into this convolution, and the ReLU after it (see BatchNormFolding).
     private Tensor foldedWeight, foldedBias;
+    private boolean foldedRelu;
 
     @Override
     public Tensor forward(Tensor x) {
-        Tensor y = foldedWeight != null
-                ? Conv.conv2d(x, foldedWeight, foldedBias, stride, padding, groups)
-                : Conv.conv2d(x, weight.value(), bias == null ? null : bias.value(), stride, padding, groups);
+        Tensor y = foldedWeight == null ? Conv.conv2d(x, weight.value(), bias == null ? null : bias.value(), stride, padding, groups)
+                : foldedRelu ? Conv.conv2dRelu(x, foldedWeight, foldedBias, stride, padding, groups)
+                : Conv.conv2d(x, foldedWeight, foldedBias, stride, padding, groups);
         BatchNormFolding.noteConvOutput(this, y);
         return y;
     }
@@ -51,6 +52,12 @@ public final class Conv2d extends Module {
     void setFolded(Tensor w, Tensor b) {
         this.foldedWeight = w;
         this.foldedBias = b;
+        this.foldedRelu = false;
+    }
+
+    /** With a folded BatchNorm: also apply the ReLU that followed it (the BatchNorm then passes its input through). */
+    void setFoldedRelu(boolean on) {
+        this.foldedRelu = on;
     }
 
     boolean isFolded() {

@@ -4,6 +4,7 @@ import static org.stablekd.ops.Checks.check;
 
 import org.stablekd.autograd.Autograd;
 import org.stablekd.backend.ConvGeometry;
+import org.stablekd.backend.ConvKernels;
 import org.stablekd.backend.Op;
 import org.stablekd.tensor.Shape;
 import org.stablekd.tensor.Tensor;
@@ -22,6 +23,34 @@ public final class Conv {
      * groups == c == k is a depthwise convolution.
      */
     public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int strideH, int strideW, int padH, int padW, int groups) {
+        ConvGeometry g = geometry(x, w, bias, strideH, strideW, padH, padW, groups);
+        Tensor xc = Checks.contiguous(x), wc = Checks.contiguous(w), bc = Checks.contiguous(bias);
+        Tensor y = Tensor.emptyLike(x, Shape.of(g.n(), g.k(), g.p(), g.q()));
+        Checks.backend(Op.CONV2D, x).conv().forward(g, xc, wc, bc, y);
+        MacCounter.add(g.macs());
+        return Autograd.record(Op.CONV2D, y, g, new Tensor[] {xc, wc, bc});
+    }
+
+    /**
+     * relu(conv2d(x, w, bias)) with square stride and padding, for inference (a folded conv →
+     * BatchNorm → ReLU): one kernel with the ReLU in its epilogue where the backend fuses it and
+     * nothing needs a gradient, else the two recorded ops.
+     */
+    public static Tensor conv2dRelu(Tensor x, Tensor w, Tensor bias, int stride, int padding, int groups) {
+        ConvGeometry g = geometry(x, w, bias, stride, stride, padding, padding, groups);
+        ConvKernels kernels = Checks.backend(Op.CONV2D, x).conv();
+        if (!kernels.fusesRelu() || Autograd.needsGrad(x, w, bias)) {
+            return Pointwise.relu(conv2d(x, w, bias, stride, stride, padding, padding, groups));
+        }
+        Tensor xc = Checks.contiguous(x), wc = Checks.contiguous(w), bc = Checks.contiguous(bias);
+        Tensor y = Tensor.emptyLike(x, Shape.of(g.n(), g.k(), g.p(), g.q()));
+        kernels.forwardRelu(g, xc, wc, bc, y);
+        MacCounter.add(g.macs());
+        return y;
+    }
+
+    /** The frontend's checks of a convolution; its geometry. */
+    private static ConvGeometry geometry(Tensor x, Tensor w, Tensor bias, int strideH, int strideW, int padH, int padW, int groups) {
         String op = "conv2d";
         Checks.rank(op, "input", x, 4, "(N,C,H,W)");
         Checks.rank(op, "weight", w, 4, "(K,C/groups,R,S)");
@@ -34,11 +63,7 @@ public final class Conv {
         if (bias != null) Checks.shape(op, "bias", bias, Shape.of(k));
         ConvGeometry g = ConvGeometry.of(x.dim(0), c, x.dim(2), x.dim(3), k, w.dim(2), w.dim(3), strideH, strideW, padH, padW, groups);
         check(g.p() >= 1 && g.q() >= 1, op, "kernel %dx%d with padding (%d,%d) does not fit input %s", g.r(), g.s(), padH, padW, x.shape());
-        Tensor xc = Checks.contiguous(x), wc = Checks.contiguous(w), bc = Checks.contiguous(bias);
-        Tensor y = Tensor.emptyLike(x, Shape.of(g.n(), k, g.p(), g.q()));
-        Checks.backend(Op.CONV2D, x).conv().forward(g, xc, wc, bc, y);
-        MacCounter.add(g.macs());
-        return Autograd.record(Op.CONV2D, y, g, new Tensor[] {xc, wc, bc});
+        return g;
     }
 
     /** dx of a convolution (for the derivatives table). */

@@ -157,6 +157,8 @@ public final class OpRegistry {
         cs.add(c("avg_pool2d k2 s2", Op.AVG_POOL2D, t -> Pool.avgPool2d(t[0], 2, 2, 0, false), x(2, 3, 6, 7)));
         cs.add(c("avg_pool2d k3 s2 p1 ceil", Op.AVG_POOL2D, t -> Pool.avgPool2d(t[0], 3, 2, 1, true), x(1, 2, 8, 7)));
         cs.add(c("global_avg_pool", Op.GLOBAL_AVG_POOL, t -> Pool.globalAvgPool(t[0]), x(3, 5, 4, 6)));
+        cs.add(c("global_avg_pool planes under a vector", Op.GLOBAL_AVG_POOL, t -> Pool.globalAvgPool(t[0]), x(2, 37, 2, 2)));
+        cs.add(c("avg_pool2d whole 3x3 planes", Op.AVG_POOL2D, t -> Pool.avgPool2d(t[0], 3, 3, 0, true), x(3, 7, 3, 3)));
         // ---- softmax and losses
         cs.add(c("softmax T=1", Op.SOFTMAX, t -> Losses.softmax(t[0], 1), x(4, 11)));
         cs.add(c("softmax T=4", Op.SOFTMAX, t -> Losses.softmax(t[0], 4), x(3, 37)));

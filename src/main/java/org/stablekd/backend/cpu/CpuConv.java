@@ -65,6 +65,43 @@ final class CpuConv implements ConvKernels {
     }
 
     @Override
+    public boolean fusesRelu() {
+        return true;
+    }
+
+    /**
+     * The forward with y = max(0, y): in the epilogue of the small-plane paths (depthwise, 1×1),
+     * else as one pass over y after the forward (still one op, one output, no extra tensor).
+     */
+    @Override
+    public void forwardRelu(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        MemorySegment xs = x.segment(), ws = w.segment(), ys = y.segment(), bs = bias == null ? null : bias.segment();
+        long bo = bias == null ? 0 : bias.offset();
+        if (DepthwiseFlat.supports(g)) {
+            DepthwiseFlat.forward(g, xs, x.offset(), ws, w.offset(), bs, bo, ys, y.offset(), true);
+        } else if (PointwiseConvPlanes.supports(g)) {
+            PointwiseConvPlanes.forward(g, xs, x.offset(), ws, w.offset(), bs, bo, ys, y.offset(), true);
+        } else if (PointwiseConvSmall.supports(g)) {
+            PointwiseConvSmall.forward(g, xs, x.offset(), ws, w.offset(), bs, bo, ys, y.offset(), true);
+        } else {
+            forward(g, x, w, bias, y);
+            reluInPlace(ys, y.offset(), y.numel());
+        }
+    }
+
+    /** y[i] = max(y[i], 0) for i in [off, off+n) (Math.max: a NaN stays NaN, as in the fused epilogues). */
+    private static void reluInPlace(MemorySegment y, long off, long n) {
+        long i = 0, bound = n - n % SPECIES.length();
+        for (; i < bound; i += SPECIES.length()) {
+            long at = (off + i) * Float.BYTES;
+            FloatVector.fromMemorySegment(SPECIES, y, at, ORDER).max(0f).intoMemorySegment(y, at, ORDER);
+        }
+        for (; i < n; i++) {
+            y.setAtIndex(F, off + i, Math.max(y.getAtIndex(F, off + i), 0f));
+        }
+    }
+
+    @Override
     public void backwardInput(ConvGeometry g, Tensor dy, Tensor w, Tensor dx) {
         if (g.depthwise()) {
             DepthwiseConv.backwardInput(g, dy.segment(), dy.offset(), w.segment(), w.offset(), dx.segment(), dx.offset());
@@ -135,8 +172,12 @@ final class CpuConv implements ConvKernels {
 
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+        if (PointwiseConvPlanes.supports(g)) {
+            PointwiseConvPlanes.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, false);
+            return;
+        }
         if (PointwiseConvSmall.supports(g)) {
-            PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
+            PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, false);
             return;
         }
         if (WinogradConv.supports(g)) {

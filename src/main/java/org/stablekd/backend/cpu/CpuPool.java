@@ -277,8 +277,36 @@ final class CpuPool implements PoolKernels {
 
     // x: (planes, hw) → y: (planes) = Σ plane / hw
     static void globalAvgForward(MemorySegment xs, long xo, MemorySegment ys, long yo, int planes, int hw) {
+        if (hw < LANES) {
+            smallGlobalAvgForward(xs, xo, ys, yo, planes, hw);
+            return;
+        }
         Parallel.forRange(planes, grainPlanes(hw), (p0, p1) -> {
             for (int p = p0; p < p1; p++) set(ys, yo + p, (float) (CpuReduce.sum(xs, xo + (long) p * hw, hw) / hw));
+        });
+    }
+
+    /** Planes per block of the small-plane path (its input and output staged on the heap). */
+    private static final int SMALL_BLOCK = 1024;
+
+    /**
+     * The same for planes of fewer than LANES values (MobileNetV2's 2×2 head pool: 1280 of them):
+     * CpuReduce.sum's float sum of such a plane is 0 + its values in order, so this is that sum
+     * without the per-plane call, read from and written to heap copies of whole blocks of planes.
+     */
+    private static void smallGlobalAvgForward(MemorySegment xs, long xo, MemorySegment ys, long yo, int planes, int hw) {
+        Parallel.forRange(planes, grainPlanes(hw), (p0, p1) -> {
+            float[] buf = Simd.floats(SMALL_BLOCK * (hw + 1));
+            for (int b0 = p0; b0 < p1; b0 += SMALL_BLOCK) {
+                int nb = Math.min(SMALL_BLOCK, p1 - b0), out = SMALL_BLOCK * hw;
+                MemorySegment.copy(xs, ValueLayout.JAVA_FLOAT, (xo + (long) b0 * hw) * Float.BYTES, buf, 0, nb * hw);
+                for (int p = 0; p < nb; p++) {
+                    float sum = 0f;
+                    for (int i = 0; i < hw; i++) sum += buf[p * hw + i];
+                    buf[out + p] = (float) ((double) sum / hw);
+                }
+                MemorySegment.copy(buf, out, ys, ValueLayout.JAVA_FLOAT, (yo + b0) * Float.BYTES, nb);
+            }
         });
     }
 

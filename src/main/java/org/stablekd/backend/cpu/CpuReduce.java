@@ -53,6 +53,11 @@ final class CpuReduce implements ReduceKernels {
 
     // Σ x over len ≤ BLOCK contiguous values, in float.
     private static float sumBlock(MemorySegment x, long xo, int len) {
+        if (len < LANES) {   // no vector step: the same sum as below (0 + the tail in order) without the lane fold
+            float s = 0f;
+            for (int i = 0; i < len; i++) s += get(x, xo + i);
+            return s;
+        }
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int i = 0;
         for (int bound = F.loopBound(len) - 3 * LANES; i < bound; i += 4 * LANES) {

@@ -11,6 +11,7 @@ import org.stablekd.backend.ConvGeometry;
 
 /**
  * Depthwise convolution (groups = c = k: one r×s filter per channel), direct, one plane at a time.
+ * Forwards with output planes of at most {@link DepthwiseFlat#MAX_PLANE} pixels run {@link DepthwiseFlat}.
  * A matrix product would have one row per group here, so it is written as shifted
  * multiply-adds over whole output rows instead, vectorized along the output width.
  *
@@ -60,8 +61,8 @@ final class DepthwiseConv {
 
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff) {
-        if (g.p() * g.q() <= SMALL_PLANE) {
-            forwardChannelsLast(g, x, xOff, w, wOff, bias, bOff, y, yOff);
+        if (DepthwiseFlat.supports(g)) {
+            DepthwiseFlat.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, false);
             return;
         }
         int planes = g.n() * g.c();
@@ -76,62 +77,6 @@ final class DepthwiseConv {
                 float b = bias == null ? 0f : bias.getAtIndex(F, bOff + ch);
                 split(g, x, xOff + (long) plane * g.h() * g.w(), split, row);
                 forwardPlane(g, split, wk, b, y, yOff + (long) plane * g.p() * g.q());
-            }
-        });
-    }
-
-    /**
-     * Output planes of at most this many pixels run {@link #forwardChannelsLast}: at 4×4 or 2×2
-     * the per-plane loop is all fixed costs (one padded copy, masked vectors with 2–4 live lanes).
-     */
-    static final int SMALL_PLANE = 64;
-
-    /**
-     * The forward for small planes, vectorized across channels: per image and block of VL
-     * channels, x goes channels-last into a zero-padded (hp, wp, VL) buffer, then every output
-     * pixel is VL channels at once, y = bias + Σ_{i,j} w[·][i][j] · x[·][oh·sh+i][ow·sw+j] (taps in
-     * order), and the (p·q, VL) result goes back to planes. Threads take (image, block) units.
-     */
-    private static void forwardChannelsLast(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
-                                            MemorySegment bias, long bOff, MemorySegment y, long yOff) {
-        int c = g.c(), h = g.h(), wd = g.w(), r = g.r(), s = g.s(), p = g.p(), q = g.q();
-        int ph = g.padH(), pw = g.padW(), sh = g.strideH(), sw = g.strideW();
-        int hp = h + 2 * ph, wp = wd + 2 * pw, taps = r * s, blocks = (c + VL - 1) / VL;
-        Parallel.forRange(g.n() * blocks, 1, (u0, u1) -> {
-            ConvScratch sc = ConvScratch.get();
-            float[] xt = sc.buffer(0, (long) hp * wp * VL), yt = sc.buffer(1, (long) p * q * VL), wt = sc.buffer(2, (long) taps * VL);
-            for (int u = u0; u < u1; u++) {
-                int img = u / blocks, c0 = (u % blocks) * VL, cn = Math.min(VL, c - c0);
-                Arrays.fill(xt, 0, hp * wp * VL, 0f);
-                Arrays.fill(wt, 0, taps * VL, 0f);
-                for (int cc = 0; cc < cn; cc++) {
-                    long plane = xOff + ((long) img * c + c0 + cc) * h * wd;
-                    for (int ih = 0; ih < h; ih++) {
-                        for (int iw = 0; iw < wd; iw++) xt[((ih + ph) * wp + iw + pw) * VL + cc] = x.getAtIndex(F, plane + (long) ih * wd + iw);
-                    }
-                    for (int t = 0; t < taps; t++) wt[t * VL + cc] = w.getAtIndex(F, wOff + (long) (c0 + cc) * taps + t);
-                }
-                FloatVector b0 = FloatVector.zero(SPECIES);
-                if (bias != null) {
-                    var live = SPECIES.indexInRange(0, cn);
-                    b0 = FloatVector.fromMemorySegment(SPECIES, bias, (bOff + c0) * Float.BYTES, ORDER, live);
-                }
-                for (int oh = 0; oh < p; oh++) {
-                    for (int ow = 0; ow < q; ow++) {
-                        FloatVector acc = b0;
-                        for (int i = 0; i < r; i++) {
-                            int row = ((oh * sh + i) * wp + ow * sw) * VL;
-                            for (int j = 0; j < s; j++) {
-                                acc = FloatVector.fromArray(SPECIES, wt, (i * s + j) * VL).fma(FloatVector.fromArray(SPECIES, xt, row + j * VL), acc);
-                            }
-                        }
-                        acc.intoArray(yt, (oh * q + ow) * VL);
-                    }
-                }
-                for (int cc = 0; cc < cn; cc++) {
-                    long plane = yOff + ((long) img * c + c0 + cc) * p * q;
-                    for (int pix = 0; pix < p * q; pix++) y.setAtIndex(F, plane + pix, yt[pix * VL + cc]);
-                }
             }
         });
     }

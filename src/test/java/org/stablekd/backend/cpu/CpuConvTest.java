@@ -75,6 +75,28 @@ class CpuConvTest {
         cs.add(c("depthwise small planes 40ch 4x4 bias", 3, 40, 4, 4, 40, 3, 3, 1, 1, 1, 1, 40, true));
         cs.add(c("depthwise small planes 21ch 8x8 s2", 2, 21, 8, 8, 21, 3, 3, 2, 2, 1, 1, 21, false));
         cs.add(c("depthwise small planes 17ch 2x2", 1, 17, 2, 2, 17, 3, 3, 1, 1, 1, 1, 17, true));
+        // DepthwiseFlat: packed planes (2x2: 4 a vector; c a multiple and not), whole-plane vectors with tails, gathers (strides, no pad), batches
+        cs.add(c("depthwise flat packed 2x2 480ch", 1, 480, 2, 2, 480, 3, 3, 1, 1, 1, 1, 480, true));
+        cs.add(c("depthwise flat packed 2x2 batch 3 of 8ch", 3, 8, 2, 2, 8, 3, 3, 1, 1, 1, 1, 8, true));
+        cs.add(c("depthwise flat packed 1x2 s2 from 2x4", 2, 8, 2, 4, 8, 3, 3, 2, 2, 1, 1, 8, false));
+        cs.add(c("depthwise flat 4x4 192ch batch 2", 2, 192, 4, 4, 192, 3, 3, 1, 1, 1, 1, 192, true));
+        cs.add(c("depthwise flat 16x16 72ch", 1, 72, 16, 16, 72, 3, 3, 1, 1, 1, 1, 72, true));
+        cs.add(c("depthwise rows a vector, odd h, batch 2", 2, 5, 7, 16, 5, 3, 3, 1, 1, 1, 1, 5, true));
+        cs.add(c("depthwise rows a vector 1x16", 1, 3, 1, 16, 3, 3, 3, 1, 1, 1, 1, 3, false));
+        cs.add(c("depthwise flat 16x16 s2 72ch", 1, 72, 16, 16, 72, 3, 3, 2, 2, 1, 1, 72, true));
+        cs.add(c("depthwise flat 4x4 s2 288ch", 1, 288, 4, 4, 288, 3, 3, 2, 2, 1, 1, 288, false));
+        cs.add(c("depthwise flat split packed 4x4 s2 batch 3 of 8ch", 3, 8, 4, 4, 8, 3, 3, 2, 2, 1, 1, 8, true));
+        cs.add(c("depthwise flat split 32x32 s2 5ch (half rows a vector)", 2, 5, 32, 32, 5, 3, 3, 2, 2, 1, 1, 5, true));
+        cs.add(c("depthwise flat split 8x8 s2 batch 2 of 12ch", 2, 12, 8, 8, 12, 3, 3, 2, 2, 1, 1, 12, false));
+        cs.add(c("depthwise flat 5x7 odd tails", 2, 6, 5, 7, 6, 3, 3, 1, 1, 1, 1, 6, true));
+        cs.add(c("depthwise flat 13x11 s2 no pad", 1, 5, 13, 11, 5, 3, 3, 2, 2, 0, 0, 5, true));
+        cs.add(c("depthwise flat 9x9 5x5 pad 2", 2, 3, 9, 9, 3, 5, 5, 1, 1, 2, 2, 3, false));
+        cs.add(c("depthwise flat 3x3 planes s1", 3, 7, 3, 3, 7, 3, 3, 1, 1, 1, 1, 7, true));
+        // PointwiseConvPlanes: 1x1 straight from the planes (at least a vector of pixels; channel and pixel tails)
+        cs.add(c("1x1 planes 48->288 4x4 bias", 1, 48, 4, 4, 288, 1, 1, 1, 1, 0, 0, 1, true));
+        cs.add(c("1x1 planes 72->12 16x16", 1, 72, 16, 16, 12, 1, 1, 1, 1, 0, 0, 1, false));
+        cs.add(c("1x1 planes 13->7 5x7 batch 3 bias", 3, 13, 5, 7, 7, 1, 1, 1, 1, 0, 0, 1, true));
+        cs.add(c("1x1 planes 5->9 4x5 batch 2", 2, 5, 4, 5, 9, 1, 1, 1, 1, 0, 0, 1, false));
         // 1x1 over at most 16 pixels in all: vectorized across output channels (tails of the 4-pixel and 32-channel tiles)
         cs.add(c("1x1 small 160->1280 2x2 bias", 1, 160, 2, 2, 1280, 1, 1, 1, 1, 0, 0, 1, true));
         cs.add(c("1x1 small 7->45 batch 3 of 2x2", 3, 7, 2, 2, 45, 1, 1, 1, 1, 0, 0, 1, false));
@@ -122,6 +144,12 @@ class CpuConvTest {
             ref.forward(g, x, w, bias, yRef);
             cpu.forward(g, x, w, bias, y);
             Close.assertClose(y, yRef, Tolerance.F32_VS_REF, "forward " + tc);
+
+            // the inference forward with the ReLU fused (a folded conv → BatchNorm → ReLU) against ref's forward, then max(0, ·)
+            Tensor yRelu = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.p(), g.q()), yRefRelu = Tensor.empty(DType.F32, yShape);
+            for (long e = 0; e < yRef.numel(); e++) yRefRelu.setFlat(e, Math.max(yRef.getFlat(e), 0));
+            cpu.forwardRelu(g, x, w, bias, yRelu);
+            Close.assertClose(yRelu, yRefRelu, Tolerance.F32_VS_REF, "forwardRelu " + tc);
 
             Tensor dxRef = Tensor.empty(DType.F32, xShape), dx = Tensor.full(DType.F32, Double.NaN, g.n(), g.c(), g.h(), g.w());
             ref.backwardInput(g, dy, w, dxRef);
