@@ -180,6 +180,10 @@ final class CpuConv implements ConvKernels {
             PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, false);
             return;
         }
+        if (w.isNative() && WinogradFewTiles.supports(g)) {   // inference only: needs the WeightCache
+            WinogradFewTiles.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
+            return;
+        }
         if (WinogradConv.supports(g)) {
             WinogradConv.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
             return;
