@@ -41,6 +41,10 @@ import org.stablekd.backend.WeightCache;
  * |y − y_ref| ≤ 2e-5 · Σ|w||x| per output. The selection rule ({@link #supports}) and
  * {@code -Dstablekd.winograd=true} are in docs/design.md, Kernel families.
  *
+ * <p>Batches of fewer than {@link #MIN_TILES} tiles (batch-1 inference) run instead on
+ * {@link WinogradFewTiles} when a WeightCache is in force: the same transforms, with the products
+ * turned around (output channels along the vectors) so that 4 to 64 tiles fill the register tile.
+ *
  * <p>Determinism: each output tile is one in-order sum over c per ξ, whatever the blocks or the
  * thread split, so results are bit-identical for any thread count (Note [Determinism]).
  */
@@ -87,6 +91,7 @@ final class WinogradConv {
     /**
      * Fewest 4×4 tiles in the batch where it runs (measured at batch 1: 64→64 at 32×32, 64 tiles,
      * ran 0.6× the grid path; 128→128 at 16×16, 16 tiles, 0.2×: a block pads its tiles to 48).
+     * Below it, under an inference WeightCache, {@link WinogradFewTiles} runs the forward.
      */
     static final int MIN_TILES = 256;
 
