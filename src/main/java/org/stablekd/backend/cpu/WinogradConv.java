@@ -414,16 +414,16 @@ final class WinogradConv {
 
     /** Copies channels k0 .. k0+kr of the block's output strips (kr, rows, 4, 4·tw) into y (n, k, h, w), cropped. */
     private static void writeOut(Plan p, int b0, int rows, int k0, int kr, float[] out, MemorySegment y, long yOff) {
-        writeOut(p, b0, rows, k0, kr, out, 0, y, yOff);
+        writeOut(p, b0, rows, k0, kr, out, 0, p.outPlane(), y, yOff);
     }
 
-    /** writeOut from the strips at out[outAt..]. */
-    static void writeOut(Plan p, int b0, int rows, int k0, int kr, float[] out, int outAt, MemorySegment y, long yOff) {
+    /** writeOut from the strips at out[outAt + r·stripStride ..]. */
+    static void writeOut(Plan p, int b0, int rows, int k0, int kr, float[] out, int outAt, int stripStride, MemorySegment y, long yOff) {
         ConvGeometry g = p.g();
         int h = g.h(), w = g.w(), rowLen = TILE * p.tw(), hw = h * w;
         boolean wholeRows = w == rowLen;
         for (int r = 0; r < kr; r++) {
-            int src0 = outAt + r * p.outPlane();
+            int src0 = outAt + r * stripStride;
             for (int rb = 0; rb < rows; ) {
                 int img = (b0 + rb) / p.th(), ty = (b0 + rb) % p.th();
                 int run = Math.min(rows - rb, p.th() - ty);                       // tile rows of this image in the block
