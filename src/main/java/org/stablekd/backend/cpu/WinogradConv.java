@@ -332,6 +332,9 @@ final class WinogradConv {
 
     /** tmp[(6i + j)·VL + l] = padded[patchAt[t + l] + i·wp + j] for l < lanes (0 beyond). */
     static void transposePatches(float[] padded, int wp, int[] patchAt, int t, int lanes, float[] tmp) {
+        if (lanes < VL) {   // zero first, whole vectors: 36 stores instead of 36·(VL − lanes) (4 live lanes at 8×8, batch 1)
+            for (int e = 0; e < POSITIONS; e++) FloatVector.zero(SPECIES).intoArray(tmp, e * VL);
+        }
         for (int l = 0; l < lanes; l++) {
             int src = patchAt[t + l];
             for (int i = 0, d = l; i < ALPHA; i++, src += wp, d += ALPHA * VL) {
@@ -342,9 +345,6 @@ final class WinogradConv {
                 tmp[d + 4 * VL] = padded[src + 4];
                 tmp[d + 5 * VL] = padded[src + 5];
             }
-        }
-        for (int l = lanes; l < VL; l++) {
-            for (int e = 0; e < POSITIONS; e++) tmp[e * VL + l] = 0f;
         }
     }
 

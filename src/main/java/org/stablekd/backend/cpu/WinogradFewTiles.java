@@ -14,7 +14,7 @@ import org.stablekd.backend.WeightCache;
  *   Mᵀ_ξ (tiles, k) = Vᵀ_ξ (tiles, c) · U'_ξ (c, k)      U' = U transposed (k contiguous, blocks of 64), cached
  * </pre>
  * on a register tile of 6 tiles × 4 vectors of k (64 channels): per input channel 4 loads of U'
- * and 6 broadcasts of V for 24 FMAs. The tiles-along-vectors product pads a block to 48 tiles
+ * and 6 broadcasts of V for 24 FMAs (a last group of 4 tiles or fewer on a 4 × 4 tile: same sums). The tiles-along-vectors product pads a block to 48 tiles
  * (3 vectors), so 4 to 64 tiles per image wasted most of it (measured 0.07–0.6× the grid path at
  * batch 1); here tiles pad only to a multiple of 6.
  *
@@ -130,7 +130,9 @@ final class WinogradFewTiles {
                 int t0 = g0 * TT, t1 = g1 * TT;
                 for (int xi = 0; xi < POSITIONS; xi++) {
                     for (int t = t0; t < t1; t += TT) {
-                        tile6x4(c, u, (kb * POSITIONS + xi) * c * KB, KB, v, xi * xs + t, ntp, m, xi * ms + (t - t0) * KB);
+                        int ua = (kb * POSITIONS + xi) * c * KB, va = xi * xs + t, ma = xi * ms + (t - t0) * KB;
+                        if (nt - t <= 4) tile4x4(c, u, ua, KB, v, va, ntp, m, ma);   // the last group, 4 tiles or fewer
+                        else tile6x4(c, u, ua, KB, v, va, ntp, m, ma);
                     }
                 }
                 outputTransform(p, kb * KB, Math.min(KB, k - kb * KB), t0, Math.min(t1, nt), m, ms, bf, out, scatter, tmp);
@@ -171,6 +173,30 @@ final class WinogradFewTiles {
         c30.intoArray(m, o); c31.intoArray(m, o + VL); c32.intoArray(m, o + 2 * VL); c33.intoArray(m, o + 3 * VL); o += KB;
         c40.intoArray(m, o); c41.intoArray(m, o + VL); c42.intoArray(m, o + 2 * VL); c43.intoArray(m, o + 3 * VL); o += KB;
         c50.intoArray(m, o); c51.intoArray(m, o + VL); c52.intoArray(m, o + 2 * VL); c53.intoArray(m, o + 3 * VL);
+    }
+
+    /** tile6x4 for 4 tiles (a group with 4 or fewer live tiles: 8×8 images at batch 1 have 4); rows 4 and 5 of m are left as they were. */
+    private static void tile4x4(int c, float[] u, int uAt, int ku, float[] v, int vAt, int ntp, float[] m, int mAt) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
+                c30 = z, c31 = z, c32 = z, c33 = z;
+        for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += ku, b += ntp) {
+            FloatVector w0 = FloatVector.fromArray(SPECIES, u, a), w1 = FloatVector.fromArray(SPECIES, u, a + VL),
+                        w2 = FloatVector.fromArray(SPECIES, u, a + 2 * VL), w3 = FloatVector.fromArray(SPECIES, u, a + 3 * VL);
+            FloatVector d = FloatVector.broadcast(SPECIES, v[b]);
+            c00 = w0.fma(d, c00); c01 = w1.fma(d, c01); c02 = w2.fma(d, c02); c03 = w3.fma(d, c03);
+            d = FloatVector.broadcast(SPECIES, v[b + 1]);
+            c10 = w0.fma(d, c10); c11 = w1.fma(d, c11); c12 = w2.fma(d, c12); c13 = w3.fma(d, c13);
+            d = FloatVector.broadcast(SPECIES, v[b + 2]);
+            c20 = w0.fma(d, c20); c21 = w1.fma(d, c21); c22 = w2.fma(d, c22); c23 = w3.fma(d, c23);
+            d = FloatVector.broadcast(SPECIES, v[b + 3]);
+            c30 = w0.fma(d, c30); c31 = w1.fma(d, c31); c32 = w2.fma(d, c32); c33 = w3.fma(d, c33);
+        }
+        int o = mAt;
+        c00.intoArray(m, o); c01.intoArray(m, o + VL); c02.intoArray(m, o + 2 * VL); c03.intoArray(m, o + 3 * VL); o += KB;
+        c10.intoArray(m, o); c11.intoArray(m, o + VL); c12.intoArray(m, o + 2 * VL); c13.intoArray(m, o + 3 * VL); o += KB;
+        c20.intoArray(m, o); c21.intoArray(m, o + VL); c22.intoArray(m, o + 2 * VL); c23.intoArray(m, o + 3 * VL); o += KB;
+        c30.intoArray(m, o); c31.intoArray(m, o + VL); c32.intoArray(m, o + 2 * VL); c33.intoArray(m, o + 3 * VL);
     }
 
     /**

@@ -45,7 +45,8 @@ class WinogradFewTilesTest {
         cs.add(new Case("11x13 (tile overhang), 33->40", 1, 33, 11, 13, 40, true));
         cs.add(new Case("7x7, 40->100 (k not a multiple of 64 or 16)", 1, 40, 7, 7, 100, true));
         cs.add(new Case("batch 3, 5x6, 48->37", 3, 48, 5, 6, 37, false));
-        cs.add(new Case("batch 2, 16x16, 32->32 (tile groups cut images)", 2, 32, 16, 16, 32, true));
+        cs.add(new Case("batch 2, 16x16, 32->32 (tile groups cut images, a last group of 2)", 2, 32, 16, 16, 32, true));
+        cs.add(new Case("20x4, 40->64 (5 tiles: a last group of 5 on the 6-tile kernel)", 1, 40, 20, 4, 64, true));
         cs.add(new Case("1x1 image, 512->70 (the deepest sum)", 1, 512, 1, 1, 70, true));
         cs.add(new Case("batch 3, 36x36, 32->33 (243 tiles, the most)", 3, 32, 36, 36, 33, false));
         return cs.stream().map(Arguments::of);
