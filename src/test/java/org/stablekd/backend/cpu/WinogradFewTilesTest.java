@@ -27,7 +27,7 @@ import org.stablekd.testing.Tolerance;
  * along the vectors) against the ref oracle under a WeightCache, with WinogradConv's error bound:
  * resnet8x4's layers at batch 1 (64, 128, 256 channels at 32, 16, 8), sizes that are not multiples
  * of the 4×4 tile, channel counts that are not multiples of the 64-channel register tile, small
- * batches; then same bits call after call, through the CPU backend's dispatch (with and without the
+ * batches; the bits of WinogradConv's forward (the same sums, turned around); then same bits call after call, through the CPU backend's dispatch (with and without the
  * fused ReLU), and the selection rule (never without a cache: training is unchanged).
  */
 class WinogradFewTilesTest {
@@ -78,6 +78,10 @@ class WinogradFewTilesTest {
                     first = y.toFloatArray();
                     Close.assertClose(y, yRef, Tolerance.F32_VS_REF, "forward " + tc);
                     WinogradConvTest.assertWithinBound(first, yRef.toFloatArray(), absSum.toFloatArray(), bias, g, "forward " + tc);
+                    Tensor tilesAlongVectors = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
+                    WinogradConv.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
+                            bias == null ? 0 : bias.offset(), tilesAlongVectors.segment(), tilesAlongVectors.offset());
+                    Close.assertBitIdentical(tilesAlongVectors.toFloatArray(), first, "the same sums as WinogradConv " + tc);
                 } else {
                     Close.assertBitIdentical(first, y.toFloatArray(), "round " + round + " " + tc);
                 }
