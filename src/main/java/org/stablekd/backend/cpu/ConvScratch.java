@@ -18,7 +18,7 @@ final class ConvScratch {
         return LOCAL.get();
     }
 
-    /** Buffer number {@code slot} (0..27: CpuConv 0..5, GridConv 6..15, PointwiseConvSmall 16..18, WinogradConv 19..27) with at least {@code size} floats. */
+    /** Buffer number {@code slot} (0..27: CpuConv 0..5, GridConv 6..15, PointwiseConvSmall 16..18, WinogradConv and WinogradFewTiles 19..27) with at least {@code size} floats. */
     float[] buffer(int slot, long size) {
         if (size > Integer.MAX_VALUE - 64) {
             throw new IllegalArgumentException("conv scratch of " + size + " floats is too large for one heap array; use a smaller batch or image");
@@ -32,7 +32,7 @@ final class ConvScratch {
         return ints(0, size);
     }
 
-    /** Int buffer number {@code slot} (0..1: GridConv, 2..4: WinogradConv) with at least {@code size} entries. */
+    /** Int buffer number {@code slot} (0..1: GridConv, 2..4: WinogradConv, 4: WinogradFewTiles) with at least {@code size} entries. */
     int[] ints(int slot, int size) {
         if (ints[slot].length < size) ints[slot] = new int[size];
         return ints[slot];

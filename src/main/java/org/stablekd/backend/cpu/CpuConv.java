@@ -28,8 +28,9 @@ import org.stablekd.tensor.Tensor;
  * panels ({@link Im2col#packPanels}), a block small enough to stay in L2; this is what keeps
  * layers with few output channels (16, as in resnet20) fast. Depthwise layers (groups = c = k)
  * run {@link DepthwiseConv}, direct. Before any of these: 3×3 stride-1 pad-1 layers the shape rule
- * of {@link WinogradConv} picks (32+ channels, 256+ tiles) run its forward and input gradient;
- * then the CIFAR-style layers run on {@link GridConv}.
+ * of {@link WinogradConv} picks (32+ channels, 256+ tiles) run its forward and input gradient,
+ * and under an inference WeightCache the same layers with fewer tiles (batch 1) run the forward on
+ * {@link WinogradFewTiles}; then the CIFAR-style layers run on {@link GridConv}.
  *
  * <p>Threads: images are split into contiguous ranges, one per thread, each with its own scratch
  * ({@link ConvScratch}); with fewer images than threads the pixels (forward) or the products
@@ -178,6 +179,10 @@ final class CpuConv implements ConvKernels {
         }
         if (PointwiseConvSmall.supports(g)) {
             PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, false);
+            return;
+        }
+        if (w.isNative() && WinogradFewTiles.supports(g)) {   // inference only: needs the WeightCache
+            WinogradFewTiles.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
             return;
         }
         if (WinogradConv.supports(g)) {

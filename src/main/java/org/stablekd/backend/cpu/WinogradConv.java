@@ -41,6 +41,10 @@ import org.stablekd.backend.WeightCache;
  * |y − y_ref| ≤ 2e-5 · Σ|w||x| per output. The selection rule ({@link #supports}) and
  * {@code -Dstablekd.winograd=true} are in docs/design.md, Kernel families.
  *
+ * <p>Batches of fewer than {@link #MIN_TILES} tiles (batch-1 inference) run instead on
+ * {@link WinogradFewTiles} when a WeightCache is in force: the same transforms, with the products
+ * turned around (output channels along the vectors) so that 4 to 64 tiles fill the register tile.
+ *
  * <p>Determinism: each output tile is one in-order sum over c per ξ, whatever the blocks or the
  * thread split, so results are bit-identical for any thread count (Note [Determinism]).
  */
@@ -48,9 +52,9 @@ final class WinogradConv {
     static final VectorSpecies<Float> SPECIES = GridGemm.SPECIES;
     private static final int VL = SPECIES.length();
     /** Output tile side, and the side of the transformed domain (4 + 3 − 1). */
-    private static final int TILE = 4, ALPHA = 6, POSITIONS = ALPHA * ALPHA;
+    static final int TILE = 4, ALPHA = 6, POSITIONS = ALPHA * ALPHA;
     /** Floats in a cache line. */
-    private static final int LINE = 16;
+    static final int LINE = 16;
     /** Floats of V per block: 512 KiB, half the L2 of a Zen 4 core. */
     private static final int V_FLOATS = 128 * 1024;
     /**
@@ -87,6 +91,7 @@ final class WinogradConv {
     /**
      * Fewest 4×4 tiles in the batch where it runs (measured at batch 1: 64→64 at 32×32, 64 tiles,
      * ran 0.6× the grid path; 128→128 at 16×16, 16 tiles, 0.2×: a block pads its tiles to 48).
+     * Below it, under an inference WeightCache, {@link WinogradFewTiles} runs the forward.
      */
     static final int MIN_TILES = 256;
 
@@ -216,7 +221,7 @@ final class WinogradConv {
     // ---------------------------------------------------------------- the pipeline
 
     /** Block geometry of one call: sizes depend on the shape only. */
-    private record Plan(ConvGeometry g, int th, int tw, int wp, int rowsPerBlock, int tilesPadded) {
+    record Plan(ConvGeometry g, int th, int tw, int wp, int rowsPerBlock, int tilesPadded) {
         int hp() { return TILE * th + 2; }
         /**
          * Floats between positions in V (c, ntp) and M (8, ntp): one cache line more than the data,
@@ -291,6 +296,12 @@ final class WinogradConv {
      */
     private static void inputTransform(Plan p, MemorySegment x, long xOff, int b0, int rows, float[] padded, float[] plane,
                                        int[] patchAt, float[] v, float[] tmp) {
+        inputTransform(p, x, xOff, b0, rows, 0, p.g().c(), padded, plane, patchAt, v, tmp);
+    }
+
+    /** The input transform of input channels [c0, c1) only (each channel's V rows are its own: threads may split c). */
+    static void inputTransform(Plan p, MemorySegment x, long xOff, int b0, int rows, int c0, int c1, float[] padded, float[] plane,
+                               int[] patchAt, float[] v, float[] tmp) {
         ConvGeometry g = p.g();
         int c = g.c(), h = g.h(), w = g.w(), wp = p.wp(), hp = p.hp(), hw = h * w, tw = p.tw(), ntp = p.tilesPadded(), nt = rows * tw;
         int xs = p.vStride();
@@ -300,7 +311,7 @@ final class WinogradConv {
             int row = b0 + t / tw, tx = t % tw;
             patchAt[t] = ((row / p.th() - img0) * hp + TILE * (row % p.th())) * wp + TILE * tx;
         }
-        for (int ci = 0; ci < c; ci++) {
+        for (int ci = c0; ci < c1; ci++) {
             for (int img = img0; img < img1; img++) {
                 MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) img * c + ci) * hw) * Float.BYTES, plane, 0, hw);
                 for (int yy = 0, dst = ((img - img0) * hp + 1) * wp + 1; yy < h; yy++, dst += wp) System.arraycopy(plane, yy * w, padded, dst, w);
@@ -320,7 +331,10 @@ final class WinogradConv {
     }
 
     /** tmp[(6i + j)·VL + l] = padded[patchAt[t + l] + i·wp + j] for l < lanes (0 beyond). */
-    private static void transposePatches(float[] padded, int wp, int[] patchAt, int t, int lanes, float[] tmp) {
+    static void transposePatches(float[] padded, int wp, int[] patchAt, int t, int lanes, float[] tmp) {
+        if (lanes < VL) {   // zero first, whole vectors: 36 stores instead of 36·(VL − lanes) (4 live lanes at 8×8, batch 1)
+            for (int e = 0; e < POSITIONS; e++) FloatVector.zero(SPECIES).intoArray(tmp, e * VL);
+        }
         for (int l = 0; l < lanes; l++) {
             int src = patchAt[t + l];
             for (int i = 0, d = l; i < ALPHA; i++, src += wp, d += ALPHA * VL) {
@@ -331,9 +345,6 @@ final class WinogradConv {
                 tmp[d + 4 * VL] = padded[src + 4];
                 tmp[d + 5 * VL] = padded[src + 5];
             }
-        }
-        for (int l = lanes; l < VL; l++) {
-            for (int e = 0; e < POSITIONS; e++) tmp[e * VL + l] = 0f;
         }
     }
 
@@ -390,7 +401,7 @@ final class WinogradConv {
     }
 
     /** tmp[at + a·VL] = (Aᵀ m)[a] for m[e] = in[iAt + e·iStride]: (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4), m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5). */
-    private static void transformOutput(float[] in, int iAt, int iStride, float[] tmp, int at) {
+    static void transformOutput(float[] in, int iAt, int iStride, float[] tmp, int at) {
         FloatVector m0 = FloatVector.fromArray(SPECIES, in, iAt), m1 = FloatVector.fromArray(SPECIES, in, iAt + iStride),
                 m2 = FloatVector.fromArray(SPECIES, in, iAt + 2 * iStride), m3 = FloatVector.fromArray(SPECIES, in, iAt + 3 * iStride),
                 m4 = FloatVector.fromArray(SPECIES, in, iAt + 4 * iStride), m5 = FloatVector.fromArray(SPECIES, in, iAt + 5 * iStride);
@@ -403,11 +414,16 @@ final class WinogradConv {
 
     /** Copies channels k0 .. k0+kr of the block's output strips (kr, rows, 4, 4·tw) into y (n, k, h, w), cropped. */
     private static void writeOut(Plan p, int b0, int rows, int k0, int kr, float[] out, MemorySegment y, long yOff) {
+        writeOut(p, b0, rows, k0, kr, out, 0, p.outPlane(), y, yOff);
+    }
+
+    /** writeOut from the strips at out[outAt + r·stripStride ..]. */
+    static void writeOut(Plan p, int b0, int rows, int k0, int kr, float[] out, int outAt, int stripStride, MemorySegment y, long yOff) {
         ConvGeometry g = p.g();
         int h = g.h(), w = g.w(), rowLen = TILE * p.tw(), hw = h * w;
         boolean wholeRows = w == rowLen;
         for (int r = 0; r < kr; r++) {
-            int src0 = r * p.outPlane();
+            int src0 = outAt + r * stripStride;
             for (int rb = 0; rb < rows; ) {
                 int img = (b0 + rb) / p.th(), ty = (b0 + rb) % p.th();
                 int run = Math.min(rows - rb, p.th() - ty);                       // tile rows of this image in the block
