@@ -104,7 +104,7 @@ class WinogradConvTest {
         }
     }
 
-    private static Tensor abs(Tensor t) {
+    static Tensor abs(Tensor t) {
         float[] v = t.toFloatArray();
         for (int i = 0; i < v.length; i++) v[i] = Math.abs(v[i]);
         return Tensor.of(v, t.shape().dims());

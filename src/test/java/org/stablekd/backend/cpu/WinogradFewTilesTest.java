@@ -31,30 +31,25 @@ import org.stablekd.testing.Tolerance;
  * fused ReLU), and the selection rule (never without a cache: training is unchanged).
  */
 class WinogradFewTilesTest {
-    record Case(String name, int n, int c, int h, int w, int k, boolean bias) {
-        ConvGeometry g() { return ConvGeometry.of(n, c, h, w, k, 3, 3, 1, 1, 1, 1, 1); }
-        @Override public String toString() { return name + " " + g(); }
-    }
-
     static Stream<Arguments> cases() {
-        List<Case> cs = new ArrayList<>();
-        cs.add(new Case("resnet8x4 layer1, 64 tiles", 1, 64, 32, 32, 64, true));
-        cs.add(new Case("resnet8x4 layer2, 16 tiles", 1, 128, 16, 16, 128, true));
-        cs.add(new Case("resnet8x4 layer3, 4 tiles", 1, 256, 8, 8, 256, false));
-        cs.add(new Case("resnet8x4 stem block, 32->64", 1, 32, 32, 32, 64, true));
-        cs.add(new Case("11x13 (tile overhang), 33->40", 1, 33, 11, 13, 40, true));
-        cs.add(new Case("7x7, 40->100 (k not a multiple of 64 or 16)", 1, 40, 7, 7, 100, true));
-        cs.add(new Case("batch 3, 5x6, 48->37", 3, 48, 5, 6, 37, false));
-        cs.add(new Case("batch 2, 16x16, 32->32 (tile groups cut images, a last group of 2)", 2, 32, 16, 16, 32, true));
-        cs.add(new Case("20x4, 40->64 (5 tiles: a last group of 5 on the 6-tile kernel)", 1, 40, 20, 4, 64, true));
-        cs.add(new Case("1x1 image, 512->70 (the deepest sum)", 1, 512, 1, 1, 70, true));
-        cs.add(new Case("batch 3, 36x36, 32->33 (243 tiles, the most)", 3, 32, 36, 36, 33, false));
+        List<WinogradConvTest.Case> cs = new ArrayList<>();
+        cs.add(new WinogradConvTest.Case("resnet8x4 layer1, 64 tiles", 1, 64, 32, 32, 64, true));
+        cs.add(new WinogradConvTest.Case("resnet8x4 layer2, 16 tiles", 1, 128, 16, 16, 128, true));
+        cs.add(new WinogradConvTest.Case("resnet8x4 layer3, 4 tiles", 1, 256, 8, 8, 256, false));
+        cs.add(new WinogradConvTest.Case("resnet8x4 stem block, 32->64", 1, 32, 32, 32, 64, true));
+        cs.add(new WinogradConvTest.Case("11x13 (tile overhang), 33->40", 1, 33, 11, 13, 40, true));
+        cs.add(new WinogradConvTest.Case("7x7, 40->100 (k not a multiple of 64 or 16)", 1, 40, 7, 7, 100, true));
+        cs.add(new WinogradConvTest.Case("batch 3, 5x6, 48->37", 3, 48, 5, 6, 37, false));
+        cs.add(new WinogradConvTest.Case("batch 2, 16x16, 32->32 (tile groups cut images, a last group of 2)", 2, 32, 16, 16, 32, true));
+        cs.add(new WinogradConvTest.Case("20x4, 40->64 (5 tiles: a last group of 5 on the 6-tile kernel)", 1, 40, 20, 4, 64, true));
+        cs.add(new WinogradConvTest.Case("1x1 image, 512->70 (the deepest sum)", 1, 512, 1, 1, 70, true));
+        cs.add(new WinogradConvTest.Case("batch 3, 36x36, 32->33 (243 tiles, the most)", 3, 32, 36, 36, 33, false));
         return cs.stream().map(Arguments::of);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void matchesRefWithinTheBoundAndRepeatsItsBits(Case tc) {
+    void matchesRefWithinTheBoundAndRepeatsItsBits(WinogradConvTest.Case tc) {
         Assumptions.assumeTrue(GridGemm.VL == 16, "runs on 16-float vectors only");
         ConvGeometry g = tc.g();
         ConvKernels ref = Backends.ref().conv();
@@ -67,7 +62,7 @@ class WinogradFewTilesTest {
             Tensor yRef = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
             ref.forward(g, x, w, bias, yRef);
             Tensor absSum = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
-            ref.forward(g, abs(x), abs(w), null, absSum);
+            ref.forward(g, WinogradConvTest.abs(x), WinogradConvTest.abs(w), null, absSum);
             WeightCache cache = new WeightCache();
             float[] first = null;
             for (int round = 0; round < 3; round++) {   // round 0 builds the cached weights, 1 and 2 reuse them
@@ -87,12 +82,6 @@ class WinogradFewTilesTest {
                 }
             }
         }
-    }
-
-    private static Tensor abs(Tensor t) {
-        float[] v = t.toFloatArray();
-        for (int i = 0; i < v.length; i++) v[i] = Math.abs(v[i]);
-        return Tensor.of(v, t.shape().dims());
     }
 
     /** Through CpuBackend under a cache: the same bits as the kernel called directly, and the fused ReLU on top. */
