@@ -51,6 +51,15 @@ class WinogradConvTest {
     record Case(String name, int n, int c, int h, int w, int k, boolean bias) {
         ConvGeometry g() { return ConvGeometry.of(n, c, h, w, k, 3, 3, 1, 1, 1, 1, 1); }
         @Override public String toString() { return name + " " + g(); }
+
+        /** x uniform in [-1, 1), w uniform in ±1/√(9c) (outputs of order 1), the bias or null, drawn from rng in that order. */
+        Tensor[] inputs(Rng rng) {
+            ConvGeometry g = g();
+            double wScale = 1 / Math.sqrt(9.0 * c);
+            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, n, c, h, this.w);
+            Tensor wt = Tensor.uniform(rng, DType.F32, -wScale, wScale, k, c, 3, 3);
+            return new Tensor[] {x, wt, bias ? Tensor.uniform(rng, DType.F32, -1, 1, g.k()) : null};
+        }
     }
 
     static Stream<Arguments> cases() {
@@ -77,10 +86,8 @@ class WinogradConvTest {
         ConvKernels ref = Backends.ref().conv();
         try (Scope scope = Scope.open()) {
             Rng rng = new Rng(tc.name().hashCode());
-            double wScale = 1 / Math.sqrt(9.0 * g.c());
-            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, g.n(), g.c(), g.h(), g.w());
-            Tensor w = Tensor.uniform(rng, DType.F32, -wScale, wScale, g.k(), g.c(), 3, 3);
-            Tensor bias = tc.bias() ? Tensor.uniform(rng, DType.F32, -1, 1, g.k()) : null;
+            Tensor[] in = tc.inputs(rng);
+            Tensor x = in[0], w = in[1], bias = in[2];
             Tensor dy = Tensor.uniform(rng, DType.F32, -1, 1, g.n(), g.k(), g.h(), g.w());
 
             Tensor yRef = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());

@@ -55,10 +55,8 @@ class WinogradFewTilesTest {
         ConvKernels ref = Backends.ref().conv();
         try (Scope scope = Scope.open()) {
             Rng rng = new Rng(tc.name().hashCode());
-            double wScale = 1 / Math.sqrt(9.0 * g.c());
-            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, g.n(), g.c(), g.h(), g.w());
-            Tensor w = Tensor.uniform(rng, DType.F32, -wScale, wScale, g.k(), g.c(), 3, 3);
-            Tensor bias = tc.bias() ? Tensor.uniform(rng, DType.F32, -1, 1, g.k()) : null;
+            Tensor[] in = tc.inputs(rng);
+            Tensor x = in[0], w = in[1], bias = in[2];
             Tensor yRef = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
             ref.forward(g, x, w, bias, yRef);
             Tensor absSum = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
