@@ -39,16 +39,18 @@ final class CompareCommand implements Callable<Integer> {
             System.out.printf("teacher %s: test top-1 %.2f%%%n", e.teacher(), t.top1());
         }
         List<String> done = new ArrayList<>();
-        for (MethodSpec m : e.methods()) {
-            if (only != null && !only.contains(m.label())) continue;
-            var ckpt = e.out().resolve(m.label()).resolve("checkpoint.safetensors");
-            boolean finished = Files.exists(ckpt) && Integer.toString(e.epochs()).equals(Safetensors.metadata(ckpt).get("next_epoch"));
-            if (finished && !rerun) {
-                System.out.printf("== %s: finished earlier in %s (use --rerun to train again)%n", m.label(), ckpt.getParent());
-            } else {
-                runner.run(m, !rerun, !exp.noProgress, exp.workers);
+        for (long seed : e.runSeeds()) {   // seed-major: a partial study already has every method of the first seeds
+            for (MethodSpec m : e.methods()) {
+                if (only != null && !only.contains(m.label())) continue;
+                var ckpt = e.runDir(m.label(), seed).resolve("checkpoint.safetensors");
+                boolean finished = Files.exists(ckpt) && Integer.toString(e.epochs()).equals(Safetensors.metadata(ckpt).get("next_epoch"));
+                if (finished && !rerun) {
+                    System.out.printf("== %s: finished earlier in %s (use --rerun to train again)%n", m.label(), ckpt.getParent());
+                } else {
+                    runner.run(m, seed, !rerun, !exp.noProgress, exp.workers);
+                }
+                done.add(m.label());
             }
-            done.add(m.label());
         }
         ReportWriter.write(e, target, "Experiment file: " + exp.config, "stablekd compare --config " + exp.config);
         return 0;

@@ -38,7 +38,8 @@ final class DistillCommand implements Callable<Integer> {
         exp.runtime.apply();
         Experiment e = exp.experiment(method);
         MethodSpec m = withParams(exp.config == null ? e.methods().get(0) : e.method(method), params);
-        new ExperimentRunner(e, 2, System.out).run(m, resume, !exp.noProgress, exp.workers);
+        ExperimentRunner runner = new ExperimentRunner(e, 2, System.out);
+        for (long seed : e.runSeeds()) runner.run(m, seed, resume, !exp.noProgress, exp.workers);
         return 0;
     }
 
@@ -72,6 +73,10 @@ final class DistillCommand implements Callable<Integer> {
         @Option(names = "--batch") Integer batch;
         @Option(names = "--lr") Double lr;
         @Option(names = "--seed") Long seed;
+        @Option(names = "--seeds", split = ",", description = "Run every method once per seed (e.g. 0,1,2), each into OUT/LABEL/seed-K; compare reports mean ± std.")
+        List<Long> seeds;
+        @Option(names = "--validation", description = "Hold out N training images (stratified, seed 0) as a validation set, evaluated every epoch; best.safetensors is chosen on it.")
+        Integer validation;
         @Option(names = "--out", description = "Base folder; each method writes OUT/LABEL.") Path out;
         @Option(names = "--iboe-window", description = "Record per-block gradient noise over windows of N steps (0 = off).") Integer iboeWindow;
         @Option(names = "--augment", description = "Extra KD on mixed batches: none, mixup[:alpha], cutmix[:alpha], cutmix_pick[:passes].") String augment;
@@ -88,7 +93,7 @@ final class DistillCommand implements Callable<Integer> {
                 if (student == null || method == null) throw new IllegalArgumentException("without --config, give at least --student and --method");
                 base = new Experiment(method, "fashion-mnist", 1.0, null, null, null, student, 15, 64,
                         org.stablekd.optim.LrSpec.multistep(0.05), 0.9, 5e-4, false, 0, Path.of("runs", "distill"), 0, "none",
-                        List.of(new MethodSpec(method, method, Map.of())));
+                        List.of(new MethodSpec(method, method, Map.of())), null, 0);
             }
             var lrSpec = lr == null ? base.lr() : new org.stablekd.optim.LrSpec(base.lr().kind(), lr, base.lr().milestoneFractions(), base.lr().warmupEpochs());
             return new Experiment(base.name(), data != null ? data : base.data(), dataFraction != null ? dataFraction : base.dataFraction(),
@@ -96,7 +101,8 @@ final class DistillCommand implements Callable<Integer> {
                     teacherWeights != null ? teacherWeights : base.teacherWeights(), student != null ? student : base.student(),
                     epochs != null ? epochs : base.epochs(), batch != null ? batch : base.batch(), lrSpec, base.momentum(), base.weightDecay(),
                     base.nesterov(), seed != null ? seed : base.seed(), out != null ? out : base.out(),
-                    iboeWindow != null ? iboeWindow : base.iboeWindow(), augment != null ? augment : base.augment(), base.methods());
+                    iboeWindow != null ? iboeWindow : base.iboeWindow(), augment != null ? augment : base.augment(), base.methods(),
+                    seeds != null ? List.copyOf(seeds) : base.seeds(), validation != null ? validation : base.validation());
         }
     }
 }

@@ -19,8 +19,11 @@ final class ReportWriter {
     static HtmlReport.Result write(Experiment e, Double target, String notes, String commands) throws IOException {
         List<RunRef> runs = new ArrayList<>();
         for (MethodSpec m : e.methods()) {
-            Path dir = e.out().resolve(m.label());
-            if (Files.exists(dir.resolve("metrics.jsonl"))) runs.add(new RunRef(m.label(), dir));
+            for (long seed : e.runSeeds()) {
+                Path dir = e.runDir(m.label(), seed);
+                String label = e.seeds() == null ? m.label() : m.label() + " · seed " + seed;
+                if (Files.exists(dir.resolve("metrics.jsonl"))) runs.add(new RunRef(label, dir));
+            }
         }
         if (runs.isEmpty()) throw new IllegalArgumentException("no finished runs in " + e.out() + " to report on");
         HtmlReport.Options o = HtmlReport.Options.defaults();
@@ -36,7 +39,7 @@ final class ReportWriter {
 
     private static Double kdLastTop1(Experiment e) throws IOException {
         for (MethodSpec m : e.methods()) {
-            Path f = e.out().resolve(m.label()).resolve("metrics.jsonl");
+            Path f = e.runDir(m.label(), e.runSeeds().get(0)).resolve("metrics.jsonl");
             if (m.method().equals("kd") && Files.exists(f)) {
                 var recs = MetricsLog.read(f);
                 if (!recs.isEmpty() && recs.getLast().get("test_top1") instanceof Number n) return n.doubleValue();

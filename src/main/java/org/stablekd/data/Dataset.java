@@ -83,6 +83,24 @@ public final class Dataset {
         return select(keep, name + " (" + percent + "% stratified, seed " + seed + ")");
     }
 
+    /**
+     * Splits off {@code count} images, stratified by class and seeded, as a validation set:
+     * returns {@code [rest, validation]}, disjoint, each in file order. Choices between variants
+     * are made on the validation part so the test set stays unseen (issue 13).
+     */
+    public Dataset[] holdOut(int count, long seed) {
+        if (count <= 0 || count >= size()) {
+            throw new IllegalArgumentException("a validation hold-out needs between 1 and " + (size() - 1) + " images of " + name + ", got " + count);
+        }
+        int[] val = StratifiedSubset.indices(labels, numClasses(), (double) count / size(), seed);
+        boolean[] taken = new boolean[size()];
+        for (int i : val) taken[i] = true;
+        int[] rest = new int[size() - val.length];
+        for (int i = 0, at = 0; i < size(); i++) if (!taken[i]) rest[at++] = i;
+        return new Dataset[] {select(rest, name + " (without " + val.length + " validation images)"),
+                select(val, name + " (" + val.length + " validation images, seed " + seed + ")")};
+    }
+
     @Override
     public String toString() {
         return name + ": " + size() + " images of " + shape() + ", " + numClasses() + " classes";

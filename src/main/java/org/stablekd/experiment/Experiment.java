@@ -24,10 +24,15 @@ import org.stablekd.tensor.Shape;
  */
 public record Experiment(String name, String data, double dataFraction, Shape input, String teacher, Path teacherWeights,
                          String student, int epochs, int batch, LrSpec lr, double momentum, double weightDecay, boolean nesterov,
-                         long seed, Path out, int iboeWindow, String augment, List<MethodSpec> methods) {
+                         long seed, Path out, int iboeWindow, String augment, List<MethodSpec> methods,
+                         List<Long> seeds, int validation) {
+
+    /** The seed the validation images are drawn with: one split for every run seed and method. */
+    public static final long VALIDATION_SEED = 0;
 
     static final Set<String> KEYS = Set.of("name", "data", "data_fraction", "input", "teacher", "student", "epochs", "batch",
-            "optimizer", "seed", "out", "iboe_window", "augment", "methods", "method");
+            "optimizer", "seed", "out", "iboe_window", "augment", "methods", "method",
+            "seeds", "validation");
     static final Set<String> OPTIMIZER_KEYS = Set.of("lr", "schedule", "milestones", "momentum", "weight_decay", "nesterov", "warmup");
 
     /** Reads an experiment file; {@code .json} as JSON, anything else as YAML. Every problem names the file and the key. */
@@ -79,7 +84,30 @@ public record Experiment(String name, String data, double dataFraction, Shape in
                 teacherWeights == null ? null : Path.of(teacherWeights), studentModel, epochs, root.path("batch").asInt(64), lr,
                 opt.path("momentum").asDouble(0.9), opt.path("weight_decay").asDouble(5e-4), opt.path("nesterov").asBoolean(false),
                 root.path("seed").asLong(0), Path.of(root.path("out").asText("runs/" + name)), root.path("iboe_window").asInt(0),
-                root.path("augment").asText("none"), List.copyOf(methods));
+                root.path("augment").asText("none"), List.copyOf(methods), seeds(root.get("seeds")), root.path("validation").asInt(0));
+    }
+
+    /** {@code seeds: [0, 1, 2]}: null when absent (one run per method, with {@code seed}). */
+    private static List<Long> seeds(JsonNode n) {
+        if (n == null || n.isNull()) return null;
+        if (!n.isArray() || n.isEmpty()) throw new IllegalArgumentException("'seeds' must be a non-empty list of integers, e.g. seeds: [0, 1, 2]");
+        List<Long> out = new ArrayList<>();
+        for (JsonNode k : n) {
+            if (!k.canConvertToLong() || !k.isIntegralNumber()) throw new IllegalArgumentException("'seeds' must hold integers, got " + k);
+            if (out.contains(k.asLong())) throw new IllegalArgumentException("'seeds' lists " + k + " twice");
+            out.add(k.asLong());
+        }
+        return List.copyOf(out);
+    }
+
+    /** The seeds to run: {@code seeds} when given, else the single {@code seed}. */
+    public List<Long> runSeeds() {
+        return seeds != null ? seeds : List.of(seed);
+    }
+
+    /** Where a method's run writes: OUT/LABEL, or OUT/LABEL/seed-K when the experiment lists seeds. */
+    public Path runDir(String label, long runSeed) {
+        return seeds != null ? out.resolve(label).resolve("seed-" + runSeed) : out.resolve(label);
     }
 
     private static MethodSpec methodSpec(JsonNode m) {

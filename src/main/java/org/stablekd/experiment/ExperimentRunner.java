@@ -30,7 +30,9 @@ public final class ExperimentRunner {
     private final Experiment e;
     private final PrintStream log;
     private final DataSpec data;
-    private final Dataset train;
+    private final Dataset pool;          // the training set less the validation images
+    private final Dataset validation;    // null without a hold-out
+    private final Map<Long, Dataset> trainBySeed = new java.util.HashMap<>();
     private Model teacher;
 
     /** The result of one method. */
@@ -43,7 +45,19 @@ public final class ExperimentRunner {
         if (e.teacher() != null) Zoo.entry(e.teacher());
         if (e.dataFraction() <= 0 || e.dataFraction() > 1) throw new IllegalArgumentException("data_fraction must be in (0, 1], got " + e.dataFraction());
         this.data = DataSpec.load(e.data(), e.input(), loaderThreads);
-        this.train = e.dataFraction() < 1 ? data.train().subset(e.dataFraction(), e.seed()) : data.train();
+        if (e.validation() > 0) {
+            Dataset[] split = data.train().holdOut(e.validation(), Experiment.VALIDATION_SEED);
+            this.pool = split[0];
+            this.validation = split[1];
+        } else {
+            this.pool = data.train();
+            this.validation = null;
+        }
+    }
+
+    /** The training images of a run: a seeded stratified fraction of the pool (a different draw per seed). */
+    public Dataset train(long seed) {
+        return trainBySeed.computeIfAbsent(seed, s -> e.dataFraction() < 1 ? pool.subset(e.dataFraction(), s) : pool);
     }
 
     public DataSpec data() {
@@ -69,11 +83,17 @@ public final class ExperimentRunner {
     }
 
     public Outcome run(MethodSpec m, boolean resume, boolean progress, int workers) throws IOException {
-        Rng rng = new Rng(e.seed());
+        return run(m, e.seed(), resume, progress, workers);
+    }
+
+    /** One method with one seed: the student's initial weights, the data order and the data fraction follow it. */
+    public Outcome run(MethodSpec m, long seed, boolean resume, boolean progress, int workers) throws IOException {
+        Dataset train = train(seed);
+        Rng rng = new Rng(seed);
         Model student = Zoo.create(e.student(), data.numClasses(), data.input(), rng);
         Model t = Methods.needsTeacher(m.method()) ? teacher() : null;
-        TrainingMethod method = Methods.create(m, t, student, e.epochs(), e.lr(), e.augment(), e.seed(), new Rng(e.seed() + 1), log);
-        Path dir = e.out().resolve(m.label());
+        TrainingMethod method = Methods.create(m, t, student, e.epochs(), e.lr(), e.augment(), seed, new Rng(seed + 1), log);
+        Path dir = e.runDir(m.label(), seed);
         Map<String, String> info = new LinkedHashMap<>();
         info.put("command", "distill");
         info.put("experiment", e.name());
@@ -83,17 +103,19 @@ public final class ExperimentRunner {
         info.put("student", e.student());
         info.put("data", e.data());
         info.put("data_fraction", Double.toString(e.dataFraction()));
-        info.put("seed", Long.toString(e.seed()));
+        info.put("seed", Long.toString(seed));
+        if (validation != null) info.put("validation_images", Integer.toString(validation.size()));
         info.put("params", m.params().toString());
         log.printf("== %s: %s → %s with %s on %s (%d train images, %d epochs); writing %s%n", m.label(), e.teacher(), e.student(),
                 m.method(), data.name(), train.size(), e.epochs(), dir);
+        if (validation != null) log.printf("   validation: %s (best.safetensors is chosen on it)%n", validation.name());
         if (method instanceof StableKD s) log.println("   " + s.plan());
         Trainer.Options o = new Trainer.Options(e.epochs(), e.batch(), e.lr().build(e.epochs()), e.momentum(), e.weightDecay(), e.nesterov(),
-                e.seed(), dir, resume, workers, 256, progress, info);
-        Trainer.Result r = new Trainer(o, log).fit(method, train, data.trainTransform(), data.test(), data.testTransform(),
+                seed, dir, resume, workers, 256, progress, info);
+        Trainer.Result r = new Trainer(o, log).fit(method, train, data.trainTransform(), data.test(), data.testTransform(), validation,
                 e.iboeWindow() > 0 ? slab -> new GradientNoise(student, slab, e.iboeWindow()) : null);
-        log.printf("== %s: last test top-1 %.2f%%, best %.2f%% (epoch %d), %.0f img/s, %.1f min%n", m.label(), r.lastTop1(), r.bestTop1(),
-                r.bestEpoch(), r.trainImagesPerSecond(), r.wallSeconds() / 60);
+        log.printf("== %s (seed %d): last test top-1 %.2f%%, best %s top-1 %.2f%% (epoch %d), %.0f img/s, %.1f min%n", m.label(), seed,
+                r.lastTop1(), validation != null ? "validation" : "test", r.bestTop1(), r.bestEpoch(), r.trainImagesPerSecond(), r.wallSeconds() / 60);
         return new Outcome(m.label(), m.method(), dir, r);
     }
 }

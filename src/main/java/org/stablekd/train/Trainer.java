@@ -73,6 +73,15 @@ public final class Trainer {
      */
     public Result fit(TrainingMethod method, Dataset train, Transform trainTf, Dataset test, Transform testTf,
                       java.util.function.Function<ParameterSlab, StepObserver> observerFactory) throws IOException {
+        return fit(method, train, trainTf, test, testTf, null, observerFactory);
+    }
+
+    /**
+     * As above with a validation set (may be null), evaluated after every epoch with the test
+     * transform: its top-1 then chooses best.safetensors, so no choice looks at the test set.
+     */
+    public Result fit(TrainingMethod method, Dataset train, Transform trainTf, Dataset test, Transform testTf, Dataset validation,
+                      java.util.function.Function<ParameterSlab, StepObserver> observerFactory) throws IOException {
         Files.createDirectories(o.outDir());
         Path ckpt = o.outDir().resolve("checkpoint.safetensors");
         MetricsLog metrics = new MetricsLog(o.outDir().resolve("metrics.jsonl"));
@@ -100,7 +109,8 @@ public final class Trainer {
         long wall0 = System.nanoTime();
         LoaderOptions trainOpts = LoaderOptions.batchSize(o.batchSize()).shuffle(true).dropLast(false).seed(o.seed()).workers(o.workers());
         LoaderOptions testOpts = LoaderOptions.batchSize(o.evalBatchSize()).shuffle(false).seed(o.seed()).workers(o.workers());
-        try (Loader trainLoader = new Loader(train, trainTf, trainOpts); Loader testLoader = new Loader(test, testTf, testOpts)) {
+        try (Loader trainLoader = new Loader(train, trainTf, trainOpts); Loader testLoader = new Loader(test, testTf, testOpts);
+             Loader valLoader = validation == null ? null : new Loader(validation, testTf, testOpts)) {
             int steps = trainLoader.batchesPerEpoch();
             for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
                 method.startEpoch(epoch);
@@ -151,10 +161,12 @@ public final class Trainer {
                     recal = BatchNormRecalibration.run(method.model(), trainLoader.startEpoch(epoch), recalibrate);
                 }
                 Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch);
+                Evaluator.Result val = valLoader == null ? null : Evaluator.evaluate(method.model(), valLoader, epoch);
                 lastTop1 = ev.top1();
-                boolean best = ev.top1() > bestTop1;
+                double chooser = val != null ? val.top1() : ev.top1();   // "best" is judged on validation when there is one
+                boolean best = chooser > bestTop1;
                 if (best) {
-                    bestTop1 = ev.top1();
+                    bestTop1 = chooser;
                     bestEpoch = epoch + 1;
                 }
                 Map<String, Object> rec = new LinkedHashMap<>();
@@ -170,6 +182,10 @@ public final class Trainer {
                 rec.put("test_loss", ev.loss());
                 rec.put("test_top1", ev.top1());
                 rec.put("test_top5", ev.top5());
+                if (val != null) {
+                    rec.put("val_loss", val.loss());
+                    rec.put("val_top1", val.top1());
+                }
                 if (asTrained != null) {
                     rec.put("bn_recalibration_batches", recal.batches());
                     rec.put("test_loss_running_bn", asTrained.loss());
@@ -177,13 +193,14 @@ public final class Trainer {
                 }
                 rec.put("train_images_per_s", st.images / epochSeconds);
                 rec.put("epoch_seconds", epochSeconds);
-                rec.put("eval_seconds", ev.seconds() + (asTrained == null ? 0 : asTrained.seconds()));
+                rec.put("eval_seconds", ev.seconds() + (asTrained == null ? 0 : asTrained.seconds()) + (val == null ? 0 : val.seconds()));
                 rec.put("wall_seconds", (System.nanoTime() - wall0) / 1e9);
                 if (observer != null) rec.putAll(observer.epochMetrics());
                 metrics.append(rec);
                 String trainAcc = method.trainAccuracyKey(epoch).equals("train_top1") ? "top1" : method.trainAccuracyKey(epoch).substring(6);
-                log.printf("epoch %d/%d  train loss %.4f %s %.2f%%  test loss %.4f top1 %.2f%% top5 %.2f%%%s  %.0f img/s  %.0fs%s%n",
+                log.printf("epoch %d/%d  train loss %.4f %s %.2f%%  test loss %.4f top1 %.2f%% top5 %.2f%%%s%s  %.0f img/s  %.0fs%s%n",
                         epoch + 1, o.epochs(), st.loss(), trainAcc, st.top1(), ev.loss(), ev.top1(), ev.top5(),
+                        val == null ? "" : String.format("  val top1 %.2f%%", val.top1()),
                         asTrained == null ? "" : String.format(" (BN recalibrated; as trained %.2f%%)", asTrained.top1()),
                         st.images / epochSeconds, epochSeconds, best ? "  (best)" : "");
                 // weights first, then the checkpoint that says this epoch is done
@@ -192,6 +209,7 @@ public final class Trainer {
                 Map<String, String> extra = new LinkedHashMap<>(o.runInfo());
                 extra.putAll(method.checkpointMetadata());
                 extra.put("best_top1", Double.toString(bestTop1));
+                extra.put("best_on", validation != null ? "validation" : "test");
                 extra.put("best_epoch", Integer.toString(bestEpoch));
                 Checkpoint.save(ckpt, trainable, Map.of("momentum", sgd.momentumBuffer()),
                         new Checkpoint.Meta(method.model().name(), epoch + 1, extra), Map.of());

@@ -53,6 +53,31 @@ class StratifiedSubsetTest {
     }
 
     @Test
+    void aHoldOutIsStratifiedDisjointAndComplete() throws Exception {
+        Dataset ds = unbalanced();
+        Dataset[] split = ds.holdOut(20, 3);
+        Dataset rest = split[0], val = split[1];
+        assertArrayEquals(new int[] {2, 4, 6, 8, 1}, val.classCounts());   // 20 of 101 ≈ 19.8 % of each class, at least one
+        assertEquals(ds.size(), rest.size() + val.size());
+        // every image is in exactly one part: each image's first byte is its index
+        boolean[] seen = new boolean[ds.size()];
+        byte[] img = new byte[2];
+        for (Dataset part : split) {
+            for (int i = 0; i < part.size(); i++) {
+                part.readImage(i, img, 0);
+                int idx = img[0] & 0xff;
+                assertFalse(seen[idx], "image " + idx + " is in both parts");
+                seen[idx] = true;
+                assertEquals(part.label(i), img[1]);
+            }
+        }
+        for (boolean b : seen) assertTrue(b);
+        assertArrayEquals(val.labels(), ds.holdOut(20, 3)[1].labels(), "same seed, same split");
+        assertThrows(IllegalArgumentException.class, () -> ds.holdOut(0, 3));
+        assertThrows(IllegalArgumentException.class, () -> ds.holdOut(ds.size(), 3));
+    }
+
+    @Test
     void rejectsBadFractions() {
         Dataset ds = unbalanced();
         assertThrows(IllegalArgumentException.class, () -> ds.subset(0, 1));

@@ -58,6 +58,22 @@ class ExperimentTest {
     }
 
     @Test
+    void seedsGiveEachRunItsOwnFolderAndAValidationHoldOutIsParsed(@TempDir Path dir) throws Exception {
+        Experiment one = parse(dir, "student: resnet8\nseed: 4\nout: o\nmethods: [kd]\n");
+        assertEquals(List.of(4L), one.runSeeds());
+        assertEquals(Path.of("o", "kd"), one.runDir("kd", 4));
+        assertEquals(0, one.validation());
+        Experiment three = parse(dir, "student: resnet8\nseeds: [0, 1, 2]\nvalidation: 5000\nout: o\nmethods: [kd]\n");
+        assertEquals(List.of(0L, 1L, 2L), three.runSeeds());
+        assertEquals(Path.of("o", "kd", "seed-2"), three.runDir("kd", 2));
+        assertEquals(5000, three.validation());
+        var dup = assertThrows(IllegalArgumentException.class, () -> parse(dir, "student: resnet8\nseeds: [1, 1]\nmethods: [kd]\n"));
+        assertTrue(dup.getMessage().contains("'seeds' lists 1 twice"), dup.getMessage());
+        var notList = assertThrows(IllegalArgumentException.class, () -> parse(dir, "student: resnet8\nseeds: 3\nmethods: [kd]\n"));
+        assertTrue(notList.getMessage().contains("'seeds' must be a non-empty list"), notList.getMessage());
+    }
+
+    @Test
     void everyMistakeIsOneSentenceNamingTheFileAndKey(@TempDir Path dir) throws Exception {
         var unknown = assertThrows(IllegalArgumentException.class, () -> parse(dir, "student: resnet8\nepoch: 3\nmethods: [kd]\n"));
         assertTrue(unknown.getMessage().contains("e.yaml: unknown key 'epoch' at top level"), unknown.getMessage());

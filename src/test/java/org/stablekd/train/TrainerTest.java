@@ -92,6 +92,29 @@ class TrainerTest {
     }
 
     @Test
+    void aValidationSetIsEvaluatedEveryEpochAndChoosesTheBestWeights(@TempDir Path dir) throws Exception {
+        Dataset val = blobs(40, 3);
+        Trainer.Result r = new Trainer(options(dir, 3, false), QUIET).fit(new Supervised(new Tiny(1), 0), blobs(120, 1), TRAIN_TF,
+                blobs(30, 2), TEST_TF, val, null);
+        List<Map<String, Object>> recs = MetricsLog.read(dir.resolve("metrics.jsonl"));
+        assertEquals(3, recs.size());
+        double bestVal = -1;
+        int bestEpoch = -1;
+        for (Map<String, Object> rec : recs) {
+            double v = ((Number) rec.get("val_top1")).doubleValue();
+            assertTrue(v >= 0 && v <= 100, "val_top1 " + v);
+            assertTrue(rec.containsKey("val_loss") && rec.containsKey("test_top1"));
+            if (v > bestVal) {
+                bestVal = v;
+                bestEpoch = ((Number) rec.get("epoch")).intValue();
+            }
+        }
+        assertEquals(bestVal, r.bestTop1(), "best is judged on validation");
+        assertEquals(bestEpoch, r.bestEpoch());
+        assertEquals("validation", Safetensors.metadata(dir.resolve("checkpoint.safetensors")).get("best_on"));
+    }
+
+    @Test
     void aResumedRunIsBitIdenticalToAnUninterruptedOne(@TempDir Path dir) throws Exception {
         Path a = dir.resolve("a"), b = dir.resolve("b");
         new Trainer(options(a, 4, false), QUIET).fit(new Supervised(new Tiny(3), 0), blobs(64, 1), TRAIN_TF, blobs(30, 2), TEST_TF);
