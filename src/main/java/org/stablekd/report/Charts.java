@@ -77,6 +77,7 @@ public final class Charts {
         private final List<Series> series = new ArrayList<>();
         private final List<ChartMarks.Line> lines = new ArrayList<>();
         private final List<ChartMarks.Band> bands = new ArrayList<>();
+        private final java.util.Map<String, List<Double>> errorBars = new java.util.HashMap<>();
         private boolean logY;
         private Double yMin, yMax;
         private int width = 820, height = 460;
@@ -89,6 +90,12 @@ public final class Charts {
 
         public Plot series(List<Series> s) {
             series.addAll(s);
+            return this;
+        }
+
+        /** Vertical error bars (± err[i] around point i) on the series named {@code name}. */
+        public Plot errorBars(String name, List<Double> err) {
+            errorBars.put(name, err);
             return this;
         }
 
@@ -137,12 +144,15 @@ public final class Charts {
             return false;
         }
 
+        /** The points to draw as {x, y, error bar} (error 0 where the series has none). */
         private List<double[]> drawable(Series s) {
+            List<Double> err = errorBars.get(s.name());
             List<double[]> pts = new ArrayList<>();
             for (int i = 0; i < s.x().size(); i++) {
                 Double x = s.x().get(i), y = s.y().get(i);
                 if (x == null || y == null || !Double.isFinite(x) || !Double.isFinite(y) || (logY && y <= 0)) continue;
-                pts.add(new double[] {x, y});
+                double e = err == null || i >= err.size() || err.get(i) == null || !Double.isFinite(err.get(i)) ? 0 : err.get(i);
+                pts.add(new double[] {x, y, e});
             }
             return pts;
         }
@@ -192,12 +202,15 @@ public final class Charts {
                 Color c = color(s.color() >= 0 ? s.color() : auto++);
                 String name = s.name();
                 for (int k = 2; !names.add(name); k++) name = s.name() + " (" + k + ")";   // XChart needs unique names
-                XYSeries xy = chart.addSeries(name, xs, ys);
+                double[] es = new double[pts.size()];
+                for (int i = 0; i < es.length; i++) es[i] = pts.get(i)[2];
+                XYSeries xy = errorBars.containsKey(s.name()) ? chart.addSeries(name, xs, ys, es) : chart.addSeries(name, xs, ys);
                 xy.setLineColor(c);
                 xy.setMarkerColor(c);
                 xy.setMarker(xs.length > 60 ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
                 xy.setLineStyle(new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND));
             }
+            if (!errorBars.isEmpty()) st.setErrorBarsColorSeriesColor(true);
             if (!logY) st.setYAxisDecimalPattern("#,##0.####");   // XChart prints every digit on short ranges
             if (maxX - minX > 30) roundXTicks(chart, minX, firstY);
             bands.forEach(chart::addAnnotation);

@@ -83,6 +83,32 @@ final class HtmlPage {
                 .append(rows.size() > 1 ? "; bold marks the best of a column" : "").append(".</p>\n");
     }
 
+    /** The across-seeds table: mean ± sample std per method (see {@link SeedSummary}). */
+    void seedTable(List<SeedSummary> rows, HtmlReport.Options o) {
+        if (rows.isEmpty()) return;
+        boolean val = rows.stream().anyMatch(r -> r.bestVal().n() > 0);
+        double bestLast = rows.stream().mapToDouble(r -> r.last().mean()).filter(Double::isFinite).max().orElse(Double.NaN);
+        b.append("<h2>Across seeds</h2>\n<table>\n<tr><th>method</th><th class=\"num\">seeds</th><th class=\"num\">last test top-1</th>");
+        if (val) b.append("<th class=\"num\">test top-1 at best validation</th><th class=\"num\">best validation top-1</th>");
+        if (o.hasTarget()) b.append(String.format(Locale.ROOT, "<th class=\"num\">epochs to %.2f %% (per seed)</th>", o.targetTop1()));
+        b.append("<th class=\"num\">wall per run</th></tr>\n");
+        for (SeedSummary r : rows) {
+            b.append("<tr><td>").append(html(r.label())).append("</td>");
+            num(Integer.toString(r.seeds().size()), false);
+            num(r.last().percent(), rows.size() > 1 && r.last().mean() == bestLast);
+            if (val) {
+                num(r.atBestVal().percent(), false);
+                num(r.bestVal().percent(), false);
+            }
+            if (o.hasTarget()) num(r.epochsToTargetText(), false);
+            num(Format.duration(r.wallSeconds().mean()), false);
+            b.append("</tr>\n");
+        }
+        b.append("</table>\n<p class=\"note\">Mean ± sample standard deviation over the seeds whose runs finished. ")
+                .append(val ? "Test top-1 at best validation: the test accuracy of the epoch with the highest validation top-1 (a choice that never looks at the test set). " : "")
+                .append("The per-run sections below show the first seed only.</p>\n");
+    }
+
     private void num(String text, boolean top) {
         b.append("<td class=\"num").append(top ? " top" : "").append("\">").append(html(text)).append("</td>");
     }

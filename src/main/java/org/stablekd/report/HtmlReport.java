@@ -9,6 +9,7 @@ import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -73,6 +74,15 @@ public final class HtmlReport {
      * @throws IllegalArgumentException when no run is given or a folder has no metrics.jsonl
      */
     public static Result write(Path out, String title, List<RunRef> runs, Options options) throws IOException {
+        return write(out, title, runs, Map.of(), options);
+    }
+
+    /**
+     * As above, with runs grouped by method over seeds ({@code seedGroups}: label → one run per
+     * seed, may be empty): adds the across-seeds table and charts, and {@code <name>-seeds.md}
+     * with the table in Markdown; {@code runs} then holds the runs shown one by one.
+     */
+    public static Result write(Path out, String title, List<RunRef> runs, Map<String, List<RunRef>> seedGroups, Options options) throws IOException {
         if (runs == null || runs.isEmpty()) throw new IllegalArgumentException("a report needs at least one run");
         Options o = options == null ? Options.defaults() : options;
         List<RunMetrics> metrics = new ArrayList<>();
@@ -90,8 +100,25 @@ public final class HtmlReport {
         List<Figure> overview = charts.overview();
         List<Figure> terms = charts.lossTerms();
         List<Figure> noise = charts.gradientNoise();
+        Map<String, List<RunMetrics>> grouped = new java.util.LinkedHashMap<>();
+        for (var g : seedGroups.entrySet()) {
+            List<RunMetrics> ms = new ArrayList<>();
+            for (RunRef r : g.getValue()) {
+                RunMetrics m = RunMetrics.load(r);
+                problems.addAll(m.problems());
+                if (!m.isEmpty()) ms.add(m);
+            }
+            grouped.put(g.getKey(), ms);
+        }
+        List<SeedSummary> seedRows = SeedReport.summarize(grouped, o.targetTop1());
+        List<Figure> seeds = SeedReport.figures(base, seedRows, o);
         List<Path> written = new ArrayList<>();
-        for (List<Figure> group : List.of(overview, terms, noise)) {
+        if (!seedRows.isEmpty()) {
+            Path md = dir.resolve(base + "-seeds.md");
+            Files.writeString(md, SeedReport.markdown(seedRows, o), StandardCharsets.UTF_8);
+            written.add(md);
+        }
+        for (List<Figure> group : List.of(seeds, overview, terms, noise)) {
             for (Figure f : group) {
                 Path file = dir.resolve(f.fileName());
                 Charts.write(file, f.png());
@@ -102,6 +129,8 @@ public final class HtmlReport {
         List<RunSummary> summaries = metrics.stream().map(m -> RunSummary.of(m, o.targetTop1())).toList();
         HtmlPage page = new HtmlPage(title);
         page.intro(runs.size(), o);
+        page.seedTable(seedRows, o);
+        page.figures("Across seeds: accuracy and gradient noise", null, seeds);
         page.summaryTable(summaries, o);
         page.figures("Accuracy and loss", null, overview);
         page.figures("Loss terms", "Each weighted term of the training loss, averaged over the epoch. "
