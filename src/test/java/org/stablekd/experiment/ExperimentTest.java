@@ -36,6 +36,27 @@ class ExperimentTest {
         assertEquals(50, e.iboeWindow());
     }
 
+    /** Every shipped experiment file parses and builds every method on its zoo models (random weights, nothing trained). */
+    @Test
+    void everyShippedExperimentBuildsItsMethods() throws Exception {
+        List<Path> files;
+        try (var s = Files.list(Path.of("docs/experiments"))) {
+            files = s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
+        }
+        assertTrue(files.size() >= 6, "experiment files: " + files);
+        for (Path f : files) {
+            Experiment e = Experiment.load(f);
+            var shape = org.stablekd.tensor.Shape.of(1, 32, 32);
+            var teacher = org.stablekd.models.Zoo.create(e.teacher(), 10, shape, new Rng(1));
+            var student = org.stablekd.models.Zoo.create(e.student(), 10, shape, new Rng(2));
+            for (MethodSpec m : e.methods()) {   // building a method leaves the models as they were, so they are shared
+                var method = Methods.create(m, teacher, student, e.epochs(), e.lr(), e.augment(), e.seed(), new Rng(3),
+                        new PrintStream(OutputStream.nullOutputStream()));
+                assertEquals(student, method.model(), f + ": " + m.label());
+            }
+        }
+    }
+
     @Test
     void parsesMethodsWithLabelsAndParameters(@TempDir Path dir) throws Exception {
         Experiment e = parse(dir, """
