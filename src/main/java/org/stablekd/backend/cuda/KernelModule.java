@@ -19,7 +19,6 @@ import org.bytedeco.cuda.cudart.CUmod_st;
 import org.bytedeco.cuda.global.nvrtc;
 import org.bytedeco.cuda.nvrtc._nvrtcProgram;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
@@ -133,8 +132,9 @@ final class KernelModule {
         args.check(k);
         if (grid <= 0) return;  // nothing to do (empty tensors)
         ctx.makeCurrent();
+        // the PointerPointer overload (void** as is); extra = null
         Check.cu(cuLaunchKernel(functions.get(k), grid, 1, 1, block, 1, 1, 0, ctx.stream,
-                new RawPointer(args.pointerArray()), (Pointer) null), "cuLaunchKernel(" + k.symbol() + ", grid " + grid + ", block " + block + ")");
+                args.kernelParams(), (PointerPointer<?>) null), "cuLaunchKernel(" + k.symbol() + ", grid " + grid + ", block " + block + ")");
     }
 
     /** The common case: a grid-stride loop over n elements. */
