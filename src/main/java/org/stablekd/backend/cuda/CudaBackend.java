@@ -37,7 +37,7 @@ public final class CudaBackend implements Backend {
 
     final CudaRuntime rt;
     private final Set<Op> supported = EnumSet.noneOf(Op.class);
-    private final ConvKernels conv;
+    private final CudnnConv conv;
     private final GemmKernels gemm;
     private final NormKernels norm;
     private final PointwiseKernels pointwise;
@@ -117,8 +117,9 @@ public final class CudaBackend implements Backend {
         return rt.ctx().describe() + ", kernels from " + rt.kernels().origin;
     }
 
-    /** Frees the device blocks the caching allocator holds but nobody uses. */
+    /** Frees the device blocks the caching allocator holds but nobody uses, and the cuDNN plans (descriptors, workspace). */
     public void emptyCache() {
+        conv.clear();
         rt.allocator().emptyCache();
     }
 

@@ -47,4 +47,14 @@ class BridgeCallsTest {
         }
         assertTrue(checked > 0, "the pinned uploader's cuMemHostAlloc is such an output");
     }
+
+    @Test
+    void noCodeMovesAJavaCppPointersPosition() {
+        // a position means elements to a typed parameter and bytes to a void* one: scalars and
+        // arrays are passed at position 0 of their own allocation instead (HostScalars)
+        for (BridgeCalls.Invoke i : BridgeCalls.invokes()) {
+            boolean javacpp = i.owner().startsWith("org/bytedeco/");
+            assertFalse(javacpp && i.name().equals("position") && i.descriptor().startsWith("(J)"), i.caller() + " calls " + i.owner() + ".position");
+        }
+    }
 }
