@@ -144,4 +144,28 @@ class CudaOpsGpuTest {
             }
         }
     }
+
+    @Test
+    void thePrefetchLoopStepsOnIntactBatches() {
+        // x(i+1) = upload(b(i+1)) is queued before the step on x(i): the step must still see b(i)
+        // (UploadScheduleTest checks the event order on a model of the streams; this on the device)
+        GpuTests.requireGpu();
+        var copy = Backends.select(Op.COPY, DType.F32, GPU).copy();
+        try (PinnedUploader up = new PinnedUploader(); Scope s = Scope.open()) {
+            Tensor[] hosts = new Tensor[6];
+            for (int i = 0; i < hosts.length; i++) hosts[i] = randn(60 + i, 64, 3, 32, 32);
+            Tensor[] seen = new Tensor[hosts.length];
+            Tensor x = up.upload(hosts[0]);
+            for (int i = 0; i < hosts.length; i++) {
+                Tensor next = i + 1 < hosts.length ? up.upload(hosts[i + 1]) : null;
+                seen[i] = Tensor.empty(DType.F32, hosts[i].shape(), GPU);
+                for (int r = 0; r < 20; r++) copy.copy(x, seen[i]);  // a step long enough for the next upload to race it
+                x = next;
+            }
+            // read back only now: a host sync per step would hide the race
+            for (int i = 0; i < hosts.length; i++) {
+                Close.assertBitIdentical(hosts[i].toFloatArray(), CudaTensors.toHost(seen[i]).toFloatArray(), "step on batch " + i);
+            }
+        }
+    }
 }
