@@ -168,4 +168,35 @@ class CudaOpsGpuTest {
             }
         }
     }
+
+    @Test
+    void cudnnOverwritesItsOutputsEveryCall() {
+        // beta must be exactly 0: outputs pre-filled with NaN, three calls of one shape (the
+        // first chooses the algorithm, the later ones reuse it), each against the cpu backend
+        CudaBackend cuda = GpuTests.requireGpu();
+        var g = org.stablekd.backend.ConvGeometry.of(4, 8, 10, 10, 16, 3, 3, 1, 1, 1, 1, 1);
+        var cpu = Backends.cpu().conv();
+        var fill = cuda.pointwise();
+        Tensor x = randn(70, 4, 8, 10, 10), w = randn(71, 16, 8, 3, 3), b = randn(72, 16), dy = randn(73, 4, 16, 10, 10);
+        Tensor y = Tensor.empty(DType.F32, dy.shape()), dx = Tensor.empty(DType.F32, x.shape());
+        Tensor dw = Tensor.empty(DType.F32, w.shape()), db = Tensor.empty(DType.F32, b.shape());
+        cpu.forward(g, x, w, b, y);
+        cpu.backwardInput(g, dy, w, dx);
+        cpu.backwardWeight(g, x, dy, dw, db);
+        try (Scope s = Scope.open()) {
+            Tensor gx = CudaTensors.toDevice(x), gw = CudaTensors.toDevice(w), gb = CudaTensors.toDevice(b), gdy = CudaTensors.toDevice(dy);
+            Tensor gy = Tensor.empty(DType.F32, y.shape(), GPU), gdx = Tensor.empty(DType.F32, x.shape(), GPU);
+            Tensor gdw = Tensor.empty(DType.F32, w.shape(), GPU), gdb = Tensor.empty(DType.F32, b.shape(), GPU);
+            for (int call = 0; call < 3; call++) {
+                for (Tensor t : new Tensor[] {gy, gdx, gdw, gdb}) fill.fill(t, Float.NaN);
+                cuda.conv().forward(g, gx, gw, gb, gy);
+                cuda.conv().backwardInput(g, gdy, gw, gdx);
+                cuda.conv().backwardWeight(g, gx, gdy, gdw, gdb);
+                assertClose(CudaTensors.toHost(gy).toFloatArray(), y.toFloatArray(), Tolerance.CUDA_VS_CPU, "y, call " + call);
+                assertClose(CudaTensors.toHost(gdx).toFloatArray(), dx.toFloatArray(), Tolerance.CUDA_VS_CPU, "dx, call " + call);
+                assertClose(CudaTensors.toHost(gdw).toFloatArray(), dw.toFloatArray(), Tolerance.CUDA_VS_CPU, "dw, call " + call);
+                assertClose(CudaTensors.toHost(gdb).toFloatArray(), db.toFloatArray(), Tolerance.CUDA_VS_CPU, "dbias, call " + call);
+            }
+        }
+    }
 }
