@@ -33,6 +33,8 @@ final class KernelModule {
     static final int THREADS = 256;
     /** Threads per block of the row kernels (softmax.cu, kd_loss.cu, dkd_loss.cu). */
     static final int ROW_THREADS = 128;
+    /** What libjninvrtc links (CudaProbeTest checks), probed only when the fatbin does not fit. */
+    static final String NVRTC_LIBRARY = "libnvrtc.so.13";
     /** Grid cap of the grid-stride loops. */
     static final long MAX_GRID = 65535L * 8;
 
@@ -61,8 +63,8 @@ final class KernelModule {
             }
         }
         if (from == null) {
-            if (!CudaProbe.present("libnvrtc.so.13")) {
-                throw new CudaException(fatbinProblem + ", and NVRTC (libnvrtc.so.13) is not on LD_LIBRARY_PATH to compile src/main/cuda");
+            if (!CudaProbe.present(NVRTC_LIBRARY)) {
+                throw new CudaException(fatbinProblem + ", and NVRTC (" + NVRTC_LIBRARY + ") is not on LD_LIBRARY_PATH to compile src/main/cuda");
             }
             Check.cu(loadImage(module, compileWithNvrtc(ctx.ccMajor, ctx.ccMinor)), "cuModuleLoadData(NVRTC cubin)");
             from = "NVRTC sm_" + ctx.ccMajor + ctx.ccMinor;

@@ -37,6 +37,10 @@ class CudaProbeTest {
             }
         }
         assertTrue(seen >= 10, "read the NEEDED entries of three bridges");
+        // NVRTC's bridge is loaded only without a fitting fatbin, after KernelModule probes its one library
+        for (String lib : needed("org/bytedeco/cuda/linux-x86_64/libjninvrtc.so")) {
+            assertTrue(NOT_PROBED.contains(lib) || lib.equals(KernelModule.NVRTC_LIBRARY), "libjninvrtc.so links " + lib + ", which KernelModule does not probe");
+        }
     }
 
     @Test
