@@ -2,9 +2,6 @@ package org.stablekd.backend.cuda;
 
 import static org.bytedeco.cuda.global.cudart.CUDA_ERROR_OUT_OF_MEMORY;
 import static org.bytedeco.cuda.global.cudart.CUDA_SUCCESS;
-import static org.bytedeco.cuda.global.cudart.cuMemAlloc;
-import static org.bytedeco.cuda.global.cudart.cuMemFree;
-import static org.bytedeco.cuda.global.cudart.cuMemsetD8Async;
 
 import java.lang.ref.Cleaner;
 import java.util.ArrayDeque;
@@ -28,18 +25,27 @@ import org.stablekd.tensor.Storage;
  * then it is an {@link OutOfMemoryError} that says how much is in use and cached.
  * {@code -Dstablekd.poison=true} fills every block handed out with 0xFF bytes (NaN as floats),
  * as the host allocator does in tests.
+ *
+ * <p>Every driver call is preceded by {@link DriverMemory#makeCurrent()}: the driver API binds
+ * the context per thread, and a cached block handed to a new thread (a data-loader or cleaner
+ * thread, a test's executor) must still be poisoned in the right context.
  */
 final class CudaAllocator implements DeviceAllocator {
     static final long GRANULE = 512;
-    private static final boolean POISON = Boolean.getBoolean("stablekd.poison");
     private static final Cleaner CLEANER = Cleaner.create();
 
-    private final CudaContext ctx;
+    private final DriverMemory mem;
+    private final boolean poison;
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
     private long reservedBytes, inUseBytes, freshBlocks, requests;
 
     CudaAllocator(CudaContext ctx) {
-        this.ctx = ctx;
+        this(new DriverMemory.OnContext(ctx), Boolean.getBoolean("stablekd.poison"));
+    }
+
+    CudaAllocator(DriverMemory mem, boolean poison) {
+        this.mem = mem;
+        this.poison = poison;
     }
 
     static long sizeClass(long bytes) {
@@ -51,10 +57,13 @@ final class CudaAllocator implements DeviceAllocator {
 
     @Override
     public Storage allocate(Device device, long bytes) {
-        if (!device.equals(ctx.device)) throw new IllegalArgumentException("this allocator serves " + ctx.device + ", not " + device);
+        if (!device.equals(mem.device())) throw new IllegalArgumentException("this allocator serves " + mem.device() + ", not " + device);
         long cls = sizeClass(bytes);
         long ptr = take(cls);
-        if (POISON && bytes > 0) Check.cu(cuMemsetD8Async(ptr, (byte) 0xFF, bytes, ctx.stream), "cuMemsetD8Async (poison)");
+        if (poison && bytes > 0) {
+            mem.makeCurrent();  // a cached block skipped take()'s binding
+            Check.cu(mem.poison(ptr, bytes), "cuMemsetD8Async (poison)");
+        }
         ReturnToCache back = new ReturnToCache(this, ptr, cls);
         Storage s = Storage.device(device, ptr, bytes, back);
         back.cleanable = CLEANER.register(s, back);
@@ -80,16 +89,17 @@ final class CudaAllocator implements DeviceAllocator {
                 return cached;
             }
         }
-        ctx.makeCurrent();
+        mem.makeCurrent();
         long[] out = new long[1];
-        int rc = cuMemAlloc(out, cls);
+        int rc = mem.alloc(out, cls);
         if (rc == CUDA_ERROR_OUT_OF_MEMORY) {
             emptyCache();
-            rc = cuMemAlloc(out, cls);
+            mem.makeCurrent();
+            rc = mem.alloc(out, cls);
         }
         if (rc == CUDA_ERROR_OUT_OF_MEMORY) {
             throw new OutOfMemoryError(String.format("CUDA allocation of %,d bytes failed on %s (in use %,d bytes, nothing left to free in the cache); "
-                    + "reduce the batch size", cls, ctx.device, inUseBytes));
+                    + "reduce the batch size", cls, mem.device(), inUseBytes));
         }
         Check.cu(rc, "cuMemAlloc(" + cls + " bytes)");
         synchronized (this) {
@@ -107,11 +117,12 @@ final class CudaAllocator implements DeviceAllocator {
 
     /** Frees the cached (unused) blocks; waits for the stream first so none is still being read. */
     void emptyCache() {
-        ctx.sync();
+        mem.makeCurrent();
+        mem.sync();
         synchronized (this) {
             for (Map.Entry<Long, ArrayDeque<Long>> e : free.entrySet()) {
                 for (long p : e.getValue()) {
-                    int rc = cuMemFree(p);
+                    int rc = mem.free(p);
                     if (rc != CUDA_SUCCESS) throw new CudaException("cuMemFree failed: " + Check.driverError(rc));
                     reservedBytes -= e.getKey();
                 }

@@ -37,7 +37,7 @@ public final class CudaBackend implements Backend {
 
     final CudaRuntime rt;
     private final Set<Op> supported = EnumSet.noneOf(Op.class);
-    private final ConvKernels conv;
+    private final CudnnConv conv;
     private final GemmKernels gemm;
     private final NormKernels norm;
     private final PointwiseKernels pointwise;
@@ -90,19 +90,13 @@ public final class CudaBackend implements Backend {
             instance = new CudaBackend(new CudaContext(0));
             return Backends.Availability.of(instance);
         } catch (CudaException e) {
-            return Backends.Availability.unavailable(firstLine(e.getMessage()));
+            return Backends.Availability.unavailable(CudaProbe.firstLine(e.getMessage()));
         } catch (LinkageError e) {
-            return Backends.Availability.unavailable("JavaCPP's CUDA bridges did not load (they need glibc 2.34+ and the CUDA 13 / cuDNN 9 "
-                    + "libraries on LD_LIBRARY_PATH with -Dorg.bytedeco.javacpp.pathsFirst=true): " + firstLine(e.getMessage()));
+            // UnsatisfiedLinkError, NoClassDefFoundError, ExceptionInInitializerError: one line, the missing library if named
+            return Backends.Availability.unavailable(CudaProbe.linkageReason(e));
         } catch (RuntimeException e) {
-            return Backends.Availability.unavailable("the CUDA backend failed to start: " + firstLine(String.valueOf(e.getMessage())));
+            return Backends.Availability.unavailable("the CUDA backend failed to start: " + CudaProbe.firstLine(String.valueOf(e.getMessage())));
         }
-    }
-
-    private static String firstLine(String m) {
-        if (m == null) return "(no message)";
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
     }
 
     /** The loaded backend; fails with the reason when there is none. */
@@ -117,8 +111,9 @@ public final class CudaBackend implements Backend {
         return rt.ctx().describe() + ", kernels from " + rt.kernels().origin;
     }
 
-    /** Frees the device blocks the caching allocator holds but nobody uses. */
+    /** Frees the device blocks the caching allocator holds but nobody uses, and the cuDNN plans (descriptors, workspace). */
     public void emptyCache() {
+        conv.clear();
         rt.allocator().emptyCache();
     }
 

@@ -39,7 +39,8 @@ import org.stablekd.tensor.Device;
  * <p>Options (system properties): {@code stablekd.cuda.tf32=true} lets cuBLAS and cuDNN use TF32
  * tensor cores for float32 (faster, ~1e-3 relative error; off by default so results match the
  * CPU); {@code stablekd.cuda.workspaceMiB} (default 256) caps cuDNN's workspace;
- * {@code stablekd.cuda.deterministic} (default true) allows only deterministic cuDNN algorithms.
+ * {@code stablekd.cuda.deterministic} (default true) allows only deterministic cuDNN algorithms,
+ * chosen by a fixed preference order rather than by measured time (see {@link ConvAlgorithms}).
  */
 final class CudaContext {
     final Device device;

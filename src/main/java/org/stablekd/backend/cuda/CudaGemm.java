@@ -22,8 +22,6 @@ final class CudaGemm implements GemmKernels {
     static final Set<Op> SUPPORTED = EnumSet.of(Op.LINEAR);
 
     private final CudaRuntime rt;
-    /** alpha and beta as host floats (cuBLAS's default pointer mode), one pair per thread. */
-    private final ThreadLocal<FloatPointer> scalars = ThreadLocal.withInitial(() -> new FloatPointer(2));
 
     CudaGemm(CudaRuntime rt) {
         this.rt = rt;
@@ -37,9 +35,9 @@ final class CudaGemm implements GemmKernels {
         int m = c.dim(0), n = c.dim(1);
         int k = transA ? a.dim(0) : a.dim(1);
         if (m == 0 || n == 0) return;
-        FloatPointer s = scalars.get();
-        s.put(0, (float) alpha).put(1, (float) beta);
-        FloatPointer alphaP = new FloatPointer(s).position(0), betaP = new FloatPointer(s).position(1);
+        // host scalars (cuBLAS's default pointer mode), each its own allocation (see HostScalars)
+        HostScalars s = HostScalars.get();
+        FloatPointer alphaP = s.alpha(alpha), betaP = s.beta(beta);
         int ldb = Math.max(1, transB ? k : n), lda = Math.max(1, transA ? m : k);
         rt.ctx().makeCurrent();
         Check.cublas(cublasSgemm_v2(rt.ctx().cublasHandle, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,

@@ -7,8 +7,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Finds out, before any JavaCPP class is touched, whether the CUDA backend can run here, and if
@@ -23,13 +27,57 @@ final class CudaProbe {
     static final int CUDA_ERROR_NO_DEVICE = 100;
     static final int CUDA_ERROR_INSUFFICIENT_DRIVER = 35;
 
-    /** Libraries the backend needs, with the sentence printed when one is missing. */
+    /**
+     * Libraries the backend needs, with the sentence printed when one is missing: every library
+     * the JavaCPP bridges (libjnicudart, libjnicublas, libjnicudnn) link besides libcuda and the
+     * C/C++ runtime ({@code CudaProbeTest} reads their ELF NEEDED entries), in dependency order so
+     * the first failure names the missing one. libcudnn.so.9 itself is not linked by the bridge
+     * but is cuDNN's front library, kept as a check that the install is whole.
+     */
     private static final String[][] LIBRARIES = {
         {"libcudart.so.13", "CUDA 13 runtime (libcudart.so.13) not found on LD_LIBRARY_PATH"},
         {"libcublasLt.so.13", "cuBLAS 13 (libcublasLt.so.13) not found on LD_LIBRARY_PATH"},
         {"libcublas.so.13", "cuBLAS 13 (libcublas.so.13) not found on LD_LIBRARY_PATH"},
         {"libcudnn.so.9", "cuDNN 9 not found on LD_LIBRARY_PATH (libcudnn.so.9)"},
+        {"libcudnn_graph.so.9", "cuDNN 9's graph library (libcudnn_graph.so.9) not found on LD_LIBRARY_PATH"},
+        {"libcudnn_ops.so.9", "cuDNN 9's ops library (libcudnn_ops.so.9) not found on LD_LIBRARY_PATH"},
+        {"libcudnn_cnn.so.9", "cuDNN 9's convolution library (libcudnn_cnn.so.9) not found on LD_LIBRARY_PATH"},
+        {"libcudnn_adv.so.9", "cuDNN 9's adv library (libcudnn_adv.so.9) not found on LD_LIBRARY_PATH"},
     };
+
+    /** The library names {@link #unavailableReason()} checks besides libcuda.so.1, in order. */
+    static List<String> libraries() {
+        return Arrays.stream(LIBRARIES).map(l -> l[0]).toList();
+    }
+
+    private static final Pattern MISSING_LIBRARY = Pattern.compile("(lib[A-Za-z0-9_+.-]+\\.so[0-9.]*): cannot open shared object file");
+
+    /**
+     * One line for a LinkageError while the backend loads (a JavaCPP bridge that would not link,
+     * or a bridge class whose initialization failed before): the missing library where the
+     * error chain names one, else the first message in the chain. Never a stack trace.
+     */
+    static String linkageReason(Throwable e) {
+        String first = null;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage();
+            if (m == null) continue;
+            Matcher missing = MISSING_LIBRARY.matcher(m);
+            if (missing.find()) {
+                return missing.group(1) + " not found: a JavaCPP CUDA bridge links it (put the CUDA 13 / cuDNN 9 libraries on "
+                        + "LD_LIBRARY_PATH and run with -Dorg.bytedeco.javacpp.pathsFirst=true)";
+            }
+            if (first == null) first = firstLine(m);
+        }
+        return "JavaCPP's CUDA bridges did not load (they need glibc 2.34+ and the CUDA 13 / cuDNN 9 libraries on LD_LIBRARY_PATH "
+                + "with -Dorg.bytedeco.javacpp.pathsFirst=true): " + (first != null ? first : e.getClass().getSimpleName());
+    }
+
+    static String firstLine(String m) {
+        if (m == null) return "(no message)";
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
 
     private CudaProbe() {}
 

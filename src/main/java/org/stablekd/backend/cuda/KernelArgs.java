@@ -3,6 +3,7 @@ package org.stablekd.backend.cuda;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * The argument block of one kernel launch, in native memory, as cuLaunchKernel wants it: an array
@@ -28,6 +29,7 @@ final class KernelArgs {
     private final StringBuilder signature = new StringBuilder();
     private int count;
     private long used;
+    private PointerPointer<?> kernelParams;
 
     KernelArgs() {
         Arena arena = Arena.ofAuto();
@@ -110,6 +112,16 @@ final class KernelArgs {
     /** The address of the pointer array (cuLaunchKernel's kernelParams). */
     long pointerArray() {
         return pointers.address();
+    }
+
+    /**
+     * The pointer array as cuLaunchKernel's {@code void** kernelParams}: a PointerPointer view
+     * (made once, owns nothing). Not a plain Pointer: the bridge's Pointer overload is
+     * {@code @ByPtrPtr} and would hand the driver the address of a stack slot holding ours.
+     */
+    PointerPointer<?> kernelParams() {
+        if (kernelParams == null) kernelParams = new PointerPointer<>(new RawPointer(pointers.address()));
+        return kernelParams;
     }
 
     /** The bytes of argument i (for tests). */

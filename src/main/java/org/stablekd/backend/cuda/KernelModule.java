@@ -19,7 +19,6 @@ import org.bytedeco.cuda.cudart.CUmod_st;
 import org.bytedeco.cuda.global.nvrtc;
 import org.bytedeco.cuda.nvrtc._nvrtcProgram;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
@@ -34,6 +33,8 @@ final class KernelModule {
     static final int THREADS = 256;
     /** Threads per block of the row kernels (softmax.cu, kd_loss.cu, dkd_loss.cu). */
     static final int ROW_THREADS = 128;
+    /** What libjninvrtc links (CudaProbeTest checks), probed only when the fatbin does not fit. */
+    static final String NVRTC_LIBRARY = "libnvrtc.so.13";
     /** Grid cap of the grid-stride loops. */
     static final long MAX_GRID = 65535L * 8;
 
@@ -62,8 +63,8 @@ final class KernelModule {
             }
         }
         if (from == null) {
-            if (!CudaProbe.present("libnvrtc.so.13")) {
-                throw new CudaException(fatbinProblem + ", and NVRTC (libnvrtc.so.13) is not on LD_LIBRARY_PATH to compile src/main/cuda");
+            if (!CudaProbe.present(NVRTC_LIBRARY)) {
+                throw new CudaException(fatbinProblem + ", and NVRTC (" + NVRTC_LIBRARY + ") is not on LD_LIBRARY_PATH to compile src/main/cuda");
             }
             Check.cu(loadImage(module, compileWithNvrtc(ctx.ccMajor, ctx.ccMinor)), "cuModuleLoadData(NVRTC cubin)");
             from = "NVRTC sm_" + ctx.ccMajor + ctx.ccMinor;
@@ -133,8 +134,9 @@ final class KernelModule {
         args.check(k);
         if (grid <= 0) return;  // nothing to do (empty tensors)
         ctx.makeCurrent();
+        // the PointerPointer overload (void** as is); extra = null
         Check.cu(cuLaunchKernel(functions.get(k), grid, 1, 1, block, 1, 1, 0, ctx.stream,
-                new RawPointer(args.pointerArray()), (Pointer) null), "cuLaunchKernel(" + k.symbol() + ", grid " + grid + ", block " + block + ")");
+                args.kernelParams(), (PointerPointer<?>) null), "cuLaunchKernel(" + k.symbol() + ", grid " + grid + ", block " + block + ")");
     }
 
     /** The common case: a grid-stride loop over n elements. */

@@ -29,11 +29,12 @@ import org.stablekd.tensor.Tensor;
  * stream still runs the previous step. The compute stream waits (an event, not the host) for the
  * copy before it uses the batch.
  *
- * <p>Two slots, used in turn: the batch returned by {@link #upload} stays valid until two more
- * uploads have been made (the usual loop holds batch i while batch i+1 is uploaded). Before a
- * slot is overwritten the uploader waits for (1) its previous copy to leave the pinned buffer
- * and (2) the compute work queued before the upload that replaced it, so a step never sees its
- * batch change under it. Slots grow to the largest upload seen; nothing is allocated per batch.
+ * <p>Two slots, used in turn: the batch returned by {@link #upload} is valid for all work queued
+ * before the second upload after it (the prefetch loop uploads batch i+1, then queues the step
+ * on batch i). Before a slot is overwritten the uploader waits for (1) its previous copy to
+ * leave the pinned buffer and (2) all compute work queued up to that moment, so a step never sees
+ * its batch change under it; the order is {@link UploadSchedule}'s. Slots grow to the largest
+ * upload seen; nothing is allocated per batch.
  *
  * <pre>
  *   try (PinnedUploader up = new PinnedUploader()) {
@@ -48,7 +49,7 @@ public final class PinnedUploader implements AutoCloseable {
     private final CudaRuntime rt;
     private final CUstream_st copyStream = new CUstream_st();
     private final Slot[] slots = new Slot[SLOTS];
-    private int next;
+    private final UploadSchedule schedule = new UploadSchedule(SLOTS);
 
     private static final class Slot {
         Pointer pinned = new Pointer();
@@ -78,23 +79,37 @@ public final class PinnedUploader implements AutoCloseable {
         }
         rt.ctx().makeCurrent();
         long bytes = host.numel() * host.dtype().bytes;
-        Slot s = slots[next];
-        // everything queued so far may read the other slot's batch: mark it, so that slot is not
-        // overwritten before that work is done
-        Check.cu(cuEventRecord(slots[(next + 1) % SLOTS].released, rt.ctx().stream), "cuEventRecord");
-        if (s.used) {
-            Check.cu(cuEventSynchronize(s.copied), "cuEventSynchronize (pinned buffer free)");
-            Check.cu(cuStreamWaitEvent(copyStream, s.released, 0), "cuStreamWaitEvent (slot released)");
-        }
-        ensureCapacity(s, bytes);
-        MemorySegment pinned = MemorySegment.ofAddress(s.pinned.address()).reinterpret(s.capacity);
-        MemorySegment.copy(host.segment(), host.offset() * host.dtype().bytes, pinned, 0, bytes);
-        if (bytes > 0) Check.cu(cuMemcpyHtoDAsync(s.device, s.pinned, bytes, copyStream), "cuMemcpyHtoDAsync (upload)");
-        Check.cu(cuEventRecord(s.copied, copyStream), "cuEventRecord");
-        Check.cu(cuStreamWaitEvent(rt.ctx().stream, s.copied, 0), "cuStreamWaitEvent (batch ready)");
-        s.used = true;
-        next = (next + 1) % SLOTS;
-        Storage view = Storage.device(rt.ctx().device, s.device, Math.max(bytes, 1), () -> {});
+        int slot = schedule.upload(new UploadSchedule.Steps() {
+            @Override public void hostWaitsCopied(int i) {
+                Check.cu(cuEventSynchronize(slots[i].copied), "cuEventSynchronize (pinned buffer free)");
+            }
+
+            @Override public void recordReleased(int i) {
+                Check.cu(cuEventRecord(slots[i].released, rt.ctx().stream), "cuEventRecord (slot released)");
+            }
+
+            @Override public void copyWaitsReleased(int i) {
+                Check.cu(cuStreamWaitEvent(copyStream, slots[i].released, 0), "cuStreamWaitEvent (slot released)");
+            }
+
+            @Override public void fillAndCopy(int i) {
+                Slot s = slots[i];
+                ensureCapacity(s, bytes);
+                MemorySegment pinned = MemorySegment.ofAddress(s.pinned.address()).reinterpret(s.capacity);
+                MemorySegment.copy(host.segment(), host.offset() * host.dtype().bytes, pinned, 0, bytes);
+                if (bytes > 0) Check.cu(cuMemcpyHtoDAsync(s.device, s.pinned, bytes, copyStream), "cuMemcpyHtoDAsync (upload)");
+                s.used = true;
+            }
+
+            @Override public void recordCopied(int i) {
+                Check.cu(cuEventRecord(slots[i].copied, copyStream), "cuEventRecord (batch copied)");
+            }
+
+            @Override public void computeWaitsCopied(int i) {
+                Check.cu(cuStreamWaitEvent(rt.ctx().stream, slots[i].copied, 0), "cuStreamWaitEvent (batch ready)");
+            }
+        });
+        Storage view = Storage.device(rt.ctx().device, slots[slot].device, Math.max(bytes, 1), () -> {});
         return Tensor.wrap(view, 0, host.dtype(), host.shape());
     }
 

@@ -144,4 +144,59 @@ class CudaOpsGpuTest {
             }
         }
     }
+
+    @Test
+    void thePrefetchLoopStepsOnIntactBatches() {
+        // x(i+1) = upload(b(i+1)) is queued before the step on x(i): the step must still see b(i)
+        // (UploadScheduleTest checks the event order on a model of the streams; this on the device)
+        GpuTests.requireGpu();
+        var copy = Backends.select(Op.COPY, DType.F32, GPU).copy();
+        try (PinnedUploader up = new PinnedUploader(); Scope s = Scope.open()) {
+            Tensor[] hosts = new Tensor[6];
+            for (int i = 0; i < hosts.length; i++) hosts[i] = randn(60 + i, 64, 3, 32, 32);
+            Tensor[] seen = new Tensor[hosts.length];
+            Tensor x = up.upload(hosts[0]);
+            for (int i = 0; i < hosts.length; i++) {
+                Tensor next = i + 1 < hosts.length ? up.upload(hosts[i + 1]) : null;
+                seen[i] = Tensor.empty(DType.F32, hosts[i].shape(), GPU);
+                for (int r = 0; r < 20; r++) copy.copy(x, seen[i]);  // a step long enough for the next upload to race it
+                x = next;
+            }
+            // read back only now: a host sync per step would hide the race
+            for (int i = 0; i < hosts.length; i++) {
+                Close.assertBitIdentical(hosts[i].toFloatArray(), CudaTensors.toHost(seen[i]).toFloatArray(), "step on batch " + i);
+            }
+        }
+    }
+
+    @Test
+    void cudnnOverwritesItsOutputsEveryCall() {
+        // beta must be exactly 0: outputs pre-filled with NaN, three calls of one shape (the
+        // first chooses the algorithm, the later ones reuse it), each against the cpu backend
+        CudaBackend cuda = GpuTests.requireGpu();
+        var g = org.stablekd.backend.ConvGeometry.of(4, 8, 10, 10, 16, 3, 3, 1, 1, 1, 1, 1);
+        var cpu = Backends.cpu().conv();
+        var fill = cuda.pointwise();
+        Tensor x = randn(70, 4, 8, 10, 10), w = randn(71, 16, 8, 3, 3), b = randn(72, 16), dy = randn(73, 4, 16, 10, 10);
+        Tensor y = Tensor.empty(DType.F32, dy.shape()), dx = Tensor.empty(DType.F32, x.shape());
+        Tensor dw = Tensor.empty(DType.F32, w.shape()), db = Tensor.empty(DType.F32, b.shape());
+        cpu.forward(g, x, w, b, y);
+        cpu.backwardInput(g, dy, w, dx);
+        cpu.backwardWeight(g, x, dy, dw, db);
+        try (Scope s = Scope.open()) {
+            Tensor gx = CudaTensors.toDevice(x), gw = CudaTensors.toDevice(w), gb = CudaTensors.toDevice(b), gdy = CudaTensors.toDevice(dy);
+            Tensor gy = Tensor.empty(DType.F32, y.shape(), GPU), gdx = Tensor.empty(DType.F32, x.shape(), GPU);
+            Tensor gdw = Tensor.empty(DType.F32, w.shape(), GPU), gdb = Tensor.empty(DType.F32, b.shape(), GPU);
+            for (int call = 0; call < 3; call++) {
+                for (Tensor t : new Tensor[] {gy, gdx, gdw, gdb}) fill.fill(t, Float.NaN);
+                cuda.conv().forward(g, gx, gw, gb, gy);
+                cuda.conv().backwardInput(g, gdy, gw, gdx);
+                cuda.conv().backwardWeight(g, gx, gdy, gdw, gdb);
+                assertClose(CudaTensors.toHost(gy).toFloatArray(), y.toFloatArray(), Tolerance.CUDA_VS_CPU, "y, call " + call);
+                assertClose(CudaTensors.toHost(gdx).toFloatArray(), dx.toFloatArray(), Tolerance.CUDA_VS_CPU, "dx, call " + call);
+                assertClose(CudaTensors.toHost(gdw).toFloatArray(), dw.toFloatArray(), Tolerance.CUDA_VS_CPU, "dw, call " + call);
+                assertClose(CudaTensors.toHost(gdb).toFloatArray(), db.toFloatArray(), Tolerance.CUDA_VS_CPU, "dbias, call " + call);
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package org.stablekd.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,6 +28,16 @@ class KernelArgsTest {
             assertEquals(0, address % 8, "argument " + i + " is 8-byte aligned");
             assertEquals(a.argument(i).address(), address);
         }
+    }
+
+    @Test
+    void kernelParamsIsAPointerPointerOverTheArgumentArray() {
+        KernelArgs a = new KernelArgs().ptr(42).i32(3).f32(1.5);
+        var params = a.kernelParams();
+        assertEquals(a.pointerArray(), params.address(), "void** kernelParams is our array itself, not a slot holding its address");
+        assertEquals(0, params.position());
+        for (int i = 0; i < a.count(); i++) assertEquals(a.argument(i).address(), params.get(i).address(), "kernelParams[" + i + "]");
+        assertSame(params, a.clear().ptr(7).kernelParams(), "one view per instance, nothing allocated per launch");
     }
 
     @Test
