@@ -335,6 +335,17 @@ class LaunchSitesTest {
         }
     }
 
+    @Test
+    void cudnnRefusesAStridedTensorItsPackedDescriptorsWouldMisread() {
+        var conv = new CudnnConv(rt);
+        var g = org.stablekd.backend.ConvGeometry.of(8, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1);
+        Tensor x = f32("x", 8, 16, 8, 8), w = f32("w", 16, 16, 3, 3), dw = f32("dw", 16, 16, 3, 3);
+        Tensor dyStrided = f32("dy2", 8, 32, 8, 8).narrowView(1, 16, 16);  // a concat's gradient, viewed
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> conv.backwardWeight(g, x, dyStrided, dw, null));
+        assertTrue(e.getMessage().contains("contiguous"), e.getMessage());
+        assertTrue(recorder.launches.isEmpty());
+    }
+
     private static void assertChannels(Launch l, int firstInt, String where) {
         assertEquals(C, l.grid(), "one block per channel: " + where);
         assertEquals(CudaNorm.CHANNEL_THREADS, l.block(), where);
