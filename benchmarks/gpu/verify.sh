@@ -43,7 +43,7 @@ if ! $dry; then
 fi
 # shellcheck disable=SC2016  # literally $JAVA and $TESTCP: the dry run prints what the device expands
 if $dry; then JAVA='$JAVA' TESTCP='$TESTCP'; fi
-junit="org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree"
+junit="org.junit.platform.console.ConsoleLauncher execute --disable-banner --disable-ansi-colors --details=tree"
 
 # part NAME LIMIT_S COMMAND: runs COMMAND (a bash string) under min(LIMIT_S, time left), output to $R
 part() {
