@@ -8,9 +8,14 @@ forward, loss (cross-entropy, or 0.1·CE + 0.9·KD at τ=4 with a frozen teacher
 and p10/p90 over the measured steps after 10 warm-up steps. FP32, TF32 off, cudnn.benchmark on
 (the Java side searches cuDNN algorithms per shape too).
 
+--amp: autocast to bfloat16 (weights and SGD stay float32, as torch.autocast does) and
+--channels-last: NHWC memory format for the models and the images; together, PyTorch's usual fast
+configuration, to set beside the FP32 eager one.
+
 Usage (on the GPU machine, in the same device call as the Java benchmark):
-  python3 benchmarks/gpu/torch_train_step.py --model resnet20 --batch 64 --steps 200 [--teacher resnet56]
+  python3 benchmarks/gpu/torch_train_step.py --model resnet20 --batch 64 --steps 200 [--teacher resnet56] [--amp] [--channels-last]
 """
+import contextlib
 import argparse
 import statistics
 import time
@@ -65,6 +70,8 @@ def main():
     p.add_argument("--teacher", default=None)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--amp", action="store_true", help="autocast to bfloat16")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory format")
     a = p.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -75,19 +82,28 @@ def main():
     teacher = CifarResNet(int(a.teacher.removeprefix("resnet"))).to(dev).eval() if a.teacher else None
     opt = torch.optim.SGD(student.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     x = torch.randn(a.batch, 3, 32, 32, device=dev)
+    if a.channels_last:
+        student = student.to(memory_format=torch.channels_last)
+        teacher = teacher.to(memory_format=torch.channels_last) if teacher is not None else None
+        x = x.to(memory_format=torch.channels_last)
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16) if a.amp else contextlib.nullcontext()
+
     y = torch.randint(0, 100, (a.batch,), device=dev)
     tau = 4.0
     times = []
     for s in range(10 + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=False)
-        logits = student(x)
-        loss = F.cross_entropy(logits, y)
-        if teacher is not None:
-            with torch.no_grad():
-                t = teacher(x)
-            kd = F.kl_div(F.log_softmax(logits / tau, 1), F.softmax(t / tau, 1), reduction="batchmean") * tau * tau
-            loss = 0.1 * loss + 0.9 * kd
+        with autocast():
+            logits = student(x)
+            loss = F.cross_entropy(logits, y)
+            if teacher is not None:
+                with torch.no_grad():
+                    t = teacher(x)
+                kd = F.kl_div(F.log_softmax(logits / tau, 1), F.softmax(t / tau, 1), reduction="batchmean") * tau * tau
+                loss = 0.1 * loss + 0.9 * kd
         loss.backward()
         opt.step()
         torch.cuda.synchronize()
@@ -96,7 +112,8 @@ def main():
     times.sort()
     med = statistics.median(times)
     print(f"device: {torch.cuda.get_device_name()} (torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()})")
-    print(f"step: {a.model}" + (f" <- {a.teacher} (0.1*CE + 0.9*KD, tau=4)" if teacher else " (cross-entropy)") + f", batch {a.batch}")
+    mode = ("AMP bf16" if a.amp else "fp32 eager") + (" + channels_last" if a.channels_last else "")
+    print(f"step: {a.model}" + (f" <- {a.teacher} (0.1*CE + 0.9*KD, tau=4)" if teacher else " (cross-entropy)") + f", batch {a.batch}, {mode}")
     print(f"step ms: median {med:.3f} (p10 {times[len(times) // 10]:.3f}, p90 {times[len(times) * 9 // 10]:.3f}) "
           f"over {a.steps} steps after 10 warm-up; {a.batch / med * 1000:.0f} images/s")
 

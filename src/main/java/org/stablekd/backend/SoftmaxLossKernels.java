@@ -29,6 +29,15 @@ public interface SoftmaxLossKernels {
     void kdLossBackward(Tensor student, Tensor teacher, double tau, Tensor g, Tensor dStudent, Tensor dTeacher);
 
     /**
+     * True where {@link #kdCrossEntropy} is one pass over each row (CUDA's kd_ce_fused_f32): the
+     * distillation methods then ask for it instead of CE and KD apart. False on the host backends,
+     * which keep the two ops (and their separately logged values) of every result so far.
+     */
+    default boolean fusesKdCe() {
+        return false;
+    }
+
+    /**
      * loss = ceWeight·CE(student, labels) + kdWeight·τ²/n·Σ_rows KL(softmax(t/τ) ‖ softmax(s/τ)):
      * {@link #crossEntropy} (no smoothing) and {@link #kdLoss} weighted and added, in one pass.
      */

@@ -60,8 +60,7 @@ public final class KD implements TrainingMethod {
         stddev.add(t);
         Tensor s = student.forward(images);
         Map<String, Tensor> losses = new LinkedHashMap<>();
-        losses.put("ce", Pointwise.scale(Losses.crossEntropy(s, labels), ceWeight));
-        losses.put("kd", Pointwise.scale(Losses.kdLoss(s, t, tau), kdWeight));
+        KdLogitLoss.put(losses, "", s, t, labels, tau, ceWeight, kdWeight);
         if (!augment.name().equals("none")) {
             Mixed m = augment.apply(images, labels, teacher, new Rng(seed * 0x9E3779B97F4A7C15L + step));
             Tensor tm = m.teacherLogits() != null ? m.teacherLogits() : teacher.logits(m.images());

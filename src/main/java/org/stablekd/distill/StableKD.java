@@ -164,8 +164,7 @@ public final class StableKD implements TrainingMethod {
             Tensor out = student.forwardStages(sc[g.first()], sc[g.last() + 1], x);
             if (g.last() == n - 1) {
                 logits = out;
-                losses.put(g + ".ce", Pointwise.scale(Losses.crossEntropy(out, labels), plan.ceWeight()));
-                losses.put(g + ".kd", Pointwise.scale(Losses.kdLoss(out, h.get(n - 1), plan.tau()), plan.kdWeight()));
+                KdLogitLoss.put(losses, g + ".", out, h.get(n - 1), labels, plan.tau(), plan.ceWeight(), plan.kdWeight());
             } else {
                 Connector c = outConnectors.get(g.last() + 1);
                 Tensor o = c == null ? out : c.forward(out);

@@ -93,6 +93,15 @@ public final class Losses {
         return Autograd.record(Op.KD_CE_LOSS, loss, new Attrs.KdCe(tau, ceWeight, kdWeight), new Tensor[] {sc, tc, lc});
     }
 
+    /**
+     * Whether the backend that runs KD_CE_LOSS on {@code student} fuses it ({@code fusesKdCe}):
+     * where true, a KD step's logit loss should be one {@link #kdCrossEntropy} rather than
+     * {@link #crossEntropy} and {@link #kdLoss} (distill.KdLogitLoss decides with this).
+     */
+    public static boolean fusesKdCe(Tensor student) {
+        return Checks.backend(Op.KD_CE_LOSS, student).softmaxLoss().fusesKdCe();
+    }
+
     /** mean((a − b)²) over all elements (feature distillation). */
     public static Tensor mse(Tensor a, Tensor b) {
         String op = "mse_loss";

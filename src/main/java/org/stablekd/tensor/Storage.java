@@ -59,6 +59,11 @@ public final class Storage {
     /** The host segment (exactly {@link #bytes()} long, so any access beyond it is a Java exception). */
     public MemorySegment segment() {
         checkAlive();
+        // device storage has no host segment (NULL): say so, instead of an index error from a zero-length segment
+        if (!device.isHost()) {
+            throw new IllegalStateException("a tensor on " + device + " has no host memory to read or write here; copy it to the host first "
+                    + "(org.stablekd.backend.cuda.CudaTensors.toHost)");
+        }
         return segment;
     }
 

@@ -69,4 +69,15 @@ class TensorTest {
         for (int i = 0; i < 3000; i++) counts[a.nextInt(3)]++;
         for (int c : counts) assertTrue(c > 900 && c < 1100, "nextInt is roughly uniform: " + c);
     }
+
+    @Test
+    void hostAccessorsOnADeviceTensorSayItIsOnTheDevice() {
+        // a device tensor's storage has no host segment; before, toFloatArray failed with an index error
+        Tensor t = Tensor.wrap(Storage.device(Device.cuda(0), 0x7000_0000L, 64, () -> {}), 0, DType.F32, Shape.of(4, 4));
+        Tensor scalar = Tensor.wrap(Storage.device(Device.cuda(0), 0x7000_1000L, 4, () -> {}), 0, DType.F32, Shape.scalar());
+        for (org.junit.jupiter.api.function.Executable read : new org.junit.jupiter.api.function.Executable[] {t::toFloatArray, scalar::item, () -> t.getFlat(0)}) {
+            var e = assertThrows(IllegalStateException.class, read);
+            assertTrue(e.getMessage().contains("cuda:0") && e.getMessage().contains("toHost"), e.getMessage());
+        }
+    }
 }

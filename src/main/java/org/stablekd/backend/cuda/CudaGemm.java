@@ -27,6 +27,17 @@ final class CudaGemm implements GemmKernels {
         this.rt = rt;
     }
 
+    /**
+     * The cublasSgemm arguments for row-major C (m×n) = alpha·op(A)·op(B) + beta·C with op(A) m×k
+     * and op(B) k×n, all contiguous: the column-major call Cᵀ = op(B)ᵀ·op(A)ᵀ. transFirst/lda
+     * belong to cuBLAS's first operand (our B), transSecond/ldb to its second (our A).
+     */
+    record Call(boolean transFirst, boolean transSecond, int m, int n, int k, int lda, int ldb, int ldc) {
+        static Call of(boolean transA, boolean transB, int m, int n, int k) {
+            return new Call(transB, transA, n, m, k, Math.max(1, transB ? k : n), Math.max(1, transA ? m : k), Math.max(1, n));
+        }
+    }
+
     @Override
     public void matmul(boolean transA, boolean transB, double alpha, Tensor a, Tensor b, double beta, Tensor c) {
         CudaRuntime.f32(a, "matmul");
@@ -38,10 +49,10 @@ final class CudaGemm implements GemmKernels {
         // host scalars (cuBLAS's default pointer mode), each its own allocation (see HostScalars)
         HostScalars s = HostScalars.get();
         FloatPointer alphaP = s.alpha(alpha), betaP = s.beta(beta);
-        int ldb = Math.max(1, transB ? k : n), lda = Math.max(1, transA ? m : k);
+        Call call = Call.of(transA, transB, m, n, k);
         rt.ctx().makeCurrent();
-        Check.cublas(cublasSgemm_v2(rt.ctx().cublasHandle, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
-                n, m, k, alphaP, new FloatPointer(new RawPointer(ptr(b))), ldb, new FloatPointer(new RawPointer(ptr(a))), lda,
-                betaP, new FloatPointer(new RawPointer(ptr(c))), n), "cublasSgemm(" + m + "x" + k + " · " + k + "x" + n + ")");
+        Check.cublas(cublasSgemm_v2(rt.ctx().cublasHandle, call.transFirst() ? CUBLAS_OP_T : CUBLAS_OP_N, call.transSecond() ? CUBLAS_OP_T : CUBLAS_OP_N,
+                call.m(), call.n(), call.k(), alphaP, new FloatPointer(new RawPointer(ptr(b))), call.lda(), new FloatPointer(new RawPointer(ptr(a))),
+                call.ldb(), betaP, new FloatPointer(new RawPointer(ptr(c))), call.ldc()), "cublasSgemm(" + m + "x" + k + " · " + k + "x" + n + ")");
     }
 }

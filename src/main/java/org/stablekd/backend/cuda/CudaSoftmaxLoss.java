@@ -24,6 +24,11 @@ final class CudaSoftmaxLoss implements SoftmaxLossKernels {
         this.reduce = reduce;
     }
 
+    @Override
+    public boolean fusesKdCe() {
+        return true;
+    }
+
     private void rows(Kernel k, int rows, KernelArgs a) {
         rt.kernels().launch(k, rows, KernelModule.ROW_THREADS, a);
     }

@@ -2,7 +2,7 @@ package org.stablekd.backend.cuda;
 
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoHAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoDAsync;
-
+import java.lang.ref.Reference;
 import org.stablekd.backend.Backends;
 import org.stablekd.backend.Op;
 import org.stablekd.tensor.Device;
@@ -29,6 +29,7 @@ public final class CudaTensors {
             long address = src.segment().address() + src.offset() * src.dtype().bytes;
             Check.cu(cuMemcpyHtoDAsync(CudaRuntime.ptr(dst), new RawPointer(address), bytes, b.rt.ctx().stream), "cuMemcpyHtoDAsync");
             b.rt.ctx().sync();  // the host tensor may be freed or reused as soon as we return
+            Reference.reachabilityFence(src);  // not before: a collected temporary would free the source under the copy
         }
         return dst;
     }
@@ -54,6 +55,7 @@ public final class CudaTensors {
             Check.cu(cuMemcpyDtoHAsync(new RawPointer(dst.segment().address()), CudaRuntime.ptr(src), bytes, b.rt.ctx().stream), "cuMemcpyDtoHAsync");
         }
         b.rt.ctx().sync();
+        Reference.reachabilityFence(src);  // a strided source's packed device copy stays allocated until the copy is done
         return dst;
     }
 

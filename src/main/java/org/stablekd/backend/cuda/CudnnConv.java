@@ -235,7 +235,8 @@ final class CudnnConv implements ConvKernels {
 
     @Override
     public void forward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
-        CudaRuntime.f32(x, "conv2d");
+        // the descriptors say packed NCHW: a strided view would be read as if it were packed
+        for (Tensor t : new Tensor[] {x, w, bias, y}) CudaRuntime.f32(t, "conv2d");
         rt.ctx().makeCurrent();
         Plan p = plan(g);
         var h = rt.ctx().cudnnHandle;
@@ -251,7 +252,7 @@ final class CudnnConv implements ConvKernels {
 
     @Override
     public void backwardInput(ConvGeometry g, Tensor dy, Tensor w, Tensor dx) {
-        CudaRuntime.f32(dy, "conv2d backward");
+        for (Tensor t : new Tensor[] {dy, w, dx}) CudaRuntime.f32(t, "conv2d backward");
         rt.ctx().makeCurrent();
         Plan p = plan(g);
         HostScalars s = HostScalars.get();
@@ -263,7 +264,7 @@ final class CudnnConv implements ConvKernels {
 
     @Override
     public void backwardWeight(ConvGeometry g, Tensor x, Tensor dy, Tensor dw, Tensor dbias) {
-        CudaRuntime.f32(x, "conv2d backward");
+        for (Tensor t : new Tensor[] {x, dy, dw, dbias}) CudaRuntime.f32(t, "conv2d backward");
         rt.ctx().makeCurrent();
         Plan p = plan(g);
         var h = rt.ctx().cudnnHandle;

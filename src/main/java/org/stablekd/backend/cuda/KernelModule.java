@@ -28,7 +28,7 @@ import org.bytedeco.javacpp.SizeTPointer;
  * the packaged sources with NVRTC for exactly this GPU. Every {@link Kernel} is resolved at load,
  * so a missing kernel fails at startup, not mid-training.
  */
-final class KernelModule {
+class KernelModule {
     /** Threads per block of the 1-D elementwise kernels (see elementwise.cu). */
     static final int THREADS = 256;
     /** Threads per block of the row kernels (softmax.cu, kd_loss.cu, dkd_loss.cu). */
@@ -42,6 +42,12 @@ final class KernelModule {
     private final Map<Kernel, CUfunc_st> functions = new EnumMap<>(Kernel.class);
     /** "fatbin" or "NVRTC sm_XY": where the kernels came from (for logs and reports). */
     final String origin;
+
+    /** For CPU tests only: no context, no kernels; a subclass overrides {@link #launch} to record launches. */
+    KernelModule(String origin) {
+        this.ctx = null;
+        this.origin = origin;
+    }
 
     KernelModule(CudaContext ctx) {
         this.ctx = ctx;

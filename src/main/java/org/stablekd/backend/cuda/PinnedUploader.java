@@ -1,5 +1,6 @@
 package org.stablekd.backend.cuda;
 
+import static org.bytedeco.cuda.global.cudart.CUDA_SUCCESS;
 import static org.bytedeco.cuda.global.cudart.CU_EVENT_DISABLE_TIMING;
 import static org.bytedeco.cuda.global.cudart.CU_MEMHOSTALLOC_PORTABLE;
 import static org.bytedeco.cuda.global.cudart.CU_STREAM_NON_BLOCKING;
@@ -134,18 +135,34 @@ public final class PinnedUploader implements AutoCloseable {
         s.capacity = cap;
     }
 
+    /**
+     * Waits for the queued work, then frees the slots. Every release is attempted even after one
+     * fails, and the first failure is thrown at the end: a sticky error from an asynchronous copy
+     * surfaces here instead of being dropped. Tensors {@link #upload} returned are invalid after.
+     */
     @Override
     public void close() {
-        rt.ctx().sync();
-        for (Slot s : slots) {
-            cuEventSynchronize(s.copied);
-            if (s.capacity > 0) {
-                cuMemFreeHost(s.pinned);
-                cuMemFree(s.device);
-            }
-            cuEventDestroy(s.copied);
-            cuEventDestroy(s.released);
+        CudaException failure = null;
+        try {
+            rt.ctx().sync();
+        } catch (CudaException e) {
+            failure = e;
         }
-        cuStreamDestroy(copyStream);
+        for (Slot s : slots) {
+            failure = firstFailure(failure, cuEventSynchronize(s.copied), "cuEventSynchronize (close)");
+            if (s.capacity > 0) {
+                failure = firstFailure(failure, cuMemFreeHost(s.pinned), "cuMemFreeHost (close)");
+                failure = firstFailure(failure, cuMemFree(s.device), "cuMemFree (close)");
+            }
+            failure = firstFailure(failure, cuEventDestroy(s.copied), "cuEventDestroy (close)");
+            failure = firstFailure(failure, cuEventDestroy(s.released), "cuEventDestroy (close)");
+        }
+        failure = firstFailure(failure, cuStreamDestroy(copyStream), "cuStreamDestroy (close)");
+        if (failure != null) throw failure;
+    }
+
+    private static CudaException firstFailure(CudaException first, int status, String call) {
+        if (first != null || status == CUDA_SUCCESS) return first;
+        return new CudaException(call + " failed: " + Check.driverError(status));
     }
 }

@@ -79,7 +79,7 @@ record BridgeCalls(String caller, Method target) {
         }
     }
 
-    private static Path mainClassDirectory() {
+    static Path mainClassDirectory() {
         try {
             return Path.of(CudaBackend.class.getProtectionDomain().getCodeSource().getLocation().toURI()).resolve("org/stablekd/backend/cuda");
         } catch (URISyntaxException e) {
