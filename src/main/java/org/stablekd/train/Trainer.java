@@ -99,11 +99,19 @@ public final class Trainer {
             bestTop1 = Double.parseDouble(meta.extra().getOrDefault("best_top1", "-1"));
             bestEpoch = Integer.parseInt(meta.extra().getOrDefault("best_epoch", "-1"));
             metrics.truncateFrom(startEpoch + 1);
-            log.printf("resuming %s from %s at epoch %d/%d%n", method.model().name(), ckpt, startEpoch + 1, o.epochs());
+            if (startEpoch >= o.epochs()) {
+                log.printf("%s in %s already finished its %d epochs; nothing to train%n", method.model().name(), o.outDir(), o.epochs());
+            } else {
+                log.printf("resuming %s from %s at epoch %d/%d%n", method.model().name(), ckpt, startEpoch + 1, o.epochs());
+            }
         } else if (Files.exists(metrics.file())) {
             Files.delete(metrics.file());   // a fresh run in an old folder starts a fresh log
         }
         double lastTop1 = Double.NaN;
+        if (startEpoch > 0 && Files.exists(metrics.file())) {   // a finished run resumed reports its last logged epoch
+            var recs = MetricsLog.read(metrics.file());
+            if (!recs.isEmpty() && recs.getLast().get("test_top1") instanceof Number t) lastTop1 = t.doubleValue();
+        }
         long trainImages = 0;
         double trainSeconds = 0;
         long wall0 = System.nanoTime();

@@ -92,6 +92,18 @@ class TrainerTest {
     }
 
     @Test
+    void resumingAFinishedRunTrainsNothingAndReportsItsLastEpoch(@TempDir Path dir) throws Exception {
+        Trainer.Result first = new Trainer(options(dir, 2, false), QUIET).fit(new Supervised(new Tiny(1), 0), blobs(64, 1), TRAIN_TF, blobs(30, 2), TEST_TF);
+        var out = new java.io.ByteArrayOutputStream();
+        Trainer.Result again = new Trainer(options(dir, 2, true), new PrintStream(out, true)).fit(new Supervised(new Tiny(1), 0), blobs(64, 1), TRAIN_TF,
+                blobs(30, 2), TEST_TF);
+        assertEquals(first.lastTop1(), again.lastTop1());
+        assertEquals(first.bestEpoch(), again.bestEpoch());
+        assertTrue(out.toString().contains("already finished its 2 epochs"), out.toString());
+        assertEquals(2, MetricsLog.read(dir.resolve("metrics.jsonl")).size());
+    }
+
+    @Test
     void aValidationSetIsEvaluatedEveryEpochAndChoosesTheBestWeights(@TempDir Path dir) throws Exception {
         Dataset val = blobs(40, 3);
         Trainer.Result r = new Trainer(options(dir, 3, false), QUIET).fit(new Supervised(new Tiny(1), 0), blobs(120, 1), TRAIN_TF,
