@@ -267,7 +267,7 @@ public final class HtmlReport {
         }
 
         /** Shades every other stage and labels each: "stage 2: [b1-2, b3-4]", else "stage 2", else "2". */
-        private static void markStages(Charts.Plot p, RunMetrics r) {
+        static void markStages(Charts.Plot p, RunMetrics r) {
             List<RunMetrics.Stage> stages = r.stages();
             if (stages.size() < 2) return;
             for (int k = 0; k < stages.size(); k++) {

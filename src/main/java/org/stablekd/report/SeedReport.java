@@ -45,6 +45,7 @@ final class SeedReport {
     private static List<HtmlReport.Figure> snrFigures(String base, List<SeedSummary> rows) throws IOException {
         List<String> blocks = new ArrayList<>();
         Map<String, List<Charts.Series>> perLabel = new LinkedHashMap<>();
+        Map<String, RunMetrics> firstSeed = new LinkedHashMap<>();   // its stages shade the chart (every seed has the same)
         double min = Double.POSITIVE_INFINITY, max = 0;
         for (SeedSummary r : rows) {
             List<Charts.Series> series = new ArrayList<>();
@@ -60,7 +61,10 @@ final class SeedReport {
                 }
                 series.add(mean);
             }
-            if (!series.isEmpty()) perLabel.put(r.label(), series);
+            if (!series.isEmpty()) {
+                perLabel.put(r.label(), series);
+                firstSeed.put(r.label(), r.seeds().get(0));
+            }
         }
         blocks.sort(RunMetrics.NATURAL);
         List<HtmlReport.Figure> out = new ArrayList<>();
@@ -70,6 +74,7 @@ final class SeedReport {
             Charts.Plot p = Charts.plot(e.getKey() + ": gradient SNR per block, mean over seeds", "epoch", "‖E[g]‖² / E‖g − E[g]‖²")
                     .series(coloured).logY(true);
             if (max > min) p.yRange(min / 1.5, max * 1.5);
+            HtmlReport.ReportCharts.markStages(p, firstSeed.get(e.getKey()));
             if (p.hasData()) {
                 out.add(new HtmlReport.Figure(e.getKey() + ": gradient SNR over seeds", base + "-snr-seeds-" + HtmlReport.slug(e.getKey(), taken) + ".png",
                         p.png(), e.getKey() + ": per-block gradient SNR averaged over seeds (all methods share the y range)."));
