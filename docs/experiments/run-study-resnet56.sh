@@ -34,6 +34,6 @@ for c in "${cells[@]}"; do
   p1=$!
   "$sk" compare --config "$cfg" --threads 1 --no-progress --only "$lane2" > "runs/logs/$name-lane2.log" 2>&1 || echo "lane 2 of $name failed: runs/logs/$name-lane2.log"
   wait $p1 || echo "lane 1 of $name failed: runs/logs/$name-lane1.log"
-  "$sk" compare --config "$cfg" --no-progress --only none > "runs/logs/$name-report.log" 2>&1 || true   # the report over every finished run
+  "$sk" compare --config "$cfg" --report-only > "runs/logs/$name-report.log" 2>&1 || true   # the report over every finished run
   grep -h "report:" "runs/logs/$name-report.log" || true
 done

@@ -25,6 +25,8 @@ final class CompareCommand implements Callable<Integer> {
 
     @Option(names = "--rerun", description = "Train again even where OUT/LABEL already finished.") boolean rerun;
 
+    @Option(names = "--report-only", description = "Train nothing: write the report over the runs that exist.") boolean reportOnly;
+
     @Option(names = "--target", description = "Accuracy (%%) for the 'epochs to reach' column (default: the KD run's last accuracy).")
     Double target;
 
@@ -33,6 +35,10 @@ final class CompareCommand implements Callable<Integer> {
         exp.runtime.apply();
         if (exp.config == null) throw new IllegalArgumentException("compare needs --config FILE listing the methods");
         Experiment e = exp.experiment(null);
+        if (reportOnly) {
+            ReportWriter.write(e, target, "Experiment file: " + exp.config, "stablekd compare --config " + exp.config);
+            return 0;
+        }
         ExperimentRunner runner = new ExperimentRunner(e, 2, System.out);
         if (e.teacher() != null) {
             Evaluator.Result t = runner.evaluateTeacher(exp.workers);

@@ -58,6 +58,26 @@ class CliTest {
         assertFalse(err.contains("\tat org."), err);
     }
 
+    /** compare --report-only trains nothing and reports the seeds' runs that exist, grouped by method. */
+    @Test
+    void compareReportOnlyAggregatesSeeds(@TempDir Path dir) throws Exception {
+        Path cfg = dir.resolve("e.yaml");
+        java.nio.file.Files.writeString(cfg, "student: resnet8\nepochs: 2\nout: " + dir.resolve("out") + "\nmethods: [kd, ce]\n");
+        String[][] top1 = {{"70.0", "80.0"}, {"72.0", "84.0"}};   // kd seeds 0 and 1: last 80 and 84 → 82 ± 2.83
+        for (int seed = 0; seed < 2; seed++) {
+            Path run = dir.resolve("out/kd/seed-" + seed);
+            java.nio.file.Files.createDirectories(run);
+            java.nio.file.Files.writeString(run.resolve("metrics.jsonl"),
+                    "{\"epoch\": 1, \"method\": \"kd\", \"test_top1\": " + top1[seed][0] + "}\n{\"epoch\": 2, \"method\": \"kd\", \"test_top1\": " + top1[seed][1] + "}\n");
+        }
+        Object[] r = run("compare", "--config", cfg.toString(), "--seeds", "0,1", "--report-only");
+        assertEquals(0, r[0], (String) r[2]);
+        String md = java.nio.file.Files.readString(dir.resolve("out/report-seeds.md"));
+        assertTrue(md.contains("| kd | 2 | 82.00 ± 2.83 % |"), md);
+        assertFalse(md.contains("| ce |"), "ce has no runs: " + md);
+        assertFalse(java.nio.file.Files.exists(dir.resolve("out/ce")), "nothing was trained");
+    }
+
     /** distill --param KEY=VALUE sets a method parameter (read as YAML), and a malformed one is a sentence. */
     @Test
     void distillParamsAreMethodParameters() {
