@@ -43,17 +43,23 @@ public record SeedSummary(String label, String method, List<RunMetrics> seeds, S
 
     /** Summarises the runs of one label; {@code target} in % top-1 (NaN for none). */
     public static SeedSummary of(String label, List<RunMetrics> runs, double target) {
-        int epochs = 0;
-        for (RunMetrics r : runs) epochs = Math.max(epochs, RunSummary.of(r, target).epochs());
+        List<RunSummary> sums = runs.stream().map(r -> RunSummary.of(r, target)).toList();
+        int epochs = sums.stream().mapToInt(RunSummary::epochs).max().orElse(0);
         List<RunMetrics> done = new ArrayList<>();
-        for (RunMetrics r : runs) if (epochs > 0 && RunSummary.of(r, target).epochs() == epochs) done.add(r);
+        List<RunSummary> doneSums = new ArrayList<>();
+        for (int i = 0; i < runs.size(); i++) {
+            if (epochs > 0 && sums.get(i).epochs() == epochs) {
+                done.add(runs.get(i));
+                doneSums.add(sums.get(i));
+            }
+        }
         List<Double> last = new ArrayList<>(), atVal = new ArrayList<>(), bestVal = new ArrayList<>(), wall = new ArrayList<>();
         List<Integer> reach = new ArrayList<>();
         double[][] perEpoch = new double[epochs][done.size()];
         String method = null;
         for (int s = 0; s < done.size(); s++) {
             RunMetrics r = done.get(s);
-            RunSummary sum = RunSummary.of(r, target);
+            RunSummary sum = doneSums.get(s);
             method = sum.method();
             last.add(sum.lastTop1());
             reach.add(sum.epochsToTarget());
