@@ -69,6 +69,13 @@ public final class StableKD implements TrainingMethod {
     @Override public Model model() { return student; }
     public Plan plan() { return plan; }
 
+    /** The student (and its connectors) and the frozen teacher. */
+    @Override
+    public void to(org.stablekd.tensor.Device device) {
+        TrainingMethod.super.to(device);
+        teacher.to(device);
+    }
+
     @Override
     public Map<String, Module> trainable() {
         Map<String, Module> m = new LinkedHashMap<>();

@@ -33,6 +33,11 @@ public final class Teacher {
         return model;
     }
 
+    /** Moves the teacher, its folded weights included, to {@code device} (see {@link org.stablekd.nn.Module#to}). */
+    public void to(org.stablekd.tensor.Device device) {
+        model.to(device);
+    }
+
     /** The logits. */
     public Tensor logits(Tensor images) {
         Tensor[] out = new Tensor[1];

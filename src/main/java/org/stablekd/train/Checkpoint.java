@@ -81,7 +81,7 @@ public final class Checkpoint {
     }
 
     private static void copy(Tensor src, Tensor dst) {
-        for (long i = 0; i < dst.numel(); i++) dst.setFlat(i, src.getFlat(i));
+        org.stablekd.nn.StateDict.copyInto(src, dst);   // converts dtypes; uploads to a device-resident destination
     }
 
     static String encode(long[] state) {

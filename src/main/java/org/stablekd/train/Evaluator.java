@@ -4,7 +4,9 @@ import org.stablekd.autograd.Autograd;
 import org.stablekd.data.Batch;
 import org.stablekd.data.Loader;
 import org.stablekd.nn.Model;
+import org.stablekd.backend.Transfers;
 import org.stablekd.ops.Losses;
+import org.stablekd.ops.Reduce;
 import org.stablekd.tensor.Restore;
 import org.stablekd.tensor.Scope;
 import org.stablekd.tensor.Tensor;
@@ -16,6 +18,13 @@ public final class Evaluator {
     public record Result(double loss, double top1, double top5, long images, double seconds) {}
 
     public static Result evaluate(Model model, Loader loader, int epoch) {
+        try (DeviceBatches host = DeviceBatches.host()) {
+            return evaluate(model, loader, epoch, host);
+        }
+    }
+
+    /** As above with the batches placed on the model's device by {@code batches}: per batch one loss and two hit counts come back. */
+    public static Result evaluate(Model model, Loader loader, int epoch, DeviceBatches batches) {
         boolean wasTraining = model.isTraining();
         model.eval();
         long t0 = System.nanoTime();
@@ -24,11 +33,12 @@ public final class Evaluator {
         try (Restore ng = Autograd.noGrad()) {
             for (Batch b : loader.startEpoch(epoch)) {
                 try (b; Scope s = Scope.open()) {
-                    Tensor logits = model.forward(b.images());
-                    lossSum += Losses.crossEntropy(logits, b.labels()).item() * b.size();
-                    int[] hits = Accuracy.topk(logits, b.labels(), 5);
-                    hit1 += hits[0];
-                    hit5 += hits[1];
+                    DeviceBatches.Placed xy = batches.place(b);
+                    Tensor logits = model.forward(xy.images());
+                    lossSum += Transfers.toHost(Losses.crossEntropy(logits, xy.labels())).item() * b.size();
+                    Tensor hits = Transfers.toHost(Reduce.topkHits(logits, xy.labels(), 5));   // {top-1, top-5}
+                    hit1 += (long) hits.getFlat(0);
+                    hit5 += (long) hits.getFlat(1);
                     n += b.size();
                 }
             }

@@ -11,6 +11,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.stablekd.autograd.Autograd;
+import org.stablekd.backend.Transfers;
 import org.stablekd.data.Batch;
 import org.stablekd.data.Dataset;
 import org.stablekd.data.Loader;
@@ -22,6 +23,7 @@ import org.stablekd.nn.ParameterSlab;
 import org.stablekd.ops.Pointwise;
 import org.stablekd.optim.LrSchedule;
 import org.stablekd.optim.Sgd;
+import org.stablekd.tensor.Device;
 import org.stablekd.tensor.Scope;
 import org.stablekd.tensor.Tensor;
 
@@ -57,10 +59,21 @@ public final class Trainer {
 
     private final Options o;
     private final PrintStream log;
+    private Device device = Device.CPU;
 
     public Trainer(Options options, PrintStream log) {
         this.o = options;
         this.log = log;
+    }
+
+    /**
+     * Trains on {@code device} (default: the CPU): the method's modules, the parameter slab and the
+     * optimizer state move there, batches are uploaded ({@link DeviceBatches}), evaluation runs
+     * there, and a step downloads only its loss scalars (see {@link TrainingPlacement}).
+     */
+    public Trainer on(Device device) {
+        this.device = device;
+        return this;
     }
 
     public Result fit(TrainingMethod method, Dataset train, Transform trainTf, Dataset test, Transform testTf) throws IOException {
@@ -86,6 +99,7 @@ public final class Trainer {
         Path ckpt = o.outDir().resolve("checkpoint.safetensors");
         MetricsLog metrics = new MetricsLog(o.outDir().resolve("metrics.jsonl"));
         Map<String, Module> trainable = method.trainable();
+        TrainingPlacement.place(method, device, observerFactory != null);
         ParameterSlab slab = ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(trainable));
         Sgd sgd = new Sgd(slab, o.momentum(), o.weightDecay(), o.nesterov());
         StepObserver observer = observerFactory == null ? null : observerFactory.apply(slab);
@@ -117,8 +131,10 @@ public final class Trainer {
         long wall0 = System.nanoTime();
         LoaderOptions trainOpts = LoaderOptions.batchSize(o.batchSize()).shuffle(true).dropLast(false).seed(o.seed()).workers(o.workers());
         LoaderOptions testOpts = LoaderOptions.batchSize(o.evalBatchSize()).shuffle(false).seed(o.seed()).workers(o.workers());
+        HitCounter hits = new HitCounter(device);
         try (Loader trainLoader = new Loader(train, trainTf, trainOpts); Loader testLoader = new Loader(test, testTf, testOpts);
-             Loader valLoader = validation == null ? null : new Loader(validation, testTf, testOpts)) {
+             Loader valLoader = validation == null ? null : new Loader(validation, testTf, testOpts);
+             DeviceBatches batches = new DeviceBatches(device)) {
             int steps = trainLoader.batchesPerEpoch();
             for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
                 method.startEpoch(epoch);
@@ -127,16 +143,18 @@ public final class Trainer {
                 method.model().train(true);
                 for (Module m : trainable.values()) m.train(true);
                 EpochStats st = new EpochStats();
+                hits.reset();
                 long t0 = System.nanoTime();
                 try (ProgressBar bar = progress(epoch, train.size())) {
                     int i = 0;
                     for (Batch b : trainLoader.startEpoch(epoch)) {
                         double lr = method.learningRate(o.schedule(), epoch, (double) i / steps);
                         try (b; Scope s = Scope.open()) {
-                            TrainingMethod.Step step = method.step(b.images(), b.labels(), epoch, (long) epoch * steps + i);
+                            DeviceBatches.Placed xy = batches.place(b);
+                            TrainingMethod.Step step = method.step(xy.images(), xy.labels(), epoch, (long) epoch * steps + i);
                             Tensor total = null;
                             for (Tensor l : step.losses().values()) total = total == null ? l : Pointwise.add(total, l);
-                            double loss = total.item();
+                            double loss = Transfers.toHost(total).item();   // the step's one download (more with several losses)
                             if (!Double.isFinite(loss)) {
                                 throw new TrainingDivergedException(String.format(
                                         "the loss became %s at epoch %d, step %d of %d (lr %.4g, losses %s); %s — lower --lr or check the data",
@@ -147,15 +165,19 @@ public final class Trainer {
                             if (observer != null) observer.afterBackward();
                             sgd.step(lr);
                             sgd.zeroGrad();
-                            st.add(loss, Accuracy.topk(step.logits(), b.labels(), 1)[0], b.size(), step.losses());
+                            hits.add(step.logits(), xy.labels());
+                            st.add(loss, b.size(), step.losses());
                         }
                         i++;
+                        // on a device the bar's accuracy is refreshed every 25 steps (one small download)
+                        if (bar != null && (device.isHost() || i % 25 == 0)) st.hits = hits.read();
                         if (bar != null) {
                             bar.stepBy(b.size());
                             bar.setExtraMessage(String.format(" loss %.4f acc %.2f%% lr %.3g", st.loss(), st.top1(), lr));
                         }
                     }
                 }
+                st.hits = hits.read();
                 double epochSeconds = (System.nanoTime() - t0) / 1e9;
                 trainImages += st.images;
                 trainSeconds += epochSeconds;
@@ -165,11 +187,11 @@ public final class Trainer {
                 Evaluator.Result asTrained = null;
                 BatchNormRecalibration.Result recal = null;
                 if (recalibrate > 0) {
-                    asTrained = Evaluator.evaluate(method.model(), testLoader, epoch);
-                    recal = BatchNormRecalibration.run(method.model(), trainLoader.startEpoch(epoch), recalibrate);
+                    asTrained = Evaluator.evaluate(method.model(), testLoader, epoch, batches);
+                    recal = BatchNormRecalibration.run(method.model(), trainLoader.startEpoch(epoch), recalibrate, batches);
                 }
-                Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch);
-                Evaluator.Result val = valLoader == null ? null : Evaluator.evaluate(method.model(), valLoader, epoch);
+                Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch, batches);
+                Evaluator.Result val = valLoader == null ? null : Evaluator.evaluate(method.model(), valLoader, epoch, batches);
                 lastTop1 = ev.top1();
                 double chooser = val != null ? val.top1() : ev.top1();   // "best" is judged on validation when there is one
                 boolean best = chooser > bestTop1;
@@ -253,7 +275,7 @@ public final class Trainer {
 
     private static String describe(Map<String, Tensor> losses) {
         StringBuilder sb = new StringBuilder();
-        losses.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ", ").append(k).append('=').append(v.item()));
+        losses.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ", ").append(k).append('=').append(Transfers.toHost(v).item()));
         return sb.toString();
     }
 
@@ -263,11 +285,11 @@ public final class Trainer {
         long hits, images;
         final Map<String, Double> lossSums = new LinkedHashMap<>();
 
-        void add(double loss, int top1Hits, int n, Map<String, Tensor> parts) {
+        /** Hits are counted on the device (HitCounter) and set from it. */
+        void add(double loss, int n, Map<String, Tensor> parts) {
             lossSum += loss * n;
-            hits += top1Hits;
             images += n;
-            if (parts.size() > 1) parts.forEach((k, v) -> lossSums.merge(k, v.item() * n, Double::sum));
+            if (parts.size() > 1) parts.forEach((k, v) -> lossSums.merge(k, Transfers.toHost(v).item() * n, Double::sum));
         }
 
         double loss() { return images == 0 ? 0 : lossSum / images; }

@@ -1,0 +1,23 @@
+package org.stablekd.train;
+
+import org.stablekd.tensor.Device;
+
+/**
+ * Where a training run's tensors live. On a device (a GPU, or the simulated one in tests) the
+ * method's modules move there before the parameter slab is packed, so the slab, the gradients and
+ * the SGD momentum are made there too; batches arrive through {@link DeviceBatches}; a step
+ * downloads only its loss scalars (the total, and each part when there are several), its top-1
+ * hits stay on the device ({@link HitCounter}); evaluation downloads one loss and two hit counts
+ * per batch; checkpoints and weights files are downloaded when written. Integer BatchNorm
+ * counters stay on the host (Module.to).
+ */
+final class TrainingPlacement {
+    private TrainingPlacement() {}
+
+    /** Moves {@code method} to {@code device}; refuses what reads device data on the host every step. */
+    static void place(TrainingMethod method, Device device, boolean observer) {
+        if (device.isHost()) return;
+        if (observer) throw new IllegalArgumentException("--iboe-window reads every step's gradients on the host; run it with --device cpu");
+        method.to(device);
+    }
+}
