@@ -12,7 +12,9 @@ import org.stablekd.nn.Model;
 import org.stablekd.nn.ParameterSlab;
 import org.stablekd.ops.Pointwise;
 import org.stablekd.optim.Sgd;
+import org.stablekd.backend.Transfers;
 import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Device;
 import org.stablekd.tensor.HostAllocator;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Scope;
@@ -32,6 +34,14 @@ public final class StepBench {
     public record Timing(String name, int batch, double medianMs, double p90Ms, double imagesPerSecond) {}
 
     public static Timing time(String name, TrainingMethod method, int epoch, int batch, int warmup, int steps, long seed) {
+        return time(name, method, epoch, batch, warmup, steps, seed, Device.CPU);
+    }
+
+    /**
+     * As above on {@code device}: the method moves there, the batch is uploaded once, and each
+     * timed step ends by downloading its loss (so the clock sees the device's work finish).
+     */
+    public static Timing time(String name, TrainingMethod method, int epoch, int batch, int warmup, int steps, long seed, Device device) {
         // each mode starts as a fresh process would: free blocks cached for the previous mode's sizes are unmapped
         HostAllocator.get().emptyCache();
         Model m = method.model();
@@ -43,6 +53,9 @@ public final class StepBench {
             int[] y = new int[batch];
             for (int i = 0; i < batch; i++) y[i] = rng.nextInt(m.numClasses());
             labels = Tensor.ofInts(y, batch);
+            method.to(device);
+            images = Transfers.to(images, device);
+            labels = Transfers.to(labels, device);
         }
         ParameterSlab slab = ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(method.trainable()));
         Sgd sgd = new Sgd(slab, 0.9, 5e-4, false);
@@ -58,6 +71,7 @@ public final class StepBench {
                 Autograd.backward(total);
                 sgd.step(0.01);
                 sgd.zeroGrad();
+                if (!device.isHost()) Transfers.toHost(total);   // waits for the step on the device
             }
             if (i >= warmup) ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
         }
@@ -70,7 +84,12 @@ public final class StepBench {
     public record Latency(String name, int batch, double p50Ms, double p99Ms) {}
 
     public static Latency latency(Model model, int batch, int warmup, int calls, long seed) {
-        var p = org.stablekd.infer.Predictor.of(model);
+        return latency(model, batch, warmup, calls, seed, Device.CPU);
+    }
+
+    /** As above with the predictor on {@code device} (each call uploads its images and downloads its logits). */
+    public static Latency latency(Model model, int batch, int warmup, int calls, long seed, Device device) {
+        var p = org.stablekd.infer.Predictor.of(model).to(device);
         var in = model.inputShape();
         float[] x = Tensor.randn(new Rng(seed), DType.F32, 1, batch, in.dim(0), in.dim(1), in.dim(2)).toFloatArray();
         double[] ms = new double[calls];
@@ -97,18 +116,23 @@ public final class StepBench {
 
     /** Teacher alone, student alone, KD, and StableKD's decomposed, merged and final stages. */
     public static Map<String, Timing> trainingModes(Model teacher, Model student, int batch, int warmup, int steps) {
+        return trainingModes(teacher, student, batch, warmup, steps, Device.CPU);
+    }
+
+    /** As above on {@code device}. */
+    public static Map<String, Timing> trainingModes(Model teacher, Model student, int batch, int warmup, int steps, Device device) {
         Map<String, Timing> out = new LinkedHashMap<>();
-        out.put("teacher", time("train " + teacher.name() + " (teacher alone)", new Supervised(teacher, 0), 0, batch, warmup, steps, 1));
-        out.put("student", time("train " + student.name() + " (student alone)", new Supervised(student, 0), 0, batch, warmup, steps, 1));
+        out.put("teacher", time("train " + teacher.name() + " (teacher alone)", new Supervised(teacher, 0), 0, batch, warmup, steps, 1, device));
+        out.put("student", time("train " + student.name() + " (student alone)", new Supervised(student, 0), 0, batch, warmup, steps, 1, device));
         teacher.eval();
-        out.put("kd", time("KD " + teacher.name() + " → " + student.name(), new KD(teacher, student, 0.1, 0.9, 4), 0, batch, warmup, steps, 1));
+        out.put("kd", time("KD " + teacher.name() + " → " + student.name(), new KD(teacher, student, 0.1, 0.9, 4), 0, batch, warmup, steps, 1, device));
         Plan plan = Plan.defaults(student.stageCount(), teacher.stageCount(), Recomposition.stageCount(Math.min(student.stageCount(), teacher.stageCount()), 2));
         StableKD skd = new StableKD(teacher, student, plan, null, new Rng(1), null);
         var schedule = plan.schedule();
         for (int s = 0; s < schedule.size(); s++) {
             String stage = s == 0 ? "decomposed" : s == schedule.size() - 1 ? "final" : "merged";
             out.put("stablekd-" + stage + (s > 0 && s < schedule.size() - 1 && schedule.size() > 3 ? s : ""),
-                    time("StableKD " + stage + " " + schedule.get(s), skd, plan.firstEpochOf(s), batch, warmup, steps, 1));
+                    time("StableKD " + stage + " " + schedule.get(s), skd, plan.firstEpochOf(s), batch, warmup, steps, 1, device));
         }
         return out;
     }

@@ -162,6 +162,18 @@ class DevicePlacementTest {
         assertSameTensors(dir.resolve("host/checkpoint.safetensors"), dir.resolve("resumed/checkpoint.safetensors"));
     }
 
+    /** compare shares one teacher model between runs: the next method folds it on the host and moves it back. */
+    @Test
+    void aTeacherSharedByTwoRunsMovesBetweenThem(@TempDir Path dir) throws Exception {
+        Model teacher = zoo("resnet14", 2);
+        fit(new KD(teacher, zoo("resnet8", 1), 0.1, 0.9, 4), Device.SIM, dir.resolve("kd"), 1, false);
+        assertEquals(Device.SIM, teacher.device());
+        Trainer.Result r = fit(new StableKD(teacher, zoo("resnet8", 1), Plan.defaults(4, 4, 3), null, new Rng(5), QUIET),
+                Device.SIM, dir.resolve("stablekd"), 1, false);
+        assertTrue(Double.isFinite(r.lastTop1()));
+        assertEquals(Device.SIM, teacher.device());
+    }
+
     static void assertSameTensors(Path expected, Path actual) throws Exception {
         var e = Safetensors.read(expected).tensors();
         var a = Safetensors.read(actual).tensors();
