@@ -20,6 +20,9 @@ import org.stablekd.data.Dataset;
 import org.stablekd.data.ImageShape;
 import org.stablekd.data.InMemoryImages;
 import org.stablekd.data.Normalize;
+import org.stablekd.distill.AT;
+import org.stablekd.distill.DKD;
+import org.stablekd.distill.FitNets;
 import org.stablekd.distill.KD;
 import org.stablekd.distill.Plan;
 import org.stablekd.distill.StableKD;
@@ -160,6 +163,37 @@ class DevicePlacementTest {
         fit(kd.get(), Device.SIM, dir.resolve("resumed"), 1, false);
         fit(kd.get(), Device.SIM, dir.resolve("resumed"), 2, true);
         assertSameTensors(dir.resolve("host/checkpoint.safetensors"), dir.resolve("resumed/checkpoint.safetensors"));
+    }
+
+    /** The other methods: DKD, FitNets (with its regressor), AT; each step copies the batch and its losses only. */
+    @Test
+    void dkdFitNetsAndAtStepsCopyOnlyTheBatchAndTheLoss(@TempDir Path dir) throws Exception {
+        List<TrainingMethod> methods = List.of(new DKD(zoo("resnet14", 2), zoo("resnet8", 1)),
+                new FitNets(zoo("resnet14", 2), zoo("resnet8", 1), 2, 2, 100, new Rng(4)),
+                new AT(zoo("resnet14", 2), zoo("resnet8", 1)));
+        for (TrainingMethod m : methods) {
+            Counting c = new Counting(m);
+            fit(c, Device.SIM, dir.resolve(m.name()), 1, false);
+            assertOnlyBatchAndLossCopies(c, m.name());
+        }
+    }
+
+    /** normalized_mse scales each inner loss by 1/Var(teacher feature): one more scalar per inner group comes back. */
+    @Test
+    void normalizedMseDownloadsOneVariancePerInnerGroup(@TempDir Path dir) throws Exception {
+        Plan base = Plan.defaults(4, 4, 3);
+        Plan p = base.withPolicies(base.policies().withInnerLoss(org.stablekd.distill.Policies.InnerLoss.NORMALIZED_MSE));
+        Supplier<StableKD> skd = () -> new StableKD(zoo("resnet14", 2), zoo("resnet8", 1), p, null, new Rng(5), QUIET);
+        Counting c = new Counting(skd.get());
+        fit(c, Device.SIM, dir.resolve("sim"), 1, false);
+        int inner = 3;   // decomposition: four groups, three of them inner
+        for (int i = 1; i < c.atStep.size(); i++) {
+            SimTransfers.Counts d = c.atStep.get(i).minus(c.atStep.get(i - 1));
+            assertEquals(1 + c.lossParts.get(i - 1) + inner, d.downloads(), "step " + i + ": " + d);
+            assertEquals(0, d.uploads(), "step " + i + ": " + d);
+        }
+        fit(skd.get(), Device.CPU, dir.resolve("host"), 1, false);
+        assertSameTensors(dir.resolve("host/checkpoint.safetensors"), dir.resolve("sim/checkpoint.safetensors"));
     }
 
     /** compare shares one teacher model between runs: the next method folds it on the host and moves it back. */
