@@ -26,10 +26,7 @@ public final class Teacher {
 
     public Teacher(Model model) {
         this.model = model;
-        // folding reads the weights on the host: a model already on a device (a teacher shared by
-        // several runs) comes back for it, and the method moves it to its device again (to)
-        if (!model.device().isHost()) model.to(org.stablekd.tensor.Device.CPU);
-        BatchNormFolding.fold(model);   // also puts it in eval mode
+        BatchNormFolding.fold(model);   // also puts it in eval mode; a model on a device stays there
     }
 
     public Model model() {

@@ -196,7 +196,7 @@ class DevicePlacementTest {
         assertSameTensors(dir.resolve("host/checkpoint.safetensors"), dir.resolve("sim/checkpoint.safetensors"));
     }
 
-    /** compare shares one teacher model between runs: the next method folds it on the host and moves it back. */
+    /** compare shares one teacher model between runs: the next method folds it on the host and it goes back to the device. */
     @Test
     void aTeacherSharedByTwoRunsMovesBetweenThem(@TempDir Path dir) throws Exception {
         Model teacher = zoo("resnet14", 2);

@@ -82,7 +82,7 @@ public final class GpuMethodBenchmark {
             Plan plan = Plan.defaults(student.stageCount(), teacher.stageCount(),
                     Recomposition.stageCount(Math.min(student.stageCount(), teacher.stageCount()), 2));
             StableKD skd = new StableKD(teacher, student, plan, null, new Rng(1), null);
-            skd.to(b.device());   // the teacher folded on the host (distill.Teacher) goes back to the GPU, connectors too
+            skd.to(b.device());   // its connectors onto the GPU (the teacher folded on the host and went back by itself)
             var schedule = plan.schedule();
             for (int st = 0; st < schedule.size(); st++) {
                 String stage = st == 0 ? "decomposed" : st == schedule.size() - 1 ? "final" : "merged";

@@ -69,8 +69,8 @@ class SimDeviceTest {
     void aFoldedModelGivesTheHostLogitsOnTheDevice() {
         Model a = Zoo.create("resnet8", 10, Shape.of(1, 32, 32), new Rng(2)), b = Zoo.create("resnet8", 10, Shape.of(1, 32, 32), new Rng(2));
         Predictor.of(a);   // folds
-        Predictor.of(b);
         b.to(Device.SIM);
+        Predictor.of(b);   // folds on the host, then b is back on the device
         try (Scope s = Scope.open()) {
             Tensor x = Tensor.randn(new Rng(3), org.stablekd.tensor.DType.F32, 1, 2, 1, 32, 32);
             float[] host;
@@ -80,6 +80,7 @@ class SimDeviceTest {
                 dev = Transfers.toHost(b.forward(Transfers.to(x, Device.SIM))).toFloatArray();
             }
             Close.assertBitIdentical(host, dev, "logits");
+            assertEquals(Device.SIM, b.device());
         }
     }
 }
