@@ -31,6 +31,13 @@ public interface Transfers {
         return t.device().isHost() ? t : of(t.device()).download(t);
     }
 
+    /** Host copies of {@code tensors} in the same order (host tensors as they are): a state dict to write to a file. */
+    static java.util.Map<String, Tensor> toHost(java.util.Map<String, Tensor> tensors) {
+        java.util.Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        tensors.forEach((k, v) -> out.put(k, toHost(v)));
+        return out;
+    }
+
     /** The transfers of {@code device}'s backend (which must be loaded). */
     static Transfers of(Device device) {
         if (device.isHost()) throw new IllegalArgumentException("the host has no transfers; host tensors are read directly");

@@ -41,7 +41,7 @@ final class PredictCommand implements Callable<Integer> {
         m.to(device);
         Tensor logits;
         try (Restore ng = Autograd.noGrad()) {
-            logits = m.forward(org.stablekd.backend.Transfers.to(x, device));   // written from the device (Safetensors downloads)
+            logits = org.stablekd.backend.Transfers.toHost(m.forward(org.stablekd.backend.Transfers.to(x, device)));
         }
         Map<String, String> md = new LinkedHashMap<>();
         md.put("model", model);

@@ -68,7 +68,7 @@ public final class Safetensors {
     }
 
     /**
-     * Writes {@code tensors} (any layout; device tensors are downloaded) in map order with {@code metadata}.
+     * Writes {@code tensors} (host tensors, any layout) in map order with {@code metadata}.
      * Atomic: the file is written beside {@code file} under a temporary name and renamed over
      * it, so a reader never sees a half-written checkpoint and a crash leaves the old one.
      */
@@ -91,8 +91,7 @@ public final class Safetensors {
                 int i = 0;
                 for (Tensor t : tensors.values()) {
                     SafetensorsHeader.Entry e = entries.get(i++);
-                    // a device tensor (a model trained on a GPU) is downloaded here, one at a time
-                    TensorCodec.encode(org.stablekd.backend.Transfers.toHost(t), data.asSlice(e.begin(), e.end() - e.begin()));
+                    TensorCodec.encode(t, data.asSlice(e.begin(), e.end() - e.begin()));
                 }
                 out.force();
             }
@@ -147,6 +146,9 @@ public final class Safetensors {
                 throw new IllegalArgumentException("safetensors: '" + name + "' cannot name a tensor");
             }
             if (t == null) throw new IllegalArgumentException("safetensors: tensor '" + name + "' is null");
+            if (!t.device().isHost()) {
+                throw new IllegalArgumentException("safetensors: tensor '" + name + "' is on " + t.device() + "; copy it to the host before writing (org.stablekd.backend.Transfers.toHost)");
+            }
             FileDType dtype = FileDType.of(t.dtype());
             long bytes = t.numel() * dtype.bytes;
             entries.add(new SafetensorsHeader.Entry(name, dtype, t.shape().dims(), offset, offset + bytes));

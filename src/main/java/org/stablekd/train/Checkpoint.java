@@ -38,7 +38,7 @@ public final class Checkpoint {
         md.put("next_epoch", Integer.toString(meta.nextEpoch()));
         rngs.forEach((name, rng) -> md.put("rng." + name, encode(rng.state())));
         Files.createDirectories(file.toAbsolutePath().getParent());
-        Safetensors.write(file, tensors, md);
+        Safetensors.write(file, org.stablekd.backend.Transfers.toHost(tensors), md);   // device state is downloaded here
     }
 
     /**

@@ -234,8 +234,9 @@ public final class Trainer {
                         asTrained == null ? "" : String.format(" (BN recalibrated; as trained %.2f%%)", asTrained.top1()),
                         st.images / epochSeconds, epochSeconds, best ? "  (best)" : "");
                 // weights first, then the checkpoint that says this epoch is done
-                Safetensors.write(o.outDir().resolve("weights.safetensors"), method.model().stateDict(), weightsMeta(method));
-                if (best) Safetensors.write(o.outDir().resolve("best.safetensors"), method.model().stateDict(), weightsMeta(method));
+                Map<String, Tensor> weights = Transfers.toHost(method.model().stateDict());   // downloaded from a device
+                Safetensors.write(o.outDir().resolve("weights.safetensors"), weights, weightsMeta(method));
+                if (best) Safetensors.write(o.outDir().resolve("best.safetensors"), weights, weightsMeta(method));
                 Map<String, String> extra = new LinkedHashMap<>(o.runInfo());
                 extra.putAll(method.checkpointMetadata());
                 extra.put("best_top1", Double.toString(bestTop1));

@@ -9,7 +9,7 @@ import org.stablekd.tensor.Device;
  * downloads only its loss scalars (the total, and each part when there are several), its top-1
  * hits stay on the device ({@link HitCounter}); evaluation downloads one loss and two hit counts
  * per batch; checkpoints and weights files are downloaded when written. Integer BatchNorm
- * counters stay on the host (Module.to).
+ * counters stay on the host (Module.to). NOTES.md, Note [Device placement].
  */
 final class TrainingPlacement {
     private TrainingPlacement() {}

@@ -134,6 +134,31 @@ class DevicePlacementTest {
         assertEquals(Device.SIM, c.model().device());
     }
 
+    /** The check itself: a step that also reads its logits on the host fails it. */
+    @Test
+    void aStrayDownloadFailsTheCheck(@TempDir Path dir) throws Exception {
+        Supervised ce = new Supervised(zoo("resnet8", 1), 0);
+        TrainingMethod stray = new TrainingMethod() {
+            @Override public String name() { return "ce"; }
+            @Override public Model model() { return ce.model(); }
+            @Override public Map<String, Module> trainable() { return ce.trainable(); }
+
+            @Override
+            public Step step(Tensor images, Tensor labels, int epoch, long step) {
+                Step s = ce.step(images, labels, epoch, step);
+                org.stablekd.backend.Transfers.toHost(s.logits());   // e.g. accuracy counted on the host
+                return s;
+            }
+        };
+        Counting c = new Counting(stray);
+        fit(c, Device.SIM, dir, 1, false);
+        var e = assertThrows(org.opentest4j.AssertionFailedError.class, () -> assertOnlyBatchAndLossCopies(c, "stray"));
+        assertTrue(e.getMessage().contains("a stray download"), e.getMessage());
+        // and reading device memory on the host without a transfer does not even run
+        assertThrows(IllegalStateException.class, () -> Accuracy.topk(org.stablekd.backend.Transfers.to(Tensor.of(new float[] {1, 2}, 1, 2), Device.SIM),
+                Tensor.ofInts(new int[] {1}, 1), 1));
+    }
+
     @Test
     void aKdStepCopiesOnlyTheBatchAndTheLoss(@TempDir Path dir) throws Exception {
         Counting c = new Counting(new KD(zoo("resnet14", 2), zoo("resnet8", 1), 0.1, 0.9, 4));

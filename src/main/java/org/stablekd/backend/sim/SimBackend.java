@@ -32,7 +32,8 @@ import org.stablekd.tensor.Storage;
  * kernels are the {@code cpu} backend's (the {@code ref} one's for the layout ops of non-float
  * dtypes), and data crosses only through {@link SimTransfers}, which counts every copy. It
  * accepts what the CUDA backend accepts (F32 compute, layout ops and copies of any dtype), so a
- * step that runs here without a stray transfer makes the same transfers on a GPU.
+ * step that runs here without a stray transfer makes the same transfers on a GPU. NOTES.md,
+ * Note [Device placement].
  */
 public final class SimBackend implements Backend {
     private static final SimBackend OVER_CPU = new SimBackend(Backends.cpu());
