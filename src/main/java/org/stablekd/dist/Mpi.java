@@ -169,8 +169,8 @@ public final class Mpi implements Communicator {
     @Override
     public synchronized void close() {
         if (closed) return;
-        closed = true;
         call(() -> (int) finalizeMpi.invokeExact(), "MPI_Finalize");
+        closed = true;
     }
 
     private static void requireHostF32(Tensor t, String what) {

@@ -10,8 +10,23 @@ import java.util.Map;
  */
 public final class World {
     private static Communicator world;
+    private static DataParallel.Settings settings = DataParallel.Settings.DEFAULT;
 
     private World() {}
+
+    /** The communicator if one was started, else {@link Local} (never starts MPI). */
+    public static synchronized Communicator current() {
+        return world == null ? Local.INSTANCE : world;
+    }
+
+    /** How the trainer runs data-parallel (the CLI's --dist-* and --sync-bn options). */
+    public static synchronized DataParallel.Settings settings() {
+        return settings;
+    }
+
+    public static synchronized void settings(DataParallel.Settings s) {
+        settings = s;
+    }
 
     /** True when the environment says this process is one rank of an MPI job. */
     public static boolean launchedByMpi(Map<String, String> env) {

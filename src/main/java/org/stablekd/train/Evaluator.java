@@ -3,6 +3,8 @@ package org.stablekd.train;
 import org.stablekd.autograd.Autograd;
 import org.stablekd.data.Batch;
 import org.stablekd.data.Loader;
+import org.stablekd.dist.Communicator;
+import org.stablekd.dist.Local;
 import org.stablekd.nn.Model;
 import org.stablekd.ops.Losses;
 import org.stablekd.tensor.Restore;
@@ -16,6 +18,14 @@ public final class Evaluator {
     public record Result(double loss, double top1, double top5, long images, double seconds) {}
 
     public static Result evaluate(Model model, Loader loader, int epoch) {
+        return evaluate(model, loader, epoch, Local.INSTANCE);
+    }
+
+    /**
+     * Evaluates this rank's part of the set ({@code loader} over its {@link org.stablekd.data.Dataset#shard})
+     * and sums loss, hits and counts over the ranks: every rank gets the whole set's numbers.
+     */
+    public static Result evaluate(Model model, Loader loader, int epoch, Communicator comm) {
         boolean wasTraining = model.isTraining();
         model.eval();
         long t0 = System.nanoTime();
@@ -34,6 +44,13 @@ public final class Evaluator {
             }
         } finally {
             model.train(wasTraining);
+        }
+        if (comm.isDistributed()) {
+            double[] all = comm.allreduceSum(new double[] {lossSum, hit1, hit5, n});
+            lossSum = all[0];
+            hit1 = (long) all[1];
+            hit5 = (long) all[2];
+            n = (long) all[3];
         }
         return new Result(lossSum / n, 100.0 * hit1 / n, 100.0 * hit5 / n, n, (System.nanoTime() - t0) / 1e9);
     }
