@@ -1,5 +1,7 @@
 package org.stablekd.cli;
 
+import org.stablekd.dist.Communicator;
+import org.stablekd.dist.World;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.stablekd.backend.Backends;
@@ -31,20 +33,37 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--latency-calls", defaultValue = "200") int calls;
     @Option(names = "--no-training", description = "Only the inference latency.") boolean noTraining;
     @Mixin RuntimeOptions runtime;
+    @Mixin DistOptions dist;
 
     @Override
     public Integer call() {
         runtime.apply();
+        dist.apply();
+        Communicator comm = World.current();
         if (batch < 1 || steps < 1 || warmup < 0) throw new IllegalArgumentException("--batch and --steps must be at least 1, --warmup at least 0");
         System.out.printf("stablekd bench: backend %s, %d threads, batch %d, input %s, %d classes; %d warm-up + %d timed steps (median)%n",
                 Backends.host().name(), Parallel.threads(), batch, input, classes, warmup, steps);
         if (!noTraining) {
             Model t = Zoo.create(teacher, classes, input, new Rng(1)), s = Zoo.create(student, classes, input, new Rng(2));
-            System.out.printf("%-58s %10s %10s %10s%n", "training step", "median ms", "p90 ms", "img/s");
-            for (StepBench.Timing r : StepBench.trainingModes(t, s, batch, warmup, steps).values()) {
-                System.out.printf("%-58s %10.1f %10.1f %10.0f%n", r.name(), r.medianMs(), r.p90Ms(), r.imagesPerSecond());
+            if (comm.isDistributed()) {
+                // Note [Data parallelism]: the global batch is shared by the ranks; "wait" is the step's time blocked on the gradient all-reduce
+                System.out.printf("data-parallel over %d ranks (%s), %d images per rank per step, gradients all-reduced %s%n", comm.size(), comm.name(),
+                        batch / comm.size(), World.settings().overlap() ? "during backward" : "after backward");
+                System.out.printf("%-58s %10s %10s %10s %10s %12s%n", "training step", "median ms", "p90 ms", "img/s", "wait ms", "MB/rank/step");
+            } else {
+                System.out.printf("%-58s %10s %10s %10s%n", "training step", "median ms", "p90 ms", "img/s");
+            }
+            for (StepBench.Timing r : StepBench.trainingModes(t, s, batch, warmup, steps, comm, World.settings()).values()) {
+                if (comm.isDistributed()) {
+                    // ring all-reduce: each rank sends 2 (N-1)/N of the gradient bytes
+                    System.out.printf("%-58s %10.1f %10.1f %10.0f %10.2f %12.2f%n", r.name(), r.medianMs(), r.p90Ms(), r.imagesPerSecond(), r.medianWaitMs(),
+                            2.0 * (comm.size() - 1) / comm.size() * r.allreduceBytes() / 1e6);
+                } else {
+                    System.out.printf("%-58s %10.1f %10.1f %10.0f%n", r.name(), r.medianMs(), r.p90Ms(), r.imagesPerSecond());
+                }
             }
         }
+        if (comm.isDistributed()) return 0;   // latency and memory are per process: measure them without mpirun
         List<String> names = latency != null ? latency : List.of(student);
         System.out.printf("%-20s %6s %10s %10s%n", "inference", "batch", "p50 ms", "p99 ms");
         for (String n : names) {
