@@ -169,4 +169,16 @@ class DataParallelTrainingTest {
         assertEquals(Integer.toString(next + 1), Safetensors.metadata(ckpt).get("next_epoch"));
         assertBitEqual(state(dir, 1), state(dir, 0));
     }
+
+    @Test
+    void aRankThatFailsEndsTheJobWithItsMessage(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("failed.log");
+        Process job = start(2, dir, log, "epochs=50", "fail=1");
+        boolean stopped = job.waitFor(60, TimeUnit.SECONDS);
+        if (!stopped) job.destroyForcibly().waitFor();
+        String text = Files.readString(log);
+        assertTrue(stopped, "rank 0 still waited 60 s after rank 1 failed:\n" + text);
+        assertTrue(job.exitValue() != 0, "a failed job must not exit 0");
+        assertTrue(text.contains("rank 1: java.lang.IllegalStateException: this rank was told to fail"), text);
+    }
 }

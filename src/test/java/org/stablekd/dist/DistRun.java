@@ -31,7 +31,8 @@ import org.stablekd.train.Trainer;
  * {@code OUT/pid-R} at start and {@code OUT/state-R.safetensors} (its model's state dict) at the end.
  *
  * <p>Keys: out, epochs, batch, bn (true: conv-BN-ReLU; false: conv-ReLU), check (steps between
- * parameter checks), syncbn, resume, sleep (ms per step, to give the kill test time).
+ * parameter checks), syncbn, resume, sleep (ms per step, to give the kill test time), fail (the
+ * rank that throws before training, as a rank that cannot read its data would).
  */
 public final class DistRun {
     /** conv(1→8) [→ BN] → ReLU | global pool → linear(8→3). */
@@ -67,6 +68,10 @@ public final class DistRun {
         try {
             Files.createDirectories(out);
             Files.writeString(out.resolve("pid-" + comm.rank()), Long.toString(ProcessHandle.current().pid()));
+            if (Integer.toString(comm.rank()).equals(a.get("fail"))) {
+                Thread.sleep(2000);   // the other ranks are in a collective by now
+                throw new IllegalStateException("this rank was told to fail");
+            }
             boolean bn = Boolean.parseBoolean(a.getOrDefault("bn", "true"));
             long sleep = Long.parseLong(a.getOrDefault("sleep", "0"));
             DataParallel.Settings settings = new DataParallel.Settings(true, 256, Integer.parseInt(a.getOrDefault("check", "0")),
