@@ -76,9 +76,11 @@ public final class ExperimentRunner {
     }
 
     /** The teacher's test accuracy (it is evaluated once per experiment, for the report). */
+    /** The teacher's test accuracy; under mpirun each rank evaluates its part of the test set. */
     public Evaluator.Result evaluateTeacher(int workers) throws IOException {
-        try (Loader l = new Loader(data.test(), data.testTransform(), LoaderOptions.batchSize(256).shuffle(false).workers(workers))) {
-            return Evaluator.evaluate(teacher(), l, 0);
+        var comm = org.stablekd.dist.World.current();
+        try (Loader l = new Loader(data.test().shard(comm.rank(), comm.size()), data.testTransform(), LoaderOptions.batchSize(256).shuffle(false).workers(workers))) {
+            return Evaluator.evaluate(teacher(), l, 0, comm);
         }
     }
 
