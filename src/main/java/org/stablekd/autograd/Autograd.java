@@ -70,6 +70,22 @@ public final class Autograd {
 
     /** Backward from {@code root} with output gradient {@code gradRoot} (same shape). */
     public static void backward(Tensor root, Tensor gradRoot) {
+        backward(root, gradRoot, null);
+    }
+
+    /** Told when a leaf's gradient is final for this backward: every use of it has been accumulated. */
+    @FunctionalInterface
+    public interface LeafListener {
+        void gradientReady(Tensor leaf);
+    }
+
+    /**
+     * As {@link #backward(Tensor, Tensor)}, calling {@code listener} (may be null) as each leaf's
+     * gradient becomes final, in backward order: the data-parallel reducer starts all-reducing a
+     * bucket of gradients while the rest of the backward pass runs. Leaves the graph does not reach
+     * are never reported.
+     */
+    public static void backward(Tensor root, Tensor gradRoot, LeafListener listener) {
         if (!root.requiresGrad()) {
             throw new IllegalArgumentException("backward(): the tensor does not require a gradient; "
                     + "no input of its computation had requiresGrad(true) (or it was computed under noGrad)");
@@ -80,9 +96,11 @@ public final class Autograd {
         try (Restore ignored = noGrad()) {
             if (root.isLeaf()) {
                 accumulateLeaf(root, gradRoot);
+                if (listener != null) listener.gradientReady(root);
                 return;
             }
             List<Node> order = topologicalOrder((Node) root.gradFn());
+            Map<Tensor, int[]> pendingUses = listener == null ? null : leafUses(order);
             Map<Node, Tensor> grads = new IdentityHashMap<>();
             grads.put((Node) root.gradFn(), gradRoot);
             for (int idx = order.size() - 1; idx >= 0; idx--) {
@@ -100,6 +118,7 @@ public final class Autograd {
                     }
                     if (in.isLeaf()) {
                         accumulateLeaf(in, gi);
+                        if (pendingUses != null && --pendingUses.get(in)[0] == 0) listener.gradientReady(in);
                     } else {
                         Node producer = (Node) in.gradFn();
                         Tensor prev = grads.get(producer);
@@ -139,6 +158,18 @@ public final class Autograd {
             }
         }
         return order;
+    }
+
+    /** For each leaf that needs a gradient: how many node inputs will accumulate into it (by identity). */
+    private static Map<Tensor, int[]> leafUses(List<Node> order) {
+        Map<Tensor, int[]> uses = new IdentityHashMap<>();
+        for (Node node : order) {
+            for (int i = 0; i < node.inputCount(); i++) {
+                Tensor in = node.input(i);
+                if (in != null && node.needs(i) && in.isLeaf()) uses.computeIfAbsent(in, k -> new int[1])[0]++;
+            }
+        }
+        return uses;
     }
 
     private static IllegalStateException secondBackward(Node n) {

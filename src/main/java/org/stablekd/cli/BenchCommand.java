@@ -1,5 +1,8 @@
 package org.stablekd.cli;
 
+import org.stablekd.dist.Communicator;
+import org.stablekd.dist.World;
+import org.stablekd.bench.StageCosts;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.stablekd.backend.Backends;
@@ -30,22 +33,42 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--latency", split = ",", description = "Models for batch-1 inference latency (default: the student).") List<String> latency;
     @Option(names = "--latency-calls", defaultValue = "200") int calls;
     @Option(names = "--no-training", description = "Only the inference latency.") boolean noTraining;
+    @Option(names = "--stages", description = "Also time each stage: teacher forward and student forward+backward, and what spreading StableKD's block groups over 2 ranks could gain.")
+    boolean stages;
     @Mixin RuntimeOptions runtime;
+    @Mixin DistOptions dist;
 
     @Override
     public Integer call() {
         runtime.apply();
+        dist.apply();
+        Communicator comm = World.current();
         if (batch < 1 || steps < 1 || warmup < 0) throw new IllegalArgumentException("--batch and --steps must be at least 1, --warmup at least 0");
         var device = runtime.device();
         System.out.printf("stablekd bench: device %s, backend %s, %d threads, batch %d, input %s, %d classes; %d warm-up + %d timed steps (median)%n",
                 device, device.isHost() ? Backends.host().name() : Backends.forDevice(device).name(), Parallel.threads(), batch, input, classes, warmup, steps);
         if (!noTraining) {
             Model t = Zoo.create(teacher, classes, input, new Rng(1)), s = Zoo.create(student, classes, input, new Rng(2));
-            System.out.printf("%-58s %10s %10s %10s%n", "training step", "median ms", "p90 ms", "img/s");
-            for (StepBench.Timing r : StepBench.trainingModes(t, s, batch, warmup, steps, device).values()) {
-                System.out.printf("%-58s %10.1f %10.1f %10.0f%n", r.name(), r.medianMs(), r.p90Ms(), r.imagesPerSecond());
+            if (comm.isDistributed()) {
+                // Note [Data parallelism]: the global batch is shared by the ranks; "wait" is the step's time blocked on the gradient all-reduce
+                System.out.printf("data-parallel over %d ranks (%s), %d images per rank per step, gradients all-reduced %s%n", comm.size(), comm.name(),
+                        batch / comm.size(), World.settings().overlap() ? "during backward" : "after backward");
+                System.out.printf("%-58s %10s %10s %10s %10s %12s%n", "training step", "median ms", "p90 ms", "img/s", "wait ms", "MB/rank/step");
+            } else {
+                System.out.printf("%-58s %10s %10s %10s%n", "training step", "median ms", "p90 ms", "img/s");
+            }
+            for (StepBench.Timing r : StepBench.trainingModes(t, s, batch, warmup, steps, comm, World.settings(), device).values()) {
+                if (comm.isDistributed()) {
+                    // ring all-reduce: each rank sends 2 (N-1)/N of the gradient bytes
+                    System.out.printf("%-58s %10.1f %10.1f %10.0f %10.2f %12.2f%n", r.name(), r.medianMs(), r.p90Ms(), r.imagesPerSecond(), r.medianWaitMs(),
+                            2.0 * (comm.size() - 1) / comm.size() * r.allreduceBytes() / 1e6);
+                } else {
+                    System.out.printf("%-58s %10.1f %10.1f %10.0f%n", r.name(), r.medianMs(), r.p90Ms(), r.imagesPerSecond());
+                }
             }
         }
+        if (comm.isDistributed()) return 0;   // latency and memory are per process: measure them without mpirun
+        if (stages) printStageCosts();
         List<String> names = latency != null ? latency : List.of(student);
         System.out.printf("%-20s %6s %10s %10s%n", "inference", "batch", "p50 ms", "p99 ms");
         for (String n : names) {
@@ -57,5 +80,33 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("memory: peak RSS %.0f MiB; off-heap reserved %.0f MiB (in use %.0f MiB), %d blocks mapped, %d requests%n",
                 StepBench.peakRssBytes() / 1048576.0, st.reservedBytes() / 1048576.0, st.inUseBytes() / 1048576.0, st.freshBlocks(), st.requests());
         return 0;
+    }
+
+    /** Per-stage costs and the 2-rank estimates of NOTES.md, Note [StableKD across ranks]. */
+    private void printStageCosts() {
+        Model t = Zoo.create(teacher, classes, input, new Rng(1)), s = Zoo.create(student, classes, input, new Rng(2));
+        StageCosts.Result r = StageCosts.measure(t, s, batch, warmup, steps);
+        int n = r.stages().size();
+        System.out.printf("%-12s %18s %24s%n", "stage", "teacher fwd ms", "student fwd+bwd ms");
+        double tSum = 0, sSum = 0;
+        for (int i = 0; i < n; i++) {
+            System.out.printf("%-12s %18.1f %24.1f%n", r.stages().get(i), r.teacherForwardMs()[i], r.studentStepMs()[i]);
+            tSum += r.teacherForwardMs()[i];
+            sSum += r.studentStepMs()[i];
+        }
+        // 2 ranks, groups [0,k) and [k,n): rank A needs the teacher up to stage k, rank B all of it (or, pipelined, only from k on)
+        double bestReplicated = Double.MAX_VALUE, bestPipelined = Double.MAX_VALUE;
+        for (int k = 1; k < n; k++) {
+            double tA = 0, sA = 0, tB = 0, sB = 0;
+            for (int i = 0; i < n; i++) {
+                if (i < k) { tA += r.teacherForwardMs()[i]; sA += r.studentStepMs()[i]; }
+                else { tB += r.teacherForwardMs()[i]; sB += r.studentStepMs()[i]; }
+            }
+            bestReplicated = Math.min(bestReplicated, Math.max(tA + sA, tA + tB + sB));
+            bestPipelined = Math.min(bestPipelined, Math.max(tA + sA, tB + sB));
+        }
+        System.out.printf("decomposed step from the stages, 1 rank: %.1f ms; 2 ranks data-parallel, ideal: %.1f ms;%n", tSum + sSum, (tSum + sSum) / 2);
+        System.out.printf("block groups over 2 ranks, best split: %.1f ms (teacher replicated), %.1f ms (teacher pipelined, transfers free)%n",
+                bestReplicated, bestPipelined);
     }
 }

@@ -1,5 +1,7 @@
 package org.stablekd.cli;
 
+import org.stablekd.dist.DataParallel;
+import org.stablekd.dist.World;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,10 +35,11 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         exp.runtime.apply();
+        exp.dist.apply();
         if (exp.config == null) throw new IllegalArgumentException("compare needs --config FILE listing the methods");
         Experiment e = exp.experiment(null);
         if (reportOnly) {
-            ReportWriter.write(e, target, "Experiment file: " + exp.config, "stablekd compare --config " + exp.config);
+            if (World.current().isLeader()) ReportWriter.write(e, target, "Experiment file: " + exp.config, "stablekd compare --config " + exp.config);
             return 0;
         }
         ExperimentRunner runner = new ExperimentRunner(e, 2, System.out);
@@ -51,6 +54,7 @@ final class CompareCommand implements Callable<Integer> {
                 if (only != null && !only.contains(m.label())) continue;
                 var ckpt = e.runDir(m.label(), seed).resolve("checkpoint.safetensors");
                 boolean finished = Files.exists(ckpt) && Integer.toString(e.epochs()).equals(Safetensors.metadata(ckpt).get("next_epoch"));
+                finished = DataParallel.leaderValues(World.current(), new double[] {finished ? 1 : 0})[0] != 0;   // rank 0's files decide
                 if (finished && !rerun) {
                     System.out.printf("== %s: finished earlier in %s (use --rerun to train again)%n", m.label(), ckpt.getParent());
                 } else {
@@ -59,7 +63,7 @@ final class CompareCommand implements Callable<Integer> {
                 done.add(m.label());
             }
         }
-        ReportWriter.write(e, target, "Experiment file: " + exp.config, "stablekd compare --config " + exp.config);
+        if (World.current().isLeader()) ReportWriter.write(e, target, "Experiment file: " + exp.config, "stablekd compare --config " + exp.config);
         return 0;
     }
 }

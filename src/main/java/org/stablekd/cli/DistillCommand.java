@@ -36,6 +36,7 @@ final class DistillCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         exp.runtime.apply();
+        exp.dist.apply();
         Experiment e = exp.experiment(method);
         MethodSpec m = withParams(exp.config == null ? e.methods().get(0) : e.method(method), params);
         ExperimentRunner runner = new ExperimentRunner(e, 2, System.out);
@@ -84,6 +85,7 @@ final class DistillCommand implements Callable<Integer> {
         @Option(names = "--workers", defaultValue = "1", description = "Data loader threads.") int workers;
         @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
         @Mixin RuntimeOptions runtime;
+        @Mixin DistOptions dist;
 
         /** The experiment of --config with the flags applied, or one built from the flags alone. */
         Experiment experiment(String method) throws Exception {

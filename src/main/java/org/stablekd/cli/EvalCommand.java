@@ -32,7 +32,7 @@ final class EvalCommand implements Callable<Integer> {
         m.to(device);
         try (Loader l = new Loader(d.test(), d.testTransform(), LoaderOptions.batchSize(batch).shuffle(false).workers(1));
              org.stablekd.train.DeviceBatches b = new org.stablekd.train.DeviceBatches(device)) {
-            Evaluator.Result r = Evaluator.evaluate(m, l, 0, b);
+            Evaluator.Result r = Evaluator.evaluate(m, l, 0, org.stablekd.dist.Local.INSTANCE, b);
             System.out.printf("%s on %s test (%d images): top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%.1f s)%n",
                     model, d.name(), r.images(), r.top1(), r.top5(), r.loss(), r.seconds());
         }

@@ -1,5 +1,10 @@
 package org.stablekd.cli;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
+import org.stablekd.dist.Communicator;
+import org.stablekd.dist.DistributedException;
+import org.stablekd.dist.World;
 import java.util.concurrent.Callable;
 import jdk.incubator.vector.FloatVector;
 import org.stablekd.backend.Backends;
@@ -19,19 +24,44 @@ public final class Main implements Callable<Integer> {
         return 0;
     }
 
-    /** Entry point; the only place that exits the JVM. */
+    /**
+     * Entry point; the only place that exits the JVM. Under mpirun it starts MPI first, keeps
+     * rank 0's standard output only, and ends the rank with MPI_Finalize (or MPI_Abort after an
+     * error, so no rank waits forever for one that stopped).
+     */
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code;
+        if (World.launchedByMpi(System.getenv())) {
+            Communicator world;
+            try {
+                world = World.get();
+            } catch (DistributedException e) {
+                System.err.println("stablekd: " + e.getMessage());
+                System.exit(2);
+                return;
+            }
+            if (!world.isLeader()) System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+            code = run(world.isLeader() ? "stablekd" : "stablekd (rank " + world.rank() + ")", args);
+        } else {
+            code = run(args);
+        }
+        World.shutdown(code);
+        System.exit(code);
     }
 
     /** Runs the command line and returns its exit code (tests call this). */
     public static int run(String... args) {
+        return run("stablekd", args);
+    }
+
+    /** As {@link #run(String...)}, prefixing error lines with {@code who}. */
+    static int run(String who, String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setOverwrittenOptionsAllowed(true); // the last value wins: scripts/quickstart --epochs 1 overrides its --epochs 5
         cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
             // user errors: one sentence, no stack trace
             if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException || ex instanceof java.io.IOException) {
-                cmd.getErr().println("stablekd: " + ex.getMessage());
+                cmd.getErr().println(who + ": " + ex.getMessage());
                 if (Boolean.getBoolean("stablekd.debug")) ex.printStackTrace(cmd.getErr());
                 return 2;
             }

@@ -1,10 +1,11 @@
 package org.stablekd.cli;
 
+import org.stablekd.dist.World;
 import picocli.CommandLine.Option;
 
 /** Backend and threads, shared by the commands that compute. Applied before any kernel runs. */
 final class RuntimeOptions {
-    @Option(names = "--threads", description = "Compute threads (default: all cores).")
+    @Option(names = "--threads", description = "Compute threads (default: all cores; under mpirun, the cores divided by the ranks on this machine).")
     Integer threads;
 
     @Option(names = "--backend", description = "Host backend: cpu (Vector API, default) or ref (the slow scalar oracle).")
@@ -29,6 +30,10 @@ final class RuntimeOptions {
         if (threads != null) {
             if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
             System.setProperty("stablekd.threads", threads.toString());
+        } else if (System.getProperty("stablekd.threads") == null && World.localRanks() > 1) {
+            // ranks sharing a machine share its cores
+            int each = Math.max(1, Runtime.getRuntime().availableProcessors() / World.localRanks());
+            System.setProperty("stablekd.threads", Integer.toString(each));
         }
         if (backend != null) {
             if (!backend.equals("cpu") && !backend.equals("ref")) throw new IllegalArgumentException("--backend must be cpu or ref, not " + backend);

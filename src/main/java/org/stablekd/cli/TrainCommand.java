@@ -69,10 +69,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar (one line per epoch only).") boolean noProgress;
 
     @Mixin RuntimeOptions runtime;
+    @Mixin DistOptions dist;
 
     @Override
     public Integer call() throws Exception {
         runtime.apply();
+        dist.apply();
         if (epochs < 1 || batch < 1) throw new IllegalArgumentException("--epochs and --batch must be at least 1");
         if (dataFraction <= 0 || dataFraction > 1) throw new IllegalArgumentException("--data-fraction must be in (0, 1], got " + dataFraction);
         Zoo.entry(model); // unknown names fail here, before the data loads

@@ -20,9 +20,11 @@ public final class Batch implements AutoCloseable {
     private final Tensor images, labels;
     private final int epoch, index;
     private final int[] sampleIndices;
+    private final int globalSize;
     private volatile boolean released;
 
-    Batch(Loader loader, Loader.Slot slot, int epoch, int index, int[] sampleIndices) {
+    Batch(Loader loader, Loader.Slot slot, int epoch, int index, int[] sampleIndices, int globalSize) {
+        this.globalSize = globalSize;
         this.loader = loader;
         this.slot = slot;
         this.epoch = epoch;
@@ -48,6 +50,11 @@ public final class Batch implements AutoCloseable {
     /** B: samples in this batch. */
     public int size() {
         return sampleIndices.length;
+    }
+
+    /** Samples of this batch over all ranks (equals {@link #size()} without data parallelism). */
+    public int globalSize() {
+        return globalSize;
     }
 
     public int epoch() {

@@ -101,6 +101,19 @@ public final class Dataset {
                 select(val, name + " (" + val.length + " validation images, seed " + seed + ")")};
     }
 
+    /**
+     * Part {@code rank} of {@code ranks} contiguous, nearly equal parts (evaluation shared by
+     * data-parallel ranks: every image is evaluated exactly once over the group).
+     */
+    public Dataset shard(int rank, int ranks) {
+        if (ranks == 1) return this;
+        if (rank < 0 || rank >= ranks) throw new IllegalArgumentException("rank " + rank + " of " + ranks + " is not a rank of the group");
+        int from = (int) ((long) size() * rank / ranks), to = (int) ((long) size() * (rank + 1) / ranks);
+        int[] idx = new int[to - from];
+        for (int i = 0; i < idx.length; i++) idx[i] = from + i;
+        return select(idx, name + " (part " + (rank + 1) + " of " + ranks + ")");
+    }
+
     @Override
     public String toString() {
         return name + ": " + size() + " images of " + shape() + ", " + numClasses() + " classes";

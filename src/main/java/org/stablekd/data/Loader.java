@@ -102,7 +102,7 @@ public final class Loader implements AutoCloseable {
         this.transform = transform;
         this.options = options;
         this.outShape = transform.outputShape(dataset.shape());
-        int b = options.batchSize();
+        int b = options.localBatchSize();
         slots = new Slot[options.ringSize()];
         try (Restore r = Scope.suspend()) { // the ring outlives any step scope of the caller
             for (int i = 0; i < slots.length; i++) {
@@ -125,7 +125,20 @@ public final class Loader implements AutoCloseable {
 
     public int batchesPerEpoch() {
         int n = dataset.size(), b = options.batchSize();
-        return options.dropLast() ? n / b : (n + b - 1) / b;
+        if (options.dropLast()) return n / b;
+        // shared by several ranks, a last batch with fewer samples than ranks would leave a rank empty-handed: it is dropped
+        return n % b != 0 && n % b < options.ranks() ? n / b : (n + b - 1) / b;
+    }
+
+    /** Samples of batch {@code k} in the whole group (the global batch), before it is cut into ranks' parts. */
+    public int globalBatchSize(int k) {
+        return Math.min(options.batchSize(), dataset.size() - k * options.batchSize());
+    }
+
+    /** {from, to}: positions in the epoch's order of this rank's part of batch {@code k}. */
+    private int[] part(int k) {
+        int from = k * options.batchSize(), g = globalBatchSize(k), r = options.rank(), n = options.ranks();
+        return new int[] {from + (int) ((long) g * r / n), from + (int) ((long) g * (r + 1) / n)};
     }
 
     /** Batches per epoch, like {@code len(DataLoader)}. */
@@ -133,8 +146,15 @@ public final class Loader implements AutoCloseable {
         return batchesPerEpoch();
     }
 
+    /** Samples this loader yields per epoch (its rank's parts only). */
     public int samplesPerEpoch() {
-        return options.dropLast() ? batchesPerEpoch() * options.batchSize() : dataset.size();
+        if (options.ranks() == 1) return options.dropLast() ? batchesPerEpoch() * options.batchSize() : dataset.size();
+        int n = 0;
+        for (int k = 0; k < batchesPerEpoch(); k++) {
+            int[] p = part(k);
+            n += p[1] - p[0];
+        }
+        return n;
     }
 
     /** The dataset indices in the order epoch {@code epoch} visits them. */
@@ -223,9 +243,8 @@ public final class Loader implements AutoCloseable {
                     if (s != null) {
                         j.nextConsume++;
                         held++;
-                        int from = k * options.batchSize();
-                        int to = Math.min(from + options.batchSize(), j.order.length);
-                        return new Batch(Loader.this, s, j.epoch, k, Arrays.copyOfRange(j.order, from, to));
+                        int[] p = part(k);
+                        return new Batch(Loader.this, s, j.epoch, k, Arrays.copyOfRange(j.order, p[0], p[1]), globalBatchSize(k));
                     }
                     if (j.failedAt == k) throw new DataLoaderException(j.failure, j.epoch, k);
                     if (held == slots.length) {
@@ -314,8 +333,8 @@ public final class Loader implements AutoCloseable {
 
     /** Decodes, transforms and packs the samples of batch {@code k} of {@code j} into {@code slot}. */
     private void fill(Slot slot, Job j, int k, byte[] pixels, ImageBuffer image) throws Exception {
-        int from = k * options.batchSize();
-        int count = Math.min(options.batchSize(), j.order.length - from);
+        int[] p = part(k);
+        int from = p[0], count = p[1] - p[0];
         int numel = outShape.numel();
         MemorySegment images = slot.images.segment();
         MemorySegment labels = slot.labels.segment();

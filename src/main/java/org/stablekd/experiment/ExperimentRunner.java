@@ -82,13 +82,14 @@ public final class ExperimentRunner {
         return teacher;
     }
 
-    /** The teacher's test accuracy (it is evaluated once per experiment, for the report). */
+    /** The teacher's test accuracy; under mpirun each rank evaluates its part of the test set. */
     public Evaluator.Result evaluateTeacher(int workers) throws IOException {
-        try (Loader l = new Loader(data.test(), data.testTransform(), LoaderOptions.batchSize(256).shuffle(false).workers(workers));
+        var comm = org.stablekd.dist.World.current();
+        try (Loader l = new Loader(data.test().shard(comm.rank(), comm.size()), data.testTransform(), LoaderOptions.batchSize(256).shuffle(false).workers(workers));
              org.stablekd.train.DeviceBatches b = new org.stablekd.train.DeviceBatches(device)) {
             Model t = teacher();
             t.to(device);
-            return Evaluator.evaluate(t, l, 0, b);
+            return Evaluator.evaluate(t, l, 0, comm, b);
         }
     }
 

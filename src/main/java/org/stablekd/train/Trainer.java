@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -17,9 +19,15 @@ import org.stablekd.data.Dataset;
 import org.stablekd.data.Loader;
 import org.stablekd.data.LoaderOptions;
 import org.stablekd.data.Transform;
+import org.stablekd.dist.Communicator;
+import org.stablekd.dist.DataParallel;
+import org.stablekd.dist.GradientReducer;
+import org.stablekd.dist.Mpi;
+import org.stablekd.dist.World;
 import org.stablekd.io.Safetensors;
 import org.stablekd.nn.Module;
 import org.stablekd.nn.ParameterSlab;
+import org.stablekd.ops.Memory;
 import org.stablekd.ops.Pointwise;
 import org.stablekd.optim.LrSchedule;
 import org.stablekd.optim.Sgd;
@@ -59,6 +67,8 @@ public final class Trainer {
 
     private final Options o;
     private final PrintStream log;
+    private Communicator comm = World.current();
+    private DataParallel.Settings dp = World.settings();
     private Device device = Device.CPU;
 
     public Trainer(Options options, PrintStream log) {
@@ -67,9 +77,20 @@ public final class Trainer {
     }
 
     /**
+     * Trains as one rank of {@code comm} (default: the process's {@link World}): each rank takes its
+     * part of every batch, gradients are summed across ranks, rank 0 alone logs and writes files.
+     * See NOTES.md, Note [Data parallelism].
+     */
+    public Trainer dataParallel(Communicator comm, DataParallel.Settings settings) {
+        this.comm = comm;
+        this.dp = settings;
+        return this;
+    }
+
+    /**
      * Trains on {@code device} (default: the CPU): the method's modules, the parameter slab and the
      * optimizer state move there, batches are uploaded ({@link DeviceBatches}), evaluation runs
-     * there, and a step downloads only its loss scalars (see {@link TrainingPlacement}).
+     * there, and a step downloads only its numbers (see {@link TrainingPlacement}).
      */
     public Trainer on(Device device) {
         this.device = device;
@@ -95,18 +116,22 @@ public final class Trainer {
      */
     public Result fit(TrainingMethod method, Dataset train, Transform trainTf, Dataset test, Transform testTf, Dataset validation,
                       java.util.function.Function<ParameterSlab, StepObserver> observerFactory) throws IOException {
-        Files.createDirectories(o.outDir());
+        boolean leader = comm.isLeader();
+        PrintStream log = leader ? this.log : new PrintStream(java.io.OutputStream.nullOutputStream());
+        if (leader) Files.createDirectories(o.outDir());
         Path ckpt = o.outDir().resolve("checkpoint.safetensors");
         MetricsLog metrics = new MetricsLog(o.outDir().resolve("metrics.jsonl"));
         Map<String, Module> trainable = method.trainable();
-        TrainingPlacement.place(method, device, observerFactory != null);
+        TrainingPlacement.place(method, device, observerFactory != null, comm.isDistributed());
         ParameterSlab slab = ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(trainable));
         Sgd sgd = new Sgd(slab, o.momentum(), o.weightDecay(), o.nesterov());
         StepObserver observer = observerFactory == null ? null : observerFactory.apply(slab);
+        List<Module> stateModules = new ArrayList<>(trainable.values());
+        stateModules.add(method.model());
         int startEpoch = 0;
         double bestTop1 = -1;
         int bestEpoch = -1;
-        if (o.resume() && Files.exists(ckpt)) {
+        if (leader && o.resume() && Files.exists(ckpt)) {   // rank 0 reads the checkpoint; the others get its state below
             Checkpoint.Meta meta = Checkpoint.load(ckpt, method.model().name(), trainable,
                     Map.of("momentum", sgd.momentumBuffer()), Map.of());
             startEpoch = meta.nextEpoch();
@@ -118,24 +143,46 @@ public final class Trainer {
             } else {
                 log.printf("resuming %s from %s at epoch %d/%d%n", method.model().name(), ckpt, startEpoch + 1, o.epochs());
             }
-        } else if (Files.exists(metrics.file())) {
+        } else if (leader && Files.exists(metrics.file())) {
             Files.delete(metrics.file());   // a fresh run in an old folder starts a fresh log
         }
         double lastTop1 = Double.NaN;
-        if (startEpoch > 0 && Files.exists(metrics.file())) {   // a finished run resumed reports its last logged epoch
+        if (leader && startEpoch > 0 && Files.exists(metrics.file())) {   // a finished run resumed reports its last logged epoch
             var recs = MetricsLog.read(metrics.file());
             if (!recs.isEmpty() && recs.getLast().get("test_top1") instanceof Number t) lastTop1 = t.doubleValue();
+        }
+        GradientReducer reducer = null;
+        if (comm.isDistributed()) {
+            // every rank continues from rank 0's state: weights, momentum, BatchNorm statistics, position
+            double[] at = DataParallel.leaderValues(comm, new double[] {startEpoch, bestTop1, bestEpoch, lastTop1});
+            startEpoch = (int) at[0];
+            bestTop1 = at[1];
+            bestEpoch = (int) at[2];
+            lastTop1 = at[3];
+            List<Tensor> state = new ArrayList<>(List.of(slab.values(), sgd.momentumBuffer()));
+            state.addAll(DataParallel.buffers(stateModules));
+            DataParallel.broadcastFromLeader(comm, state);
+            boolean thread = dp.overlap() && !(comm instanceof Mpi m && !m.allowsCommunicationThread());
+            reducer = new GradientReducer(comm, slab, dp.bucketFloats(), thread);
+            log.printf("data-parallel over %d ranks (%s): %d images per rank per step, %d gradient bucket(s) of %.1f MB in all%s%s%n",
+                    comm.size(), comm.name(), o.batchSize() / comm.size(), reducer.buckets(), reducer.bytesPerStep() / 1e6,
+                    thread ? ", all-reduced during backward" : ", all-reduced after backward",
+                    dp.checkEvery() > 0 ? ", parameters compared every " + dp.checkEvery() + " steps" : "");
         }
         long trainImages = 0;
         double trainSeconds = 0;
         long wall0 = System.nanoTime();
-        LoaderOptions trainOpts = LoaderOptions.batchSize(o.batchSize()).shuffle(true).dropLast(false).seed(o.seed()).workers(o.workers());
+        LoaderOptions trainOpts = LoaderOptions.batchSize(o.batchSize()).shuffle(true).dropLast(false).seed(o.seed()).workers(o.workers())
+                .shard(comm.rank(), comm.size());
         LoaderOptions testOpts = LoaderOptions.batchSize(o.evalBatchSize()).shuffle(false).seed(o.seed()).workers(o.workers());
-        HitCounter hits = new HitCounter(device);
-        try (Loader trainLoader = new Loader(train, trainTf, trainOpts); Loader testLoader = new Loader(test, testTf, testOpts);
-             Loader valLoader = validation == null ? null : new Loader(validation, testTf, testOpts);
-             DeviceBatches batches = new DeviceBatches(device)) {
+        // evaluation: each rank takes a contiguous part of the set, the sums are reduced
+        Dataset testPart = test.shard(comm.rank(), comm.size());
+        Dataset valPart = validation == null ? null : validation.shard(comm.rank(), comm.size());
+        try (Loader trainLoader = new Loader(train, trainTf, trainOpts); Loader testLoader = new Loader(testPart, testTf, testOpts);
+             Loader valLoader = valPart == null ? null : new Loader(valPart, testTf, testOpts);
+             GradientReducer closeReducer = reducer; DeviceBatches batches = new DeviceBatches(device)) {
             int steps = trainLoader.batchesPerEpoch();
+            double waitBefore = 0;
             for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
                 method.startEpoch(epoch);
                 if (method.resetsMomentum(epoch)) sgd.resetMomentum();
@@ -143,9 +190,8 @@ public final class Trainer {
                 method.model().train(true);
                 for (Module m : trainable.values()) m.train(true);
                 EpochStats st = new EpochStats();
-                hits.reset();
                 long t0 = System.nanoTime();
-                try (ProgressBar bar = progress(epoch, train.size())) {
+                try (ProgressBar bar = leader ? progress(epoch, train.size()) : null) {
                     int i = 0;
                     for (Batch b : trainLoader.startEpoch(epoch)) {
                         double lr = method.learningRate(o.schedule(), epoch, (double) i / steps);
@@ -154,30 +200,37 @@ public final class Trainer {
                             TrainingMethod.Step step = method.step(xy.images(), xy.labels(), epoch, (long) epoch * steps + i);
                             Tensor total = null;
                             for (Tensor l : step.losses().values()) total = total == null ? l : Pointwise.add(total, l);
-                            double loss = Transfers.toHost(total).item();   // the step's one download (more with several losses)
+                            StepNumbers nums = StepNumbers.of(total, step, xy.labels(), b, comm);   // over all ranks; the step's one download
+                            double loss = nums.loss();
                             if (!Double.isFinite(loss)) {
                                 throw new TrainingDivergedException(String.format(
                                         "the loss became %s at epoch %d, step %d of %d (lr %.4g, losses %s); %s — lower --lr or check the data",
-                                        loss, epoch + 1, i + 1, steps, lr, describe(step.losses()),
+                                        loss, epoch + 1, i + 1, steps, lr, nums.describe(),
                                         Files.exists(ckpt) ? "the last good checkpoint is " + ckpt + " (resume with --resume)" : "no epoch had finished, so there is no checkpoint"));
                             }
-                            Autograd.backward(total);
+                            if (reducer == null) {
+                                Autograd.backward(total);
+                            } else {
+                                // this rank's share of the global batch: the summed gradients are those of the global mean loss
+                                Tensor share = Tensor.emptyLike(total);
+                                Memory.fill(share, (double) b.size() / b.globalSize());
+                                Autograd.backward(total, share, reducer.listener());
+                                reducer.finish();
+                            }
                             if (observer != null) observer.afterBackward();
                             sgd.step(lr);
                             sgd.zeroGrad();
-                            hits.add(step.logits(), xy.labels());
-                            st.add(loss, b.size(), step.losses());
+                            long globalStep = (long) epoch * steps + i + 1;
+                            if (dp.checkEvery() > 0 && globalStep % dp.checkEvery() == 0) DataParallel.checkIdentical(comm, slab.values(), globalStep);
+                            st.add(nums);
                         }
                         i++;
-                        // on a device the bar's accuracy is refreshed every 25 steps (one small download)
-                        if (bar != null && (device.isHost() || i % 25 == 0)) st.hits = hits.read();
                         if (bar != null) {
-                            bar.stepBy(b.size());
+                            bar.stepBy(b.globalSize());
                             bar.setExtraMessage(String.format(" loss %.4f acc %.2f%% lr %.3g", st.loss(), st.top1(), lr));
                         }
                     }
                 }
-                st.hits = hits.read();
                 double epochSeconds = (System.nanoTime() - t0) / 1e9;
                 trainImages += st.images;
                 trainSeconds += epochSeconds;
@@ -186,12 +239,14 @@ public final class Trainer {
                 int recalibrate = method.bnRecalibrationBatches(epoch);
                 Evaluator.Result asTrained = null;
                 BatchNormRecalibration.Result recal = null;
+                DataParallel.averageBuffers(comm, stateModules);   // one model: the ranks' BatchNorm statistics averaged
                 if (recalibrate > 0) {
-                    asTrained = Evaluator.evaluate(method.model(), testLoader, epoch, batches);
+                    asTrained = Evaluator.evaluate(method.model(), testLoader, epoch, comm, batches);
                     recal = BatchNormRecalibration.run(method.model(), trainLoader.startEpoch(epoch), recalibrate, batches);
+                    DataParallel.averageBuffers(comm, stateModules);
                 }
-                Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch, batches);
-                Evaluator.Result val = valLoader == null ? null : Evaluator.evaluate(method.model(), valLoader, epoch, batches);
+                Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch, comm, batches);
+                Evaluator.Result val = valLoader == null ? null : Evaluator.evaluate(method.model(), valLoader, epoch, comm, batches);
                 lastTop1 = ev.top1();
                 double chooser = val != null ? val.top1() : ev.top1();   // "best" is judged on validation when there is one
                 boolean best = chooser > bestTop1;
@@ -226,13 +281,19 @@ public final class Trainer {
                 rec.put("eval_seconds", ev.seconds() + (asTrained == null ? 0 : asTrained.seconds()) + (val == null ? 0 : val.seconds()));
                 rec.put("wall_seconds", (System.nanoTime() - wall0) / 1e9);
                 if (observer != null) rec.putAll(observer.epochMetrics());
-                metrics.append(rec);
+                if (reducer != null) {
+                    rec.put("ranks", comm.size());
+                    rec.put("allreduce_wait_seconds", reducer.waitSeconds() - waitBefore);
+                    waitBefore = reducer.waitSeconds();
+                }
+                if (leader) metrics.append(rec);
                 String trainAcc = method.trainAccuracyKey(epoch).equals("train_top1") ? "top1" : method.trainAccuracyKey(epoch).substring(6);
                 log.printf("epoch %d/%d  train loss %.4f %s %.2f%%  test loss %.4f top1 %.2f%% top5 %.2f%%%s%s  %.0f img/s  %.0fs%s%n",
                         epoch + 1, o.epochs(), st.loss(), trainAcc, st.top1(), ev.loss(), ev.top1(), ev.top5(),
                         val == null ? "" : String.format("  val top1 %.2f%%", val.top1()),
                         asTrained == null ? "" : String.format(" (BN recalibrated; as trained %.2f%%)", asTrained.top1()),
                         st.images / epochSeconds, epochSeconds, best ? "  (best)" : "");
+                if (!leader) continue;   // rank 0 alone writes
                 // weights first, then the checkpoint that says this epoch is done
                 Map<String, Tensor> weights = Transfers.toHost(method.model().stateDict());   // downloaded from a device
                 Safetensors.write(o.outDir().resolve("weights.safetensors"), weights, weightsMeta(method));
@@ -274,23 +335,17 @@ public final class Trainer {
         return b.setUpdateIntervalMillis(30_000).setConsumer(new DelegatingProgressBarConsumer(log::println, 110)).build();
     }
 
-    private static String describe(Map<String, Tensor> losses) {
-        StringBuilder sb = new StringBuilder();
-        losses.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ", ").append(k).append('=').append(Transfers.toHost(v).item()));
-        return sb.toString();
-    }
-
-    /** Running sums over an epoch. */
+    /** Running sums over an epoch (over all ranks). */
     private static final class EpochStats {
         double lossSum;
         long hits, images;
         final Map<String, Double> lossSums = new LinkedHashMap<>();
 
-        /** Hits are counted on the device (HitCounter) and set from it. */
-        void add(double loss, int n, Map<String, Tensor> parts) {
-            lossSum += loss * n;
-            images += n;
-            if (parts.size() > 1) parts.forEach((k, v) -> lossSums.merge(k, Transfers.toHost(v).item() * n, Double::sum));
+        void add(StepNumbers n) {
+            lossSum += n.lossSum();
+            hits += n.hits();
+            images += n.images();
+            if (n.partSums().size() > 1) n.partSums().forEach((k, v) -> lossSums.merge(k, v, Double::sum));
         }
 
         double loss() { return images == 0 ? 0 : lossSum / images; }

@@ -101,6 +101,46 @@ class LoaderTest {
     }
 
     @Test
+    void ranksShareEachBatchAndTogetherSeeExactlyTheOneRankBatches() {
+        // 103 samples, batch 10: the last batch has 3, which 3 ranks can still share (one each)
+        Dataset ds = TestFiles.synthetic(103, SHAPE, 7);
+        LoaderOptions opts = LoaderOptions.batchSize(10).shuffle(true).seed(3);
+        try (Loader whole = new Loader(ds, AUGMENT, opts); Loader r0 = new Loader(ds, AUGMENT, opts.shard(0, 3));
+             Loader r1 = new Loader(ds, AUGMENT, opts.shard(1, 3)); Loader r2 = new Loader(ds, AUGMENT, opts.shard(2, 3))) {
+            assertEquals(11, r1.batchesPerEpoch());
+            assertEquals(103, r0.samplesPerEpoch() + r1.samplesPerEpoch() + r2.samplesPerEpoch());
+            List<Seen> all = run(whole, 1, 0), a = run(r0, 1, 0), b = run(r1, 1, 0), c = run(r2, 1, 0);
+            int numel = SHAPE.numel();
+            for (int k = 0; k < all.size(); k++) {
+                // the parts, in rank order, are the one-rank batch: same samples, same augmented pixels, same labels
+                int[] samples = concat(a.get(k).samples(), b.get(k).samples(), c.get(k).samples());
+                assertArrayEquals(all.get(k).samples(), samples, "batch " + k);
+                float[] px = new float[samples.length * numel];
+                int at = 0;
+                for (Seen s : List.of(a.get(k), b.get(k), c.get(k))) {
+                    System.arraycopy(s.images(), 0, px, at, s.images().length);
+                    at += s.images().length;
+                    assertTrue(Math.abs(s.samples().length - all.get(k).samples().length / 3.0) < 1, "parts are nearly equal");
+                }
+                assertArrayEquals(all.get(k).images(), px, "batch " + k);
+            }
+        }
+        // 101 samples: the last batch has 1 sample, fewer than 2 ranks, and is dropped for both
+        Dataset odd = TestFiles.synthetic(101, SHAPE, 7);
+        try (Loader r0 = new Loader(odd, Transform.IDENTITY, opts.shard(0, 2)); Loader r1 = new Loader(odd, Transform.IDENTITY, opts.shard(1, 2))) {
+            assertEquals(10, r0.batchesPerEpoch());
+            assertEquals(100, r0.samplesPerEpoch() + r1.samplesPerEpoch());
+            for (Seen s : run(r1, 0, 0)) assertEquals(5, s.samples().length);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> opts.shard(0, 11));
+        assertTrue(e.getMessage().contains("cannot be shared by 11 ranks"), e.getMessage());
+    }
+
+    private static int[] concat(int[]... parts) {
+        return Arrays.stream(parts).flatMapToInt(Arrays::stream).toArray();
+    }
+
+    @Test
     void batchesDoNotDependOnTheNumberOfWorkers() {
         Dataset ds = TestFiles.synthetic(90, SHAPE, 10);
         LoaderOptions opts = LoaderOptions.batchSize(8).shuffle(true).seed(5);
