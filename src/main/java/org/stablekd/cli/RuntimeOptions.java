@@ -16,10 +16,15 @@ final class RuntimeOptions {
 
     private org.stablekd.tensor.Device resolved;
 
-    /** The device to run on (resolved once); a default that fell back to the CPU says why in one line on stdout. */
+    /**
+     * The device to run on (resolved once); a default that fell back to the CPU says why in one
+     * line on stdout. Under mpirun the default is the CPU: data parallelism works on host memory.
+     */
     org.stablekd.tensor.Device device() {
         if (resolved == null) {
-            var c = org.stablekd.backend.DeviceChoice.resolve(device);
+            var c = device == null && World.launchedByMpi(System.getenv())
+                    ? new org.stablekd.backend.DeviceChoice.Choice(org.stablekd.tensor.Device.CPU, "running on the CPU: data-parallel training (mpirun) works on host memory")
+                    : org.stablekd.backend.DeviceChoice.resolve(device);
             if (c.note() != null) System.out.println("stablekd: " + c.note());
             resolved = c.device();
         }
