@@ -68,7 +68,10 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         if (comm.isDistributed()) return 0;   // latency and memory are per process: measure them without mpirun
-        if (stages) printStageCosts();
+        if (stages) {
+            if (!device.isHost()) System.out.println("stage costs: measured on the CPU (--stages does not place its models on " + device + ")");
+            printStageCosts();
+        }
         List<String> names = latency != null ? latency : List.of(student);
         System.out.printf("%-20s %6s %10s %10s%n", "inference", "batch", "p50 ms", "p99 ms");
         for (String n : names) {
