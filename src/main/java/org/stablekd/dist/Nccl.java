@@ -48,6 +48,11 @@ public final class Nccl implements Communicator {
      */
     public static Nccl start(Communicator host) {
         String reason = unavailableReason();
+        if (host.isDistributed()) {
+            // every rank learns whether any cannot start, so none waits for a peer that gave up
+            double[] any = host.allreduceMax(new double[] {reason == null ? 0 : 1});
+            if (reason == null && any[0] > 0) reason = "NCCL cannot start on another rank of this job (that rank says why)";
+        }
         if (reason != null) throw new DistributedException(reason);
         try {
             byte[] id = shareUniqueId(host, NcclComm::uniqueId);
@@ -74,23 +79,33 @@ public final class Nccl implements Communicator {
 
     /**
      * Rank 0's unique id on every rank: {@code make} runs on rank 0 only, its bytes travel through
-     * {@code host.broadcast} packed four to an I32 (little-endian) and are unpacked the same way.
+     * {@code host.broadcast} packed four to an I32 (little-endian) after a status word, and are
+     * unpacked the same way. Where {@code make} fails on rank 0 the status says so, so every
+     * other rank fails too instead of waiting in ncclCommInitRank.
      */
     static byte[] shareUniqueId(Communicator host, Supplier<byte[]> make) {
         int n = NcclComm.UNIQUE_ID_BYTES;
-        Tensor packed = Tensor.zeros(DType.I32, n / 4);
+        Tensor packed = Tensor.zeros(DType.I32, 1 + n / 4);   // [status (0 ok, 1 failed), id as ints]
+        RuntimeException failure = null;
         if (host.rank() == 0) {
-            byte[] id = make.get();
-            if (id.length != n) throw new IllegalArgumentException("an NCCL unique id has " + n + " bytes, got " + id.length);
-            for (int i = 0; i < n / 4; i++) {
-                int v = (id[4 * i] & 0xff) | (id[4 * i + 1] & 0xff) << 8 | (id[4 * i + 2] & 0xff) << 16 | (id[4 * i + 3] & 0xff) << 24;
-                packed.setFlat(i, v);
+            try {
+                byte[] id = make.get();
+                if (id.length != n) throw new IllegalArgumentException("an NCCL unique id has " + n + " bytes, got " + id.length);
+                for (int i = 0; i < n / 4; i++) {
+                    int v = (id[4 * i] & 0xff) | (id[4 * i + 1] & 0xff) << 8 | (id[4 * i + 2] & 0xff) << 16 | (id[4 * i + 3] & 0xff) << 24;
+                    packed.setFlat(1 + i, v);
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+                packed.setFlat(0, 1);
             }
         }
         host.broadcast(packed, 0);
+        if (failure != null) throw failure;
+        if (packed.getFlat(0) != 0) throw new DistributedException("rank 0 could not create NCCL's unique id (rank 0 says why)");
         byte[] out = new byte[n];
         for (int i = 0; i < n / 4; i++) {
-            int v = (int) packed.getFlat(i);
+            int v = (int) packed.getFlat(1 + i);
             for (int b = 0; b < 4; b++) out[4 * i + b] = (byte) (v >>> (8 * b));
         }
         return out;

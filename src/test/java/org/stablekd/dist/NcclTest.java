@@ -63,6 +63,29 @@ class NcclTest {
     }
 
     @Test
+    void whenRankZeroCannotMakeAnIdEveryRankFails() throws Exception {
+        int ranks = 2;
+        InProcessGroup group = new InProcessGroup(ranks);
+        ExecutorService pool = Executors.newFixedThreadPool(ranks);
+        try {
+            List<Future<byte[]>> got = new ArrayList<>();
+            for (int r = 0; r < ranks; r++) {
+                Communicator c = group.member(r);
+                got.add(pool.submit(() -> Nccl.shareUniqueId(c, () -> {
+                    throw new IllegalStateException("ncclGetUniqueId failed: unhandled system error");
+                })));
+            }
+            var e0 = assertThrows(java.util.concurrent.ExecutionException.class, () -> got.get(0).get());
+            assertTrue(e0.getCause() instanceof IllegalStateException, "rank 0 keeps its own error: " + e0.getCause());
+            var e1 = assertThrows(java.util.concurrent.ExecutionException.class, () -> got.get(1).get());
+            assertTrue(e1.getCause() instanceof DistributedException && e1.getCause().getMessage().contains("rank 0 could not create"),
+                    "rank 1: " + e1.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void aUniqueIdOfTheWrongLengthIsRefused() {
         var e = assertThrows(IllegalArgumentException.class, () -> Nccl.shareUniqueId(Local.INSTANCE, () -> new byte[127]));
         assertTrue(e.getMessage().contains("128 bytes"), e.getMessage());
