@@ -39,6 +39,9 @@ final class Derivatives {
                 yield Norm.grads(n.input(0), g, n.input(1), n.saved(0), n.saved(1), a.relu() ? n.saved(2) : null,
                         a.relu() ? n.saved(3) : null, a.training(), n.needs(0), n.needs(1), n.needs(2));
             }
+            // saved: the global mean and 1/σ; the rule all-reduces Σdy, Σdy·(x − μ) through the recorded group
+            case SYNC_BATCH_NORM -> Norm.syncGrads(n.input(0), g, n.input(1), n.saved(0), n.saved(1), (Attrs.SyncBatchNorm) n.attrs(),
+                    n.needs(0), n.needs(1), n.needs(2));
             case RELU -> new Tensor[] {Pointwise.activationGrad(Op.RELU, n.saved(0), g)};
             case RELU6 -> new Tensor[] {Pointwise.activationGrad(Op.RELU6, n.input(0), g)};
             case ADD -> new Tensor[] {g, g};

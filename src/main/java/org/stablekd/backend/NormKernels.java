@@ -58,4 +58,43 @@ public interface NormKernels {
                                        boolean training, Tensor dx, Tensor dgamma, Tensor dbeta) {
         throw new UnsupportedOperationException("this backend has no fused batch norm + relu");
     }
+    // ---- synchronized batch norm (Op.SYNC_BATCH_NORM): statistics over the union of several ranks'
+    // batches. The frontend (ops.Norm.syncBatchNorm) runs these around two all-reduces.
+
+    /**
+     * Sync forward, step 1: this rank's statistics of x into {@code row} (1 + 3c): the number of
+     * values per channel m = n·h·w, then per channel the mean split into a high part (first c)
+     * and the remainder mean − high (next c: a float high part alone loses half an ulp of |μ|,
+     * much for |μ| ≫ σ), then m·σ² = Σ(x − μ)² (last c).
+     */
+    default void batchNormLocalStats(Tensor x, Tensor row) {
+        throw new UnsupportedOperationException("this backend has no synchronized batch norm");
+    }
+
+    /**
+     * Sync forward, step 2, after every rank's row was gathered into {@code rows} (ranks × (1 + 3c),
+     * the same bits on every rank): combines them in rank order, M = Σm_r, μ = Σm_r·μ_r / M,
+     * Mσ² = Σ(m_r·σ_r² + m_r·(μ_r − μ)²) (exact: no E[x²] − μ² cancellation); then as
+     * {@link #batchNormTrain} with those statistics (running variance unbiased over M).
+     */
+    default void batchNormSyncTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, Tensor rows,
+                                    double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        throw new UnsupportedOperationException("this backend has no synchronized batch norm");
+    }
+
+    /** Sync backward, step 1: this rank's Σdy (first c) and Σdy·(x − mean) (next c) into sums (2c). */
+    default void batchNormGradSums(Tensor x, Tensor dy, Tensor mean, Tensor sums) {
+        throw new UnsupportedOperationException("this backend has no synchronized batch norm");
+    }
+
+    /**
+     * Sync backward, step 2: dβ = local Σdy, dγ = local Σdy·x̂ (each rank's share; the gradient
+     * reducer sums them), and dx = γσ⁻¹/M·(M·dy − Σ_all dy − x̂·Σ_all dy·x̂) from the all-reduced
+     * sums over the global count M. Any of dx, dgamma, dbeta may be null; globalSums may be null
+     * when dx is.
+     */
+    default void batchNormSyncBackward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, Tensor localSums,
+                                       Tensor globalSums, long count, Tensor dx, Tensor dgamma, Tensor dbeta) {
+        throw new UnsupportedOperationException("this backend has no synchronized batch norm");
+    }
 }

@@ -13,6 +13,7 @@ public enum Op {
     LINEAR,
     // normalization: training (batch statistics) or eval (running statistics)
     BATCH_NORM,
+    SYNC_BATCH_NORM, // training batch norm with statistics over every rank's batch (a ReduceGroup)
     // pointwise
     RELU,
     RELU6,

@@ -2,13 +2,16 @@ package org.stablekd.nn;
 
 import org.stablekd.ops.Norm;
 import org.stablekd.ops.Pointwise;
+import org.stablekd.ops.ReduceGroup;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Tensor;
 
 /**
  * nn.BatchNorm2d(c): weight (γ=1), bias (β=0), running_mean (0), running_var (1),
  * num_batches_tracked; momentum 0.1, eps 1e-5. Training uses batch statistics and updates the
- * running ones; eval uses the running ones.
+ * running ones; eval uses the running ones. With a {@link #setSyncGroup sync group} of more than
+ * one rank, training normalizes over the union of the ranks' batches ({@link Norm#syncBatchNorm});
+ * the fused BN + ReLU then runs as the synchronized op followed by a ReLU.
  */
 public final class BatchNorm2d extends Module {
     public final int channels;
@@ -49,6 +52,18 @@ public final class BatchNorm2d extends Module {
         this.cumulative = on;
     }
 
+    // Synchronized statistics in training (null or one rank: this rank's batch alone).
+    private ReduceGroup syncGroup;
+
+    /** The ranks whose batches training statistics are taken over; null (the default): this rank's batch. */
+    public void setSyncGroup(ReduceGroup group) {
+        this.syncGroup = group;
+    }
+
+    public ReduceGroup syncGroup() {
+        return syncGroup;
+    }
+
     void setFolded(boolean on) {
         this.folded = on;
     }
@@ -84,6 +99,10 @@ public final class BatchNorm2d extends Module {
             if (cumulative) momentum = 1.0 / n.getFlat(0);
         }
         Tensor g = weight.value(), b = bias.value(), rm = runningMean.value(), rv = runningVar.value();
+        if (training && syncGroup != null && syncGroup.size() > 1) {
+            Tensor y = Norm.syncBatchNorm(x, g, b, rm, rv, momentum, Norm.DEFAULT_EPS, syncGroup);
+            return relu ? Pointwise.relu(y) : y;
+        }
         return relu ? Norm.batchNormRelu(x, g, b, rm, rv, training, momentum, Norm.DEFAULT_EPS)
                 : Norm.batchNorm(x, g, b, rm, rv, training, momentum, Norm.DEFAULT_EPS);
     }

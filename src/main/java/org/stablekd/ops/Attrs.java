@@ -12,6 +12,12 @@ public final class Attrs {
      */
     public record BatchNorm(boolean training, double eps, boolean relu) {}
 
+    /**
+     * SYNC_BATCH_NORM (training only): the group its statistics were reduced over (the backward
+     * all-reduces through it again) and the global number of values per channel.
+     */
+    public record SyncBatchNorm(double eps, ReduceGroup group, long count) {}
+
     /** SCALE and ADD_SCALAR. */
     public record Scalar(double value) {}
 

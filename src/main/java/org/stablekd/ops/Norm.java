@@ -79,6 +79,69 @@ public final class Norm {
     }
 
     /**
+     * batchNorm in training mode with the statistics of the union of every rank's x in
+     * {@code group} (synchronized BatchNorm, as torch.nn.SyncBatchNorm). Forward: each rank
+     * writes its count, mean and m·σ² per channel into its row of a zeroed ranks × (1 + 3c)
+     * tensor, one all-reduce (a sum over rows others left at zero: an all-gather) gives every rank
+     * every row, and each combines them in rank order (NormKernels.batchNormSyncTrain); the
+     * running statistics are updated from the global ones (variance unbiased over the global
+     * count). Backward: Σdy and Σdy·(x − μ) are all-reduced so that dx is the gradient through the
+     * global statistics, while dγ and dβ are this rank's share (the gradient reducer sums them).
+     * Every rank must call it, and run its backward, in the same order; the backward all-reduces
+     * only where x needs a gradient, which is the same on every rank running the same model.
+     * See docs/design.md, Data-parallel BatchNorm.
+     */
+    public static Tensor syncBatchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                       double momentum, double eps, ReduceGroup group) {
+        String op = "sync_batch_norm";
+        Checks.rank(op, "input", x, 4, "(N,C,H,W)");
+        Checks.floats(op, x, gamma, beta, runMean, runVar);
+        Shape ch = Shape.of(x.dim(1));
+        Checks.shape(op, "weight (gamma)", gamma, ch);
+        Checks.shape(op, "bias (beta)", beta, ch);
+        Checks.shape(op, "running_mean", runMean, ch);
+        Checks.shape(op, "running_var", runVar, ch);
+        check(eps > 0, op, "eps must be positive, got %s", eps);
+        check(group != null && group.size() >= 1 && group.rank() >= 0 && group.rank() < group.size(), op,
+                "needs a group with a rank in [0, size), got %s", group == null ? "none" : group.rank() + " of " + group.size());
+        long m = (long) x.dim(0) * x.dim(2) * x.dim(3);
+        check(m >= 1 && m < (1 << 24), op, "a rank's values per channel travel as a float count, so 1 ≤ n·h·w < 2^24, got input %s", x.shape());
+        check(runMean.isContiguous() && runVar.isContiguous(), op, "running statistics must be contiguous (they are updated in place)");
+        Tensor xc = Checks.contiguous(x), gc = Checks.contiguous(gamma), bc = Checks.contiguous(beta);
+        var backend = Checks.backend(Op.SYNC_BATCH_NORM, x);
+        int c = x.dim(1), width = 1 + 3 * c;
+        Tensor rows = Tensor.emptyLike(x, Shape.of(group.size(), width));
+        backend.pointwise().fill(rows, 0);
+        backend.norm().batchNormLocalStats(xc, rows.narrowView(0, group.rank(), 1).viewAs(width));
+        group.allreduceSum(rows);
+        long count = 0;
+        for (int r = 0; r < group.size(); r++) count += (long) rows.getFlat((long) r * width);
+        check(count > 1, op, "training needs more than one value per channel over all ranks, got %s", count);
+        Tensor y = Tensor.emptyLike(x), mean = Tensor.emptyLike(x, ch), invStd = Tensor.emptyLike(x, ch);
+        backend.norm().batchNormSyncTrain(xc, gc, bc, runMean, runVar, rows, momentum, eps, y, mean, invStd);
+        return Autograd.record(Op.SYNC_BATCH_NORM, y, new Attrs.SyncBatchNorm(eps, group, count), new Tensor[] {xc, gc, bc}, mean, invStd);
+    }
+
+    /** {dx, dgamma, dbeta} of syncBatchNorm, each null where not wanted (for the derivatives table). */
+    public static Tensor[] syncGrads(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, Attrs.SyncBatchNorm a,
+                                     boolean wantX, boolean wantGamma, boolean wantBeta) {
+        var backend = Checks.backend(Op.SYNC_BATCH_NORM, x);
+        Tensor local = Tensor.emptyLike(x, Shape.of(2 * x.dim(1)));
+        backend.norm().batchNormGradSums(x, dy, mean, local);
+        Tensor global = null;
+        if (wantX) {
+            global = Tensor.emptyLike(local);
+            backend.copy().copy(local, global);
+            a.group().allreduceSum(global);
+        }
+        Tensor dx = wantX ? Tensor.emptyLike(x) : null;
+        Tensor dg = wantGamma ? Tensor.emptyLike(gamma) : null;
+        Tensor db = wantBeta ? Tensor.emptyLike(gamma) : null;
+        backend.norm().batchNormSyncBackward(x, dy, gamma, mean, invStd, local, global, a.count(), dx, dg, db);
+        return new Tensor[] {dx, dg, db};
+    }
+
+    /**
      * out = 1/sqrt(var + eps) on any device, through the eval kernel itself:
      * y = (1 − 0)·invStd·1 + 0 for a (1,c,1,1) input of ones.
      */

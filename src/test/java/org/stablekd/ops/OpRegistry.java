@@ -130,6 +130,15 @@ public final class OpRegistry {
         cs.add(c("batch_norm+relu eval", Op.BATCH_NORM,
                 t -> Norm.batchNormRelu(t[0], t[1], t[2], t[3], t[4], false, 0.1, 1e-5),
                 x(2, 5, 3, 7), positive(5), x(5), state(Kind.NORMAL, 5), state(Kind.POSITIVE, 5)));
+        // synchronized batch norm: alone (the gather is this rank's row), and as rank 1 of 2 beside a
+        // peer whose statistics are fixed and whose dy is zero (so finite differences of this rank's
+        // output see exactly what the analytic rule computes: the global statistics move with x)
+        cs.add(c("sync_batch_norm one rank", Op.SYNC_BATCH_NORM,
+                t -> Norm.syncBatchNorm(t[0], t[1], t[2], t[3], t[4], 0.1, 1e-5, ReduceGroup.SINGLE),
+                x(3, 4, 5, 6), positive(4), x(4), state(Kind.NORMAL, 4), state(Kind.POSITIVE, 4)));
+        cs.add(c("sync_batch_norm rank 1 of 2, fixed peer", Op.SYNC_BATCH_NORM,
+                t -> Norm.syncBatchNorm(t[0], t[1], t[2], t[3], t[4], 0.1, 1e-5, new FixedPeer(3)),
+                x(2, 3, 7, 5), positive(3), x(3), state(Kind.NORMAL, 3), state(Kind.POSITIVE, 3)));
         // ---- pointwise
         cs.add(c("relu", Op.RELU, t -> Pointwise.relu(t[0]), kinked(2, 3, 5, 7)));
         cs.add(c("relu 1-d tail", Op.RELU, t -> Pointwise.relu(t[0]), kinked(37)));
@@ -233,5 +242,26 @@ public final class OpRegistry {
             }, state(Kind.NORMAL, 1003), state(Kind.NORMAL, 1003), state(Kind.NORMAL, 1003)));
         }
         return cs;
+    }
+
+    /**
+     * Rank 1 of 2 whose peer (rank 0) holds 37 values per channel with mean 0.5 + 0.25·ch and
+     * variance 1.5 (its row added in the forward's gather) and contributes zero to the backward's
+     * sums (its dy is zero).
+     */
+    record FixedPeer(int channels) implements ReduceGroup {
+        @Override public int rank() { return 1; }
+        @Override public int size() { return 2; }
+
+        @Override
+        public void allreduceSum(Tensor t) {
+            if (t.rank() != 2) return;   // Σdy, Σdy·(x − μ): the peer adds zeros
+            int c = channels;
+            t.setFlat(0, t.getFlat(0) + 37);
+            for (int ch = 0; ch < c; ch++) {
+                t.setFlat(1 + ch, t.getFlat(1 + ch) + 0.5 + 0.25 * ch);
+                t.setFlat(1 + 2 * c + ch, t.getFlat(1 + 2 * c + ch) + 37 * 1.5);
+            }
+        }
     }
 }

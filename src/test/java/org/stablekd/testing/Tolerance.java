@@ -17,6 +17,18 @@ public record Tolerance(double atol, double rtol) {
      * same bound. TF32 (-Dstablekd.cuda.tf32=true) is never tested against this.
      */
     public static final Tolerance CUDA_VS_CPU = new Tolerance(1e-4, 1e-4);
+    /**
+     * Synchronized BatchNorm over ranks' parts of a batch against ordinary BatchNorm over the
+     * whole batch (dist.SyncBatchNormTest), both float32: the same math with sums split and
+     * combined in another order (2026-12-05: largest difference seen 5e-7, on input gradients).
+     */
+    public static final Tolerance SYNC_BN_VS_WHOLE_BATCH = new Tolerance(2e-6, 2e-6);
+    /**
+     * A whole resnet8 step with synchronized BatchNorm on two ranks against one process on the
+     * whole batch (dist.SyncBatchNormModelTest), atol relative to each tensor's scale
+     * ({@link #atScale}; 2026-12-05: largest seen 1.8e-6, layer2.0.bn1.weight's gradient).
+     */
+    public static final Tolerance SYNC_BN_MODEL_VS_WHOLE_BATCH = new Tolerance(1e-5, 0);
     /** Analytic double gradients against central finite differences (step {@link #FD_STEP}). */
     public static final Tolerance FD_F64 = new Tolerance(1e-6, 1e-5);
     public static final double FD_STEP = 1e-6;

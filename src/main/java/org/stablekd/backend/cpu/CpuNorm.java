@@ -48,7 +48,7 @@ import org.stablekd.tensor.Tensor;
  * Note [Determinism]).
  */
 final class CpuNorm implements NormKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.BATCH_NORM);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.BATCH_NORM, Op.SYNC_BATCH_NORM);
 
     /**
      * The largest squared distance d² = (K−μ)²/σ² of the pivot from the mean for which the
@@ -437,6 +437,30 @@ final class CpuNorm implements NormKernels {
                     }
                 }
         });
+    }
+
+    // ---- synchronized batch norm: CpuSyncNorm, built from the plane kernels above
+
+    @Override
+    public void batchNormLocalStats(Tensor x, Tensor row) {
+        CpuSyncNorm.localStats(x, row);
+    }
+
+    @Override
+    public void batchNormSyncTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, Tensor rows,
+                                   double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        CpuSyncNorm.train(x, gamma, beta, runMean, runVar, rows, momentum, eps, y, saveMean, saveInvStd);
+    }
+
+    @Override
+    public void batchNormGradSums(Tensor x, Tensor dy, Tensor mean, Tensor sums) {
+        CpuSyncNorm.gradSums(x, dy, mean, sums);
+    }
+
+    @Override
+    public void batchNormSyncBackward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, Tensor localSums,
+                                      Tensor globalSums, long count, Tensor dx, Tensor dgamma, Tensor dbeta) {
+        CpuSyncNorm.backward(x, dy, gamma, mean, invStd, localSums, globalSums, count, dx, dgamma, dbeta);
     }
 
     private static int grainChannels(long valuesPerChannel) {

@@ -72,8 +72,12 @@ public final class SimBackend implements Backend {
         this.optimizer = gated(OptimizerKernels.class, inner.optimizer());
     }
 
+    /** Ops the CUDA backend has no kernels for (SimMatchesCudaTest keeps this list true). */
+    static final java.util.Set<Op> NOT_ON_CUDA = java.util.EnumSet.of(Op.SYNC_BATCH_NORM);
+
     /** The backend for {@code op} on dtype {@code dtype}, or null where a GPU would not run it either. */
     public static Backend select(Op op, DType dtype) {
+        if (NOT_ON_CUDA.contains(op)) return null;
         boolean layout = switch (op) {
             case RESHAPE, CONCAT, NARROW, CHANNEL_SHUFFLE, COPY -> true;
             default -> false;
@@ -81,6 +85,11 @@ public final class SimBackend implements Backend {
         if (!layout && dtype != DType.F32) return null;
         if (OVER_CPU.inner.supports(op, dtype)) return OVER_CPU;
         return OVER_REF.inner.supports(op, dtype) ? OVER_REF : null;
+    }
+
+    /** Whether the simulated device runs {@code op} on F32 (what SimMatchesCudaTest compares with CUDA's op sets). */
+    public static boolean runsF32(Op op) {
+        return select(op, DType.F32) != null;
     }
 
     /** The transfer counters (process-wide). */

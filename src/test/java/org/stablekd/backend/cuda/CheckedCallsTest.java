@@ -20,14 +20,14 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every CUDA driver, cuBLAS, cuDNN and NVRTC call in backend.cuda has its status looked at: read
+ * Every CUDA driver, cuBLAS, cuDNN, NVRTC and NCCL call in backend.cuda has its status looked at: read
  * from the bytecode, a call returning a status whose result is dropped ({@code pop}) is listed.
  * Only the calls below may drop it, each for a reason: cleanup on a path that is already failing
  * or shutting down, where a second error would hide the first.
  */
 class CheckedCallsTest {
     static final List<String> OWNERS = List.of("org/bytedeco/cuda/global/cudart", "org/bytedeco/cuda/global/cublas",
-            "org/bytedeco/cuda/global/cudnn", "org/bytedeco/cuda/global/nvrtc");
+            "org/bytedeco/cuda/global/cudnn", "org/bytedeco/cuda/global/nvrtc", "org/bytedeco/cuda/global/nccl");
 
     /** caller → callee of every status-returning library call whose status is dropped. */
     static TreeSet<String> droppedStatuses() throws IOException {

@@ -40,7 +40,12 @@ class CudaVsCpuGpuTest {
     /** Cases whose call reads tensor elements on the host; covered by CudaOpsGpuTest instead. */
     static final Map<String, String> HOST_ONLY = Map.of(
             "dkd_loss confident teacher", "the case builds its teacher with host element access (see CudaOpsGpuTest.dkdWithAConfidentTeacher)",
-            "kd_ce_loss confident teacher", "the case builds its teacher with host element access (see FusedOpsGpuTest.kdCrossEntropyMatchesCrossEntropyPlusKd)");
+            "kd_ce_loss confident teacher", "the case builds its teacher with host element access (see FusedOpsGpuTest.kdCrossEntropyMatchesCrossEntropyPlusKd)",
+            "sync_batch_norm one rank", "synchronized batch norm has no CUDA kernels yet (issue 14: host ranks only)",
+            "sync_batch_norm rank 1 of 2, fixed peer", "synchronized batch norm has no CUDA kernels yet (issue 14: host ranks only)");
+
+    /** Ops the CUDA backend does not have yet, and why. */
+    static final Set<Op> NOT_ON_CUDA_YET = EnumSet.of(Op.SYNC_BATCH_NORM);   // issue 14: synchronized BN runs on host ranks
 
     record Result(double[] output, List<double[]> grads, List<double[]> inputsAfter) {}
 
@@ -71,7 +76,7 @@ class CudaVsCpuGpuTest {
     void everyOpRunsOnTheGpu() {
         CudaBackend cuda = GpuTests.requireGpu();
         Set<Op> missing = EnumSet.noneOf(Op.class);
-        for (Op op : Op.values()) if (!cuda.supports(op, DType.F32)) missing.add(op);
+        for (Op op : Op.values()) if (!cuda.supports(op, DType.F32) && !NOT_ON_CUDA_YET.contains(op)) missing.add(op);
         assertTrue(missing.isEmpty(), "ops the CUDA backend lacks for F32: " + missing);
     }
 
