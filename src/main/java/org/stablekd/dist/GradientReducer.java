@@ -41,6 +41,7 @@ public final class GradientReducer implements AutoCloseable {
     private final ExecutorService thread;   // null: reduce synchronously in finish()
     private double waitSeconds;
     private long steps;
+    private long handedOverEarly;   // buckets handed to the thread before finish(), over all steps
 
     /**
      * @param bucketFloats the smallest bucket, in floats (the last one cut may be smaller)
@@ -98,12 +99,20 @@ public final class GradientReducer implements AutoCloseable {
         return steps;
     }
 
+    /** Buckets handed to the communication thread while backward still ran, over all steps (the overlap). */
+    public long bucketsHandedOverDuringBackward() {
+        return handedOverEarly;
+    }
+
     /** Pass to {@link Autograd#backward(Tensor, Tensor, Autograd.LeafListener)}. */
     public Autograd.LeafListener listener() {
         return leaf -> {
             Bucket b = bucketOf.get(leaf);
             // without the thread, everything waits for finish(): a blocking reduce here would stall backward
-            if (b != null && --pending[b.index()] == 0 && thread != null) submit(b);
+            if (b != null && --pending[b.index()] == 0 && thread != null) {
+                submit(b);
+                handedOverEarly++;
+            }
         };
     }
 

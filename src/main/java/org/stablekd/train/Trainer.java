@@ -23,6 +23,7 @@ import org.stablekd.dist.Communicator;
 import org.stablekd.dist.DataParallel;
 import org.stablekd.dist.GradientReducer;
 import org.stablekd.dist.Mpi;
+import org.stablekd.dist.SyncBatchNorm;
 import org.stablekd.dist.World;
 import org.stablekd.io.Safetensors;
 import org.stablekd.nn.Module;
@@ -32,6 +33,7 @@ import org.stablekd.ops.Pointwise;
 import org.stablekd.optim.LrSchedule;
 import org.stablekd.optim.Sgd;
 import org.stablekd.tensor.Device;
+import org.stablekd.tensor.Restore;
 import org.stablekd.tensor.Scope;
 import org.stablekd.tensor.Tensor;
 
@@ -127,7 +129,7 @@ public final class Trainer {
         Sgd sgd = new Sgd(slab, o.momentum(), o.weightDecay(), o.nesterov());
         StepObserver observer = observerFactory == null ? null : observerFactory.apply(slab);
         List<Module> stateModules = new ArrayList<>(trainable.values());
-        stateModules.add(method.model());
+        if (!stateModules.contains(method.model())) stateModules.add(method.model());   // Module keeps identity equality
         int startEpoch = 0;
         double bestTop1 = -1;
         int bestEpoch = -1;
@@ -162,11 +164,16 @@ public final class Trainer {
             List<Tensor> state = new ArrayList<>(List.of(slab.values(), sgd.momentumBuffer()));
             state.addAll(DataParallel.buffers(stateModules));
             DataParallel.broadcastFromLeader(comm, state);
-            boolean thread = dp.overlap() && !(comm instanceof Mpi m && !m.allowsCommunicationThread());
+            // sync BN's all-reduces run inside forward and backward on this thread: the reducer's thread must not
+            // issue collectives at the same time (every rank must see the same order), so it waits for finish()
+            boolean thread = dp.overlap() && !dp.syncBatchNorm() && !(comm instanceof Mpi m && !m.allowsCommunicationThread());
             reducer = new GradientReducer(comm, slab, dp.bucketFloats(), thread);
-            log.printf("data-parallel over %d ranks (%s): %d images per rank per step, %d gradient bucket(s) of %.1f MB in all%s%s%n",
+            int synced = 0;
+            if (dp.syncBatchNorm()) for (Module m : stateModules) synced += SyncBatchNorm.enable(m, comm);
+            log.printf("data-parallel over %d ranks (%s): %d images per rank per step, %d gradient bucket(s) of %.1f MB in all%s%s%s%n",
                     comm.size(), comm.name(), o.batchSize() / comm.size(), reducer.buckets(), reducer.bytesPerStep() / 1e6,
                     thread ? ", all-reduced during backward" : ", all-reduced after backward",
+                    dp.syncBatchNorm() ? ", BatchNorm over the global batch (" + synced + " layers)" : ", BatchNorm per rank",
                     dp.checkEvery() > 0 ? ", parameters compared every " + dp.checkEvery() + " steps" : "");
         }
         long trainImages = 0;
@@ -180,7 +187,8 @@ public final class Trainer {
         Dataset valPart = validation == null ? null : validation.shard(comm.rank(), comm.size());
         try (Loader trainLoader = new Loader(train, trainTf, trainOpts); Loader testLoader = new Loader(testPart, testTf, testOpts);
              Loader valLoader = valPart == null ? null : new Loader(valPart, testTf, testOpts);
-             GradientReducer closeReducer = reducer; DeviceBatches batches = new DeviceBatches(device)) {
+             GradientReducer closeReducer = reducer; DeviceBatches batches = new DeviceBatches(device);
+             Restore syncOff = () -> stateModules.forEach(SyncBatchNorm::disable)) {   // the modules leave as ordinary BatchNorm
             int steps = trainLoader.batchesPerEpoch();
             double waitBefore = 0;
             for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
@@ -239,11 +247,12 @@ public final class Trainer {
                 int recalibrate = method.bnRecalibrationBatches(epoch);
                 Evaluator.Result asTrained = null;
                 BatchNormRecalibration.Result recal = null;
-                DataParallel.averageBuffers(comm, stateModules);   // one model: the ranks' BatchNorm statistics averaged
+                // one model: the ranks' BatchNorm statistics averaged (synchronized ones are equal already)
+                if (!dp.syncBatchNorm()) DataParallel.averageBuffers(comm, stateModules);
                 if (recalibrate > 0) {
                     asTrained = Evaluator.evaluate(method.model(), testLoader, epoch, comm, batches);
                     recal = BatchNormRecalibration.run(method.model(), trainLoader.startEpoch(epoch), recalibrate, batches);
-                    DataParallel.averageBuffers(comm, stateModules);
+                    if (!dp.syncBatchNorm()) DataParallel.averageBuffers(comm, stateModules);
                 }
                 Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch, comm, batches);
                 Evaluator.Result val = valLoader == null ? null : Evaluator.evaluate(method.model(), valLoader, epoch, comm, batches);

@@ -1,6 +1,7 @@
 package org.stablekd.dist;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -123,6 +124,19 @@ class DataParallelTrainingTest {
         double moved = 0;
         for (long i = 0; i < w0.numel(); i++) moved = Math.max(moved, Math.abs(w0.getFlat(i) - w2.getFlat(i)));
         assertTrue(moved > 100 * TOL, "training changed fc.weight by only " + moved);
+    }
+
+    @Test
+    void withSyncBatchNormTwoRanksMatchOneRankWithBatchNormToo(@TempDir Path dir) throws Exception {
+        run(0, dir.resolve("one"), "epochs=2", "bn=true");
+        String log = run(2, dir.resolve("two"), "epochs=2", "bn=true", "syncbn=true");
+        assertTrue(log.contains("BatchNorm over the global batch (1 layers)") && log.contains("all-reduced after backward"), log);
+        // weights and running statistics: one process's BatchNorm over the whole batch, up to summation order
+        assertClose(state(dir.resolve("two"), 0), state(dir.resolve("one"), 0), TOL);
+        assertBitEqual(state(dir.resolve("two"), 1), state(dir.resolve("two"), 0));
+        // without sync the halves' statistics differ from the whole batch's: the same comparison fails
+        run(2, dir.resolve("per-rank"), "epochs=2", "bn=true");
+        assertThrows(AssertionError.class, () -> assertClose(state(dir.resolve("per-rank"), 0), state(dir.resolve("one"), 0), TOL));
     }
 
     @Test
