@@ -97,7 +97,7 @@ part "environment" 20 "date -u; nvidia-smi -L; nvidia-smi --query-gpu=name,drive
   echo \"LD_LIBRARY_PATH=\$LD_LIBRARY_PATH\"; find \"\$(python3 -c 'import nvidia;print(list(nvidia.__path__)[0])' 2>/dev/null || echo /nonexistent)\" -name 'lib*.so*' 2>/dev/null | grep -E 'cudart|cublas|cudnn|nvrtc|nccl' | head -20; \
   $JAVA -version 2>&1 | head -1; $torch_ok || echo 'torch missing or without CUDA: the PyTorch parts will fail and are recorded as such'"
 
-# 1. every gpu-tagged suite (CudaVsCpuGpuTest, CudaOpsGpuTest, FusedOpsGpuTest, TrainingStepDeterminismGpuTest),
+# 1. every gpu-tagged suite (CudaVsCpuGpuTest, CudaOpsGpuTest, FusedOpsGpuTest, TrainingStepDeterminismGpuTest, DevicePlacementGpuTest),
 #    kernels from the fatbin, allocations poison-filled (the untagged CUDA tests ran on the development machine)
 part "gpu tests (fatbin)" 150 "gpu_run $JAVA -ea -Dstablekd.poison=true -cp \"$TESTCP\" $junit --select-package org.stablekd.backend.cuda --include-tag gpu"
 # 1b. NCCL through dist.Nccl, one rank (issue 14): unique id, ncclCommInitRank, allreduce and broadcast on the stream

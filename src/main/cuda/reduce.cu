@@ -60,3 +60,36 @@ extern "C" __global__ void sum_rows_f32(const float* x, int rows, int cols, floa
     for (int i = 0; i < rows; ++i) acc += (double)x[(i64)i * cols + j];
     out[j] = (float)acc;
 }
+
+// Top-k hits of logits (rows, cols) against int labels (rows): out[0] = top-1 hits, out[1] =
+// top-k hits. One block of 1024 threads (a metric, read once per step at most): thread t walks
+// rows t, t+1024, …, then the block adds the counts (block_sum, a fixed tree: deterministic, and
+// nothing to zero first). A label's rank counts the classes ahead of it (a higher score, or an
+// equal one at a lower index: PyTorch's topk order); a row with a NaN or an out-of-range label is
+// a miss. Counts ≤ rows, exact in float up to 2^24.
+extern "C" __global__ void topk_hits_f32(const float* logits, const int* labels, int rows, int cols, int k, float* out) {
+    __shared__ double scratch[32];
+    double top1 = 0.0, topk = 0.0;
+    for (int i = threadIdx.x; i < rows; i += blockDim.x) {
+        int y = labels[i];
+        if (y < 0 || y >= cols) continue;
+        const float* row = logits + (i64)i * cols;
+        float target = row[y];
+        int ahead = 0;
+        bool nan = false;
+        for (int c = 0; c < cols; ++c) {
+            float v = row[c];
+            if (isnan(v)) { nan = true; break; }
+            if (v > target || (v == target && c < y)) ++ahead;
+        }
+        if (nan) continue;
+        if (ahead == 0) top1 += 1.0;
+        if (ahead < k) topk += 1.0;
+    }
+    top1 = block_sum(top1, scratch);
+    topk = block_sum(topk, scratch);
+    if (threadIdx.x == 0) {
+        out[0] = (float)top1;
+        out[1] = (float)topk;
+    }
+}

@@ -88,7 +88,7 @@ final class Derivatives {
             case ATTENTION_MAP -> new Tensor[] {Distill.attentionMapGrad(n.input(0), n.saved(0), g)};
             case SUM -> new Tensor[] {Memory.broadcastScalar(g, 1, n.input(0))};
             case MEAN -> new Tensor[] {Memory.broadcastScalar(g, 1.0 / n.input(0).numel(), n.input(0))};
-            case COPY, FILL, SGD_STEP -> throw new IllegalStateException(n.opName() + " writes into a tensor it is given and is never recorded");
+            case COPY, FILL, SGD_STEP, TOPK_HITS -> throw new IllegalStateException(n.opName() + " writes into a tensor it is given and is never recorded");
         };
     }
 }

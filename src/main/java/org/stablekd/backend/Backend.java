@@ -22,6 +22,11 @@ public interface Backend {
     /** Waits until all queued work is done (a no-op on host backends). */
     default void sync() {}
 
+    /** Copies between the host and this backend's device; host backends have none. */
+    default Transfers transfers() {
+        throw new UnsupportedOperationException(name() + " runs on host memory; it has no transfers");
+    }
+
     ConvKernels conv();
 
     GemmKernels gemm();

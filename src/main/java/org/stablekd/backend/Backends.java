@@ -152,6 +152,24 @@ public final class Backends {
             throw new IllegalArgumentException(op.name().toLowerCase() + " is not implemented on " + device + " for dtype " + dtype
                     + "; copy the tensors to the CPU (org.stablekd.backend.cuda.CudaTensors.toHost) for this op");
         }
+        if (device.kind() == Device.Kind.SIM) {
+            Backend b = org.stablekd.backend.sim.SimBackend.select(op, dtype);
+            if (b != null) return b;
+            throw new IllegalArgumentException(op.name().toLowerCase() + " is not implemented on " + device + " for dtype " + dtype);
+        }
         throw new IllegalArgumentException(op.name().toLowerCase() + ": no backend for device " + device + " in this build");
+    }
+
+    /** The backend that owns {@code device}'s memory (its transfers); fails with the reason if it cannot load. */
+    public static Backend forDevice(Device device) {
+        return switch (device.kind()) {
+            case CPU -> host();
+            case SIM -> org.stablekd.backend.sim.SimBackend.select(Op.COPY, DType.F32);
+            case CUDA -> {
+                Availability a = cuda();
+                if (!a.available()) throw new IllegalStateException("no backend for " + device + ": " + a.reason());
+                yield a.backend();
+            }
+        };
     }
 }

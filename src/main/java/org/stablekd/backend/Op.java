@@ -50,12 +50,14 @@ public enum Op {
     COPY,
     FILL,
     // optimizer updates over a parameter slab (not differentiable)
-    SGD_STEP;
+    SGD_STEP,
+    // metrics (not differentiable): top-1 and top-k hits of logits against labels, counted where the logits are
+    TOPK_HITS;
 
     /** False for ops that write into a tensor the caller gives and are never recorded. */
     public boolean differentiable() {
         return switch (this) {
-            case COPY, FILL, SGD_STEP -> false;
+            case COPY, FILL, SGD_STEP, TOPK_HITS -> false;
             default -> true;
         };
     }

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.stablekd.autograd.Autograd;
+import org.stablekd.backend.Transfers;
 import org.stablekd.dist.Communicator;
 import org.stablekd.dist.DataParallel;
 import org.stablekd.dist.GradientReducer;
@@ -15,9 +16,11 @@ import org.stablekd.distill.Recomposition;
 import org.stablekd.distill.StableKD;
 import org.stablekd.nn.Model;
 import org.stablekd.nn.ParameterSlab;
+import org.stablekd.ops.Memory;
 import org.stablekd.ops.Pointwise;
 import org.stablekd.optim.Sgd;
 import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Device;
 import org.stablekd.tensor.HostAllocator;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Scope;
@@ -49,6 +52,20 @@ public final class StepBench {
      */
     public static Timing time(String name, TrainingMethod method, int epoch, int batch, int warmup, int steps, long seed,
                               Communicator comm, DataParallel.Settings dp) {
+        return time(name, method, epoch, batch, warmup, steps, seed, comm, dp, Device.CPU);
+    }
+
+    /** On {@code device}, one process. */
+    public static Timing time(String name, TrainingMethod method, int epoch, int batch, int warmup, int steps, long seed, Device device) {
+        return time(name, method, epoch, batch, warmup, steps, seed, Local.INSTANCE, DataParallel.Settings.DEFAULT, device);
+    }
+
+    /**
+     * As above on {@code device}: the method moves there, the batch is uploaded once, and each
+     * timed step ends by downloading its loss (so the clock sees the device's work finish).
+     */
+    public static Timing time(String name, TrainingMethod method, int epoch, int batch, int warmup, int steps, long seed,
+                              Communicator comm, DataParallel.Settings dp, Device device) {
         // each mode starts as a fresh process would: free blocks cached for the previous mode's sizes are unmapped
         HostAllocator.get().emptyCache();
         Model m = method.model();
@@ -62,6 +79,9 @@ public final class StepBench {
             int[] y = new int[local];
             for (int i = 0; i < local; i++) y[i] = rng.nextInt(m.numClasses());
             labels = Tensor.ofInts(y, local);
+            method.to(device);
+            images = Transfers.to(images, device);
+            labels = Transfers.to(labels, device);
         }
         ParameterSlab slab = ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(method.trainable()));
         Sgd sgd = new Sgd(slab, 0.9, 5e-4, false);
@@ -81,9 +101,9 @@ public final class StepBench {
                 if (reducer == null) {
                     Autograd.backward(total);
                 } else {
-                    comm.allreduceSum(new double[] {total.item() * local, local});   // the trainer's per-step numbers
+                    comm.allreduceSum(new double[] {Transfers.toHost(total).item() * local, local});   // the trainer's per-step numbers
                     Tensor share = Tensor.emptyLike(total);
-                    share.fill((double) local / batch);
+                    Memory.fill(share, (double) local / batch);
                     Autograd.backward(total, share, reducer.listener());
                     double before = reducer.waitSeconds();
                     reducer.finish();
@@ -91,6 +111,7 @@ public final class StepBench {
                 }
                 sgd.step(0.01);
                 sgd.zeroGrad();
+                if (!device.isHost()) Transfers.toHost(total);   // waits for the step on the device
             }
             if (i >= warmup) {
                 ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
@@ -109,7 +130,12 @@ public final class StepBench {
     public record Latency(String name, int batch, double p50Ms, double p99Ms) {}
 
     public static Latency latency(Model model, int batch, int warmup, int calls, long seed) {
-        var p = org.stablekd.infer.Predictor.of(model);
+        return latency(model, batch, warmup, calls, seed, Device.CPU);
+    }
+
+    /** As above with the predictor on {@code device} (each call uploads its images and downloads its logits). */
+    public static Latency latency(Model model, int batch, int warmup, int calls, long seed, Device device) {
+        var p = org.stablekd.infer.Predictor.of(model).to(device);
         var in = model.inputShape();
         float[] x = Tensor.randn(new Rng(seed), DType.F32, 1, batch, in.dim(0), in.dim(1), in.dim(2)).toFloatArray();
         double[] ms = new double[calls];
@@ -141,18 +167,24 @@ public final class StepBench {
 
     /** As above, each step data-parallel over {@code comm}. */
     public static Map<String, Timing> trainingModes(Model teacher, Model student, int batch, int warmup, int steps, Communicator comm, DataParallel.Settings dp) {
+        return trainingModes(teacher, student, batch, warmup, steps, comm, dp, Device.CPU);
+    }
+
+    /** As above on {@code device}. */
+    public static Map<String, Timing> trainingModes(Model teacher, Model student, int batch, int warmup, int steps, Communicator comm,
+                                                    DataParallel.Settings dp, Device device) {
         Map<String, Timing> out = new LinkedHashMap<>();
-        out.put("teacher", time("train " + teacher.name() + " (teacher alone)", new Supervised(teacher, 0), 0, batch, warmup, steps, 1, comm, dp));
-        out.put("student", time("train " + student.name() + " (student alone)", new Supervised(student, 0), 0, batch, warmup, steps, 1, comm, dp));
+        out.put("teacher", time("train " + teacher.name() + " (teacher alone)", new Supervised(teacher, 0), 0, batch, warmup, steps, 1, comm, dp, device));
+        out.put("student", time("train " + student.name() + " (student alone)", new Supervised(student, 0), 0, batch, warmup, steps, 1, comm, dp, device));
         teacher.eval();
-        out.put("kd", time("KD " + teacher.name() + " → " + student.name(), new KD(teacher, student, 0.1, 0.9, 4), 0, batch, warmup, steps, 1, comm, dp));
+        out.put("kd", time("KD " + teacher.name() + " → " + student.name(), new KD(teacher, student, 0.1, 0.9, 4), 0, batch, warmup, steps, 1, comm, dp, device));
         Plan plan = Plan.defaults(student.stageCount(), teacher.stageCount(), Recomposition.stageCount(Math.min(student.stageCount(), teacher.stageCount()), 2));
         StableKD skd = new StableKD(teacher, student, plan, null, new Rng(1), null);
         var schedule = plan.schedule();
         for (int s = 0; s < schedule.size(); s++) {
             String stage = s == 0 ? "decomposed" : s == schedule.size() - 1 ? "final" : "merged";
             out.put("stablekd-" + stage + (s > 0 && s < schedule.size() - 1 && schedule.size() > 3 ? s : ""),
-                    time("StableKD " + stage + " " + schedule.get(s), skd, plan.firstEpochOf(s), batch, warmup, steps, 1, comm, dp));
+                    time("StableKD " + stage + " " + schedule.get(s), skd, plan.firstEpochOf(s), batch, warmup, steps, 1, comm, dp, device));
         }
         return out;
     }

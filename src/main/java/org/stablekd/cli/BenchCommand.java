@@ -44,8 +44,9 @@ final class BenchCommand implements Callable<Integer> {
         dist.apply();
         Communicator comm = World.current();
         if (batch < 1 || steps < 1 || warmup < 0) throw new IllegalArgumentException("--batch and --steps must be at least 1, --warmup at least 0");
-        System.out.printf("stablekd bench: backend %s, %d threads, batch %d, input %s, %d classes; %d warm-up + %d timed steps (median)%n",
-                Backends.host().name(), Parallel.threads(), batch, input, classes, warmup, steps);
+        var device = runtime.device();
+        System.out.printf("stablekd bench: device %s, backend %s, %d threads, batch %d, input %s, %d classes; %d warm-up + %d timed steps (median)%n",
+                device, device.isHost() ? Backends.host().name() : Backends.forDevice(device).name(), Parallel.threads(), batch, input, classes, warmup, steps);
         if (!noTraining) {
             Model t = Zoo.create(teacher, classes, input, new Rng(1)), s = Zoo.create(student, classes, input, new Rng(2));
             if (comm.isDistributed()) {
@@ -56,7 +57,7 @@ final class BenchCommand implements Callable<Integer> {
             } else {
                 System.out.printf("%-58s %10s %10s %10s%n", "training step", "median ms", "p90 ms", "img/s");
             }
-            for (StepBench.Timing r : StepBench.trainingModes(t, s, batch, warmup, steps, comm, World.settings()).values()) {
+            for (StepBench.Timing r : StepBench.trainingModes(t, s, batch, warmup, steps, comm, World.settings(), device).values()) {
                 if (comm.isDistributed()) {
                     // ring all-reduce: each rank sends 2 (N-1)/N of the gradient bytes
                     System.out.printf("%-58s %10.1f %10.1f %10.0f %10.2f %12.2f%n", r.name(), r.medianMs(), r.p90Ms(), r.imagesPerSecond(), r.medianWaitMs(),
@@ -67,12 +68,15 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         if (comm.isDistributed()) return 0;   // latency and memory are per process: measure them without mpirun
-        if (stages) printStageCosts();
+        if (stages) {
+            if (!device.isHost()) System.out.println("stage costs: measured on the CPU (--stages does not place its models on " + device + ")");
+            printStageCosts();
+        }
         List<String> names = latency != null ? latency : List.of(student);
         System.out.printf("%-20s %6s %10s %10s%n", "inference", "batch", "p50 ms", "p99 ms");
         for (String n : names) {
             Model m = Zoo.create(n, classes, input.dim(1) == Zoo.standardInput(n).dim(1) ? input : Zoo.standardInput(n), new Rng(3));
-            StepBench.Latency l = StepBench.latency(m, 1, 20, calls, 4);
+            StepBench.Latency l = StepBench.latency(m, 1, 20, calls, 4, device);
             System.out.printf("%-20s %6d %10.3f %10.3f%n", l.name(), l.batch(), l.p50Ms(), l.p99Ms());
         }
         HostAllocator.Stats st = HostAllocator.get().stats();

@@ -43,6 +43,7 @@ final class CompareCommand implements Callable<Integer> {
             return 0;
         }
         ExperimentRunner runner = new ExperimentRunner(e, 2, System.out);
+        runner.on(exp.runtime.device());
         if (e.teacher() != null) {
             Evaluator.Result t = runner.evaluateTeacher(exp.workers);
             System.out.printf("teacher %s: test top-1 %.2f%%%n", e.teacher(), t.top1());

@@ -40,6 +40,7 @@ final class DistillCommand implements Callable<Integer> {
         Experiment e = exp.experiment(method);
         MethodSpec m = withParams(exp.config == null ? e.methods().get(0) : e.method(method), params);
         ExperimentRunner runner = new ExperimentRunner(e, 2, System.out);
+        runner.on(exp.runtime.device());
         for (long seed : e.runSeeds()) runner.run(m, seed, resume, !exp.noProgress, exp.workers);
         return 0;
     }

@@ -28,8 +28,11 @@ final class EvalCommand implements Callable<Integer> {
         runtime.apply();
         DataSpec d = DataSpec.load(data, input, 2);
         Model m = Pretrained.load(model, weights, d.numClasses(), d.input());
-        try (Loader l = new Loader(d.test(), d.testTransform(), LoaderOptions.batchSize(batch).shuffle(false).workers(1))) {
-            Evaluator.Result r = Evaluator.evaluate(m, l, 0);
+        var device = runtime.device();
+        m.to(device);
+        try (Loader l = new Loader(d.test(), d.testTransform(), LoaderOptions.batchSize(batch).shuffle(false).workers(1));
+             org.stablekd.train.DeviceBatches b = new org.stablekd.train.DeviceBatches(device)) {
+            Evaluator.Result r = Evaluator.evaluate(m, l, 0, org.stablekd.dist.Local.INSTANCE, b);
             System.out.printf("%s on %s test (%d images): top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%.1f s)%n",
                     model, d.name(), r.images(), r.top1(), r.top5(), r.loss(), r.seconds());
         }

@@ -37,9 +37,11 @@ final class PredictCommand implements Callable<Integer> {
         if (x == null) throw new IllegalArgumentException(in + " has no tensor 'input' (it has " + f.tensors().keySet() + ")");
         if (x.rank() != 4 || x.dtype() != DType.F32) throw new IllegalArgumentException(in + ": 'input' must be F32 (N,C,H,W), got " + x.dtype() + " " + x.shape());
         Model m = Pretrained.load(model, weights, classes, Shape.of(x.dim(1), x.dim(2), x.dim(3)));
+        var device = runtime.device();
+        m.to(device);
         Tensor logits;
         try (Restore ng = Autograd.noGrad()) {
-            logits = m.forward(x);
+            logits = org.stablekd.backend.Transfers.toHost(m.forward(org.stablekd.backend.Transfers.to(x, device)));
         }
         Map<String, String> md = new LinkedHashMap<>();
         md.put("model", model);

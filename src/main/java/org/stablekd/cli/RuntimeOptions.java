@@ -11,6 +11,26 @@ final class RuntimeOptions {
     @Option(names = "--backend", description = "Host backend: cpu (Vector API, default) or ref (the slow scalar oracle).")
     String backend;
 
+    @Option(names = "--device", description = "cpu or cuda (default: cuda when the CUDA backend loads, else cpu, saying why).")
+    String device;
+
+    private org.stablekd.tensor.Device resolved;
+
+    /**
+     * The device to run on (resolved once); a default that fell back to the CPU says why in one
+     * line on stdout. Under mpirun the default is the CPU: data parallelism works on host memory.
+     */
+    org.stablekd.tensor.Device device() {
+        if (resolved == null) {
+            var c = device == null && World.launchedByMpi(System.getenv())
+                    ? new org.stablekd.backend.DeviceChoice.Choice(org.stablekd.tensor.Device.CPU, "running on the CPU: data-parallel training (mpirun) works on host memory")
+                    : org.stablekd.backend.DeviceChoice.resolve(device);
+            if (c.note() != null) System.out.println("stablekd: " + c.note());
+            resolved = c.device();
+        }
+        return resolved;
+    }
+
     void apply() {
         if (threads != null) {
             if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
@@ -24,5 +44,6 @@ final class RuntimeOptions {
             if (!backend.equals("cpu") && !backend.equals("ref")) throw new IllegalArgumentException("--backend must be cpu or ref, not " + backend);
             System.setProperty("stablekd.backend", backend);
         }
+        if (device != null) device();   // an explicit --device is checked before any data loads
     }
 }

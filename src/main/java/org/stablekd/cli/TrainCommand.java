@@ -92,14 +92,15 @@ final class TrainCommand implements Callable<Integer> {
         info.put("batch", Integer.toString(batch));
         info.put("lr", Double.toString(lr));
         info.put("schedule", sched.toString());
-        System.out.printf("stablekd train: %s (%,d params) on %s: %d train / %d test images, input %s, %d classes; backend %s, %d threads%n",
+        var device = runtime.device();
+        System.out.printf("stablekd train: %s (%,d params) on %s: %d train / %d test images, input %s, %d classes; device %s, backend %s, %d threads%n",
                 model, m.parameterCount(), d.name(), train.size(), d.test().size(), d.input(), d.numClasses(),
-                Backends.host().name(), Parallel.threads());
+                device, device.isHost() ? Backends.host().name() : Backends.forDevice(device).name(), Parallel.threads());
         System.out.printf("  %d epochs, batch %d, SGD lr %s (%s), momentum %s, wd %s%s; writing %s%n",
                 epochs, batch, lr, sched, momentum, weightDecay, nesterov ? ", nesterov" : "", dir);
         Trainer.Options opts = new Trainer.Options(epochs, batch, sched, momentum, weightDecay, nesterov, seed, dir, resume,
                 workers, 256, !noProgress, info);
-        Trainer.Result r = new Trainer(opts, System.out).fit(new Supervised(m, labelSmoothing), train, d.trainTransform(), d.test(), d.testTransform());
+        Trainer.Result r = new Trainer(opts, System.out).on(device).fit(new Supervised(m, labelSmoothing), train, d.trainTransform(), d.test(), d.testTransform());
         System.out.printf("done: last test top-1 %.2f%%, best %.2f%% (epoch %d); %.0f train img/s; %.1f min; weights in %s%n",
                 r.lastTop1(), r.bestTop1(), r.bestEpoch(), r.trainImagesPerSecond(), r.wallSeconds() / 60, dir.resolve("weights.safetensors"));
         return 0;

@@ -69,6 +69,14 @@ public final class DKD implements TrainingMethod {
 
     @Override public String name() { return "dkd"; }
     @Override public Model model() { return student; }
+
+    /** The student (and its connectors) and the frozen teacher. */
+    @Override
+    public void to(org.stablekd.tensor.Device device) {
+        TrainingMethod.super.to(device);
+        teacher.to(device);
+    }
+
     @Override public Map<String, Module> trainable() { return Map.of("model", student); }
     public double alpha() { return alpha; }
     public double beta() { return beta; }

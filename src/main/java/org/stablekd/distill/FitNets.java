@@ -54,6 +54,13 @@ public final class FitNets implements TrainingMethod {
     @Override public String name() { return "fitnets"; }
     @Override public Model model() { return student; }
 
+    /** The student (and its connectors) and the frozen teacher. */
+    @Override
+    public void to(org.stablekd.tensor.Device device) {
+        TrainingMethod.super.to(device);
+        teacher.to(device);
+    }
+
     @Override
     public Map<String, Module> trainable() {
         Map<String, Module> m = new LinkedHashMap<>();

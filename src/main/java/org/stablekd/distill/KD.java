@@ -47,6 +47,17 @@ public final class KD implements TrainingMethod {
 
     @Override public String name() { return augment.name().equals("none") ? "kd" : "kd+" + augment.name(); }
     @Override public Model model() { return student; }
+
+    /** The student (and its connectors) and the frozen teacher. */
+    @Override
+    public void to(org.stablekd.tensor.Device device) {
+        if (!device.isHost() && !augment.name().equals("none")) {
+            throw new IllegalArgumentException("--augment " + augment.name() + " mixes batches on the host; run it with --device cpu");
+        }
+        TrainingMethod.super.to(device);
+        teacher.to(device);
+    }
+
     @Override public Map<String, Module> trainable() { return Map.of("model", student); }
 
     @Override

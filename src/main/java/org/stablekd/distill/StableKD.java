@@ -69,6 +69,13 @@ public final class StableKD implements TrainingMethod {
     @Override public Model model() { return student; }
     public Plan plan() { return plan; }
 
+    /** The student (and its connectors) and the frozen teacher. */
+    @Override
+    public void to(org.stablekd.tensor.Device device) {
+        TrainingMethod.super.to(device);
+        teacher.to(device);
+    }
+
     @Override
     public Map<String, Module> trainable() {
         Map<String, Module> m = new LinkedHashMap<>();
@@ -179,8 +186,19 @@ public final class StableKD implements TrainingMethod {
 
     static final double NORMALIZED_MSE_EPS = 1e-8;
 
-    /** Var(t) over all of the batch's elements, a constant of the step (the teacher gets no gradient). */
+    /**
+     * Var(t) over all of the batch's elements, a constant of the step (the teacher gets no
+     * gradient). On a device the mean is broadcast there, so only Var itself comes back: one
+     * scalar per inner group and step (the loss scale is a host number until there is a division op).
+     */
     static double variance(Tensor t) {
+        if (!t.device().isHost()) {
+            try (org.stablekd.tensor.Restore ng = org.stablekd.autograd.Autograd.noGrad()) {
+                Tensor mean = org.stablekd.ops.Reduce.mean(t);
+                Tensor centered = Pointwise.sub(t, org.stablekd.ops.Memory.broadcastScalar(mean, 1.0, t));
+                return org.stablekd.backend.Transfers.toHost(org.stablekd.ops.Reduce.mean(Pointwise.mul(centered, centered))).item();
+            }
+        }
         try (org.stablekd.tensor.Restore ng = org.stablekd.autograd.Autograd.noGrad()) {
             double mean = org.stablekd.ops.Reduce.mean(t).item();
             Tensor centered = Pointwise.addScalar(t, -mean);

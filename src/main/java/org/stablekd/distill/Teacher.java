@@ -26,11 +26,16 @@ public final class Teacher {
 
     public Teacher(Model model) {
         this.model = model;
-        BatchNormFolding.fold(model);   // also puts it in eval mode
+        BatchNormFolding.fold(model);   // also puts it in eval mode; a model on a device stays there
     }
 
     public Model model() {
         return model;
+    }
+
+    /** Moves the teacher, its folded weights included, to {@code device} (see {@link org.stablekd.nn.Module#to}). */
+    public void to(org.stablekd.tensor.Device device) {
+        model.to(device);
     }
 
     /** The logits. */

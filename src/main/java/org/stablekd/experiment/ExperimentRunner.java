@@ -34,6 +34,13 @@ public final class ExperimentRunner {
     private final Dataset validation;    // null without a hold-out
     private final Map<Long, Dataset> trainBySeed = new java.util.HashMap<>();
     private Model teacher;
+    private org.stablekd.tensor.Device device = org.stablekd.tensor.Device.CPU;
+
+    /** Trains and evaluates on {@code device} (default: the CPU; see Trainer#on). */
+    public ExperimentRunner on(org.stablekd.tensor.Device device) {
+        this.device = device;
+        return this;
+    }
 
     /** The result of one method. */
     public record Outcome(String label, String method, Path dir, Trainer.Result result) {}
@@ -75,12 +82,14 @@ public final class ExperimentRunner {
         return teacher;
     }
 
-    /** The teacher's test accuracy (it is evaluated once per experiment, for the report). */
     /** The teacher's test accuracy; under mpirun each rank evaluates its part of the test set. */
     public Evaluator.Result evaluateTeacher(int workers) throws IOException {
         var comm = org.stablekd.dist.World.current();
-        try (Loader l = new Loader(data.test().shard(comm.rank(), comm.size()), data.testTransform(), LoaderOptions.batchSize(256).shuffle(false).workers(workers))) {
-            return Evaluator.evaluate(teacher(), l, 0, comm);
+        try (Loader l = new Loader(data.test().shard(comm.rank(), comm.size()), data.testTransform(), LoaderOptions.batchSize(256).shuffle(false).workers(workers));
+             org.stablekd.train.DeviceBatches b = new org.stablekd.train.DeviceBatches(device)) {
+            Model t = teacher();
+            t.to(device);
+            return Evaluator.evaluate(t, l, 0, comm, b);
         }
     }
 
@@ -114,7 +123,7 @@ public final class ExperimentRunner {
         if (method instanceof StableKD s) log.println("   " + s.plan());
         Trainer.Options o = new Trainer.Options(e.epochs(), e.batch(), e.lr().build(e.epochs()), e.momentum(), e.weightDecay(), e.nesterov(),
                 seed, dir, resume, workers, 256, progress, info);
-        Trainer.Result r = new Trainer(o, log).fit(method, train, data.trainTransform(), data.test(), data.testTransform(), validation,
+        Trainer.Result r = new Trainer(o, log).on(device).fit(method, train, data.trainTransform(), data.test(), data.testTransform(), validation,
                 e.iboeWindow() > 0 ? slab -> new GradientNoise(student, slab, e.iboeWindow()) : null);
         log.printf("== %s (seed %d): last test top-1 %.2f%%, best %s top-1 %.2f%% (epoch %d), %.0f img/s, %.1f min%n", m.label(), seed,
                 r.lastTop1(), validation != null ? "validation" : "test", r.bestTop1(), r.bestEpoch(), r.trainImagesPerSecond(), r.wallSeconds() / 60);

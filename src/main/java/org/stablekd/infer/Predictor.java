@@ -14,7 +14,9 @@ import org.stablekd.models.Zoo;
 import org.stablekd.nn.BatchNormFolding;
 import org.stablekd.nn.Model;
 import org.stablekd.nn.StateDict;
+import org.stablekd.backend.Transfers;
 import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Device;
 import org.stablekd.tensor.Restore;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Scope;
@@ -42,6 +44,8 @@ public final class Predictor implements AutoCloseable {
     private final long imageFloats;
     /** The folded weights in the kernels' packed layouts, made on the first call (they never change). */
     private final WeightCache packed = new WeightCache();
+    /** Where the folded model runs; inputs are uploaded and logits downloaded per call. */
+    private volatile Device device = Device.CPU;
 
     private Predictor(Model model) {
         this.model = model;
@@ -86,6 +90,19 @@ public final class Predictor implements AutoCloseable {
         return Shape.of(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]));
     }
 
+    /**
+     * Runs on {@code device} from now on (e.g. {@code cuda:0}, see DeviceChoice): the folded model
+     * moves there; each call uploads its images and downloads its logits. Returns this.
+     */
+    public Predictor to(Device device) {
+        model.to(device);
+        this.device = device;
+        return this;
+    }
+
+    /** Where the model runs. */
+    public Device device() { return device; }
+
     public int numClasses() { return model.numClasses(); }
     /** One image: (C, H, W). */
     public Shape inputShape() { return model.inputShape(); }
@@ -98,8 +115,8 @@ public final class Predictor implements AutoCloseable {
         float[][] out = new float[1][];
         packed.run(() -> {
             try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
-                Tensor x = Tensor.of(images, batchShape(batch).dims());
-                out[0] = model.forward(x).toFloatArray();
+                Tensor x = Transfers.to(Tensor.of(images, batchShape(batch).dims()), device);
+                out[0] = Transfers.toHost(model.forward(x)).toFloatArray();
             }
         });
         return out[0];
@@ -117,7 +134,7 @@ public final class Predictor implements AutoCloseable {
             try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
                 Tensor x = Tensor.empty(DType.F32, batchShape(batch));
                 MemorySegment.copy(images, 0, x.segment(), 0, n * 4);
-                Tensor y = model.forward(x);
+                Tensor y = Transfers.toHost(model.forward(Transfers.to(x, device)));
                 MemorySegment.copy(y.segment(), y.offset() * 4, logits, 0, out * 4);
             }
         });
@@ -148,7 +165,7 @@ public final class Predictor implements AutoCloseable {
         return Shape.of(batch, s.dim(0), s.dim(1), s.dim(2));
     }
 
-    /** Nothing to release on the CPU today (kept for device-backed predictors). */
+    /** Nothing to release: the model's memory (host or device) goes back to its allocator when unreachable. */
     @Override
     public void close() {}
 }

@@ -147,7 +147,7 @@ public final class Safetensors {
             }
             if (t == null) throw new IllegalArgumentException("safetensors: tensor '" + name + "' is null");
             if (!t.device().isHost()) {
-                throw new IllegalArgumentException("safetensors: tensor '" + name + "' is on " + t.device() + "; copy it to the host before writing");
+                throw new IllegalArgumentException("safetensors: tensor '" + name + "' is on " + t.device() + "; copy it to the host before writing (org.stablekd.backend.Transfers.toHost)");
             }
             FileDType dtype = FileDType.of(t.dtype());
             long bytes = t.numel() * dtype.bytes;

@@ -42,8 +42,8 @@ public final class BatchNorm2d extends Module {
 
     /** PyTorch's reset_running_stats(): running mean 0, running variance 1, no batches tracked. */
     public void resetRunningStats() {
-        runningMean.value().fill(0);
-        runningVar.value().fill(1);
+        org.stablekd.ops.Memory.fill(runningMean.value(), 0);   // on the statistics' device
+        org.stablekd.ops.Memory.fill(runningVar.value(), 1);
         batchesTracked.value().setFlat(0, 0);
     }
 

@@ -61,6 +61,17 @@ public final class BatchNormFolding {
      * (the folded weights are separate tensors).
      */
     public static int fold(Model model) {
+        // the fold reads and writes weights on the host: a model on a device (a teacher shared by
+        // several runs, a Predictor moved before) comes back for it and returns, folded weights too
+        org.stablekd.tensor.Device device = model.device();
+        if (!device.isHost()) {
+            model.to(org.stablekd.tensor.Device.CPU);
+            try {
+                return fold(model);
+            } finally {
+                model.to(device);
+            }
+        }
         model.eval();
         Shape in = model.inputShape();
         Tensor probe;

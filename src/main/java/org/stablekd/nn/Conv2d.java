@@ -49,6 +49,12 @@ public final class Conv2d extends Module {
         return y;
     }
 
+    @Override
+    void moveExtras(org.stablekd.tensor.Device device) {
+        if (foldedWeight != null) foldedWeight = org.stablekd.backend.Transfers.to(foldedWeight, device);
+        if (foldedBias != null) foldedBias = org.stablekd.backend.Transfers.to(foldedBias, device);
+    }
+
     void setFolded(Tensor w, Tensor b) {
         this.foldedWeight = w;
         this.foldedBias = b;

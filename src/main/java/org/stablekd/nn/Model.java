@@ -69,9 +69,9 @@ public abstract class Model extends Module {
                 int[] dims = new int[inputShape.rank() + 1];
                 dims[0] = 1;
                 for (int d = 0; d < inputShape.rank(); d++) dims[d + 1] = inputShape.dim(d);
-                x = Tensor.zeros(DType.F32, dims);
+                x = zerosHere(Shape.of(dims));
             } else {
-                x = Tensor.zeros(DType.F32, in);
+                x = zerosHere(in);
             }
             Tensor input = x;
             used = Parameter.usedBy(() -> forwardStage(i, input));
@@ -95,7 +95,7 @@ public abstract class Model extends Module {
             int[] dims = new int[inputShape.rank() + 1];
             dims[0] = batch;
             for (int i = 0; i < inputShape.rank(); i++) dims[i + 1] = inputShape.dim(i);
-            Tensor x = Tensor.zeros(DType.F32, dims);
+            Tensor x = zerosHere(Shape.of(dims));
             for (int i = 0; i < stageCount(); i++) {
                 x = forwardStage(i, x);
                 out.add(x.shape());
@@ -104,5 +104,12 @@ public abstract class Model extends Module {
             train(wasTraining);
         }
         return out;
+    }
+
+    /** A zero probe on the model's device (the model may already have moved, see Module#to). */
+    private Tensor zerosHere(Shape shape) {
+        Tensor x = Tensor.empty(DType.F32, shape, device());
+        org.stablekd.ops.Memory.fill(x, 0);
+        return x;
     }
 }

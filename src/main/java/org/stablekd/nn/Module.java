@@ -4,6 +4,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.stablekd.backend.Transfers;
+import org.stablekd.tensor.Device;
+import org.stablekd.tensor.Restore;
+import org.stablekd.tensor.Scope;
 import org.stablekd.tensor.Tensor;
 
 /**
@@ -63,6 +67,46 @@ public abstract class Module {
 
     public boolean isTraining() {
         return training;
+    }
+
+    // ---------------------------------------------------------------- placement
+
+    /**
+     * Moves every parameter and floating buffer (with the inference-only folded weights) to
+     * {@code device}: each becomes its own copy there, outside any scope; gradients are not
+     * carried. Integer buffers (BatchNorm's num_batches_tracked) stay on the host: the forward
+     * bumps that counter there and a training step must not copy it. Returns this.
+     */
+    public Module to(Device device) {
+        try (Restore unscoped = Scope.suspend()) {
+            moveTo(device);
+        }
+        return this;
+    }
+
+    private void moveTo(Device device) {
+        for (Parameter p : params.values()) {
+            if (!p.value().device().equals(device)) p.rebind(Transfers.to(p.value(), device));
+        }
+        for (Buffer b : buffers.values()) {
+            if (b.value().dtype().floating && !b.value().device().equals(device)) b.rebind(Transfers.to(b.value(), device));
+        }
+        moveExtras(device);
+        for (Module c : children.values()) c.moveTo(device);
+    }
+
+    /** Tensors a module holds outside its parameters and buffers (Conv2d's folded weights) move here. */
+    void moveExtras(Device device) {}
+
+    /** The device of the parameters (the host for a module without any); fails if they are spread over several. */
+    public Device device() {
+        Device d = null;
+        for (var e : namedParameters().entrySet()) {
+            Device pd = e.getValue().value().device();
+            if (d == null) d = pd;
+            else if (!d.equals(pd)) throw new IllegalStateException("parameters on " + d + " and " + pd + " (" + e.getKey() + "); move the module with to(device)");
+        }
+        return d == null ? Device.CPU : d;
     }
 
     // ---------------------------------------------------------------- traversal

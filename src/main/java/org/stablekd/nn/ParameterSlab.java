@@ -33,8 +33,13 @@ public final class ParameterSlab {
         this.entries = entries;
     }
 
-    /** Moves every parameter of {@code module} into fresh slabs (values copied, gradients zero). */
+    /**
+     * Moves every parameter of {@code module} into fresh slabs (values copied, gradients zero) on
+     * the parameters' device ({@link Module#device()}: move the module there first with
+     * {@link Module#to}), so the optimizer's update and every gradient stay on that device.
+     */
     public static ParameterSlab pack(Module module) {
+        org.stablekd.tensor.Device device = module.device();
         Map<String, Parameter> ps = module.namedParameters();
         long total = 0;
         List<Entry> entries = new ArrayList<>();
@@ -46,8 +51,10 @@ public final class ParameterSlab {
         }
         Tensor values, grads;
         try (Restore r = Scope.suspend()) {
-            values = Tensor.zeros(DType.F32, Math.toIntExact(total));
-            grads = Tensor.zeros(DType.F32, Math.toIntExact(total));
+            values = Tensor.empty(DType.F32, org.stablekd.tensor.Shape.of(Math.toIntExact(total)), device);
+            grads = Tensor.empty(DType.F32, org.stablekd.tensor.Shape.of(Math.toIntExact(total)), device);
+            Memory.fill(values, 0);   // the alignment gaps too: an SGD step runs over them
+            Memory.fill(grads, 0);
         }
         for (Entry en : entries) {
             Tensor old = en.parameter().value();

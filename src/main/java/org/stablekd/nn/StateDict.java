@@ -46,12 +46,22 @@ public final class StateDict {
         return "[" + s + (names.size() > shown ? ", …" : "") + "]";
     }
 
-    /** dst ← src (same shape), converting the dtype element by element when they differ. */
-    static void copyInto(Tensor src, Tensor dst) {
+    /**
+     * dst ← src (same shape), converting the dtype element by element on the host when they
+     * differ; a destination on a device gets the (converted) host tensor uploaded.
+     */
+    public static void copyInto(Tensor src, Tensor dst) {
         if (src.dtype() == dst.dtype() && src.device().equals(dst.device())) {
             Memory.copy(src, dst);
             return;
         }
-        for (long i = 0; i < dst.numel(); i++) dst.setFlat(i, src.getFlat(i));
+        Tensor host = org.stablekd.backend.Transfers.toHost(src);
+        if (host.dtype() != dst.dtype()) {
+            Tensor converted = Tensor.empty(dst.dtype(), dst.shape());
+            for (long i = 0; i < converted.numel(); i++) converted.setFlat(i, host.getFlat(i));
+            host = converted;
+        }
+        if (dst.device().isHost()) Memory.copy(host, dst);
+        else Memory.copy(org.stablekd.backend.Transfers.to(host, dst.device()), dst);
     }
 }

@@ -42,7 +42,8 @@ public final class Sgd {
         this.weightDecay = weightDecay;
         this.nesterov = nesterov;
         try (Restore r = Scope.suspend()) {
-            this.momentumBuf = Tensor.zeros(DType.F32, slab.values().shape());
+            this.momentumBuf = Tensor.empty(DType.F32, slab.values().shape(), slab.values().device());   // on the slab's device
+            Memory.fill(momentumBuf, 0);
         }
     }
 

@@ -56,13 +56,27 @@ public final class Storage {
         return devicePointer;
     }
 
+    /**
+     * Storage of a host-memory device ({@link Device#SIM}) over {@code host}, which it owns: its
+     * segment is readable only by kernels ({@link KernelAccess}), so host code that reads it
+     * without a transfer fails as it would on a GPU. Belongs to the current {@link Scope}, if any.
+     */
+    public static Storage hostBacked(Device device, Storage host) {
+        if (device.isHost() || !host.device.isHost()) throw new IllegalArgumentException("hostBacked: " + device + " over storage on " + host.device);
+        Storage s = new Storage(device, host.segment, 0, host.bytes, host::release);
+        Scope scope = Scope.current();
+        if (scope != null) scope.adopt(s);
+        return s;
+    }
+
     /** The host segment (exactly {@link #bytes()} long, so any access beyond it is a Java exception). */
     public MemorySegment segment() {
         checkAlive();
-        // device storage has no host segment (NULL): say so, instead of an index error from a zero-length segment
-        if (!device.isHost()) {
+        // device storage has no host segment (NULL): say so, instead of an index error from a zero-length segment;
+        // a host-backed device's segment is for its kernels only
+        if (!device.isHost() && !(segment != MemorySegment.NULL && KernelAccess.open())) {
             throw new IllegalStateException("a tensor on " + device + " has no host memory to read or write here; copy it to the host first "
-                    + "(org.stablekd.backend.cuda.CudaTensors.toHost)");
+                    + "(org.stablekd.backend.Transfers.toHost)");
         }
         return segment;
     }

@@ -415,6 +415,7 @@ public final class Tensor {
         StringBuilder sb = new StringBuilder("Tensor").append(shape).append(' ').append(dtype).append(' ').append(device());
         if (name != null) sb.append(" '").append(name).append('\'');
         if (storage.isReleased()) return sb.append(" [released]").toString();
+        if (!device().isHost()) return sb.append(" [values on the device]").toString();   // host code cannot read them
         sb.append(" [");
         long n = Math.min(numel(), 8);
         for (long i = 0; i < n; i++) {

@@ -29,20 +29,8 @@ public final class Accuracy {
         return new int[] {top1, topk};
     }
 
-    /**
-     * The 0-based position of class {@code label} in row {@code l[from, from+classes)} sorted by
-     * descending score, ties by ascending index; {@code classes} (past every k) if the row holds a
-     * NaN or the label is out of range.
-     */
+    /** See {@link org.stablekd.backend.TopK#rank}. */
     static int rank(float[] l, int from, int classes, int label) {
-        if (label < 0 || label >= classes) return classes;
-        float target = l[from + label];
-        int ahead = 0;
-        for (int c = 0; c < classes; c++) {
-            float v = l[from + c];
-            if (Float.isNaN(v)) return classes;
-            if (v > target || (v == target && c < label)) ahead++;
-        }
-        return ahead;
+        return org.stablekd.backend.TopK.rank(l, from, classes, label);
     }
 }

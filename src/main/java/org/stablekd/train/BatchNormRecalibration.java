@@ -4,7 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.stablekd.autograd.Autograd;
 import org.stablekd.data.Batch;
+import org.stablekd.backend.Transfers;
 import org.stablekd.nn.BatchNorm2d;
+import org.stablekd.ops.Reduce;
 import org.stablekd.nn.Model;
 import org.stablekd.nn.Module;
 import org.stablekd.tensor.Restore;
@@ -26,6 +28,13 @@ public final class BatchNormRecalibration {
     public record Result(int batches, long images, double top1) {}
 
     public static Result run(Model model, Iterable<Batch> batches, int n) {
+        try (DeviceBatches host = DeviceBatches.host()) {
+            return run(model, batches, n, host);
+        }
+    }
+
+    /** As above with the batches placed on the model's device by {@code place}. */
+    public static Result run(Model model, Iterable<Batch> batches, int n, DeviceBatches place) {
         if (n < 1) throw new IllegalArgumentException("BatchNorm recalibration needs at least one batch, got " + n);
         List<BatchNorm2d> bns = new ArrayList<>();
         collect(model, bns);
@@ -40,8 +49,9 @@ public final class BatchNormRecalibration {
         try (Restore ng = Autograd.noGrad()) {
             for (Batch b : batches) {
                 try (b; Scope s = Scope.open()) {
-                    Tensor logits = model.forward(b.images());
-                    hits += Accuracy.topk(logits, b.labels(), 1)[0];
+                    DeviceBatches.Placed xy = place.place(b);
+                    Tensor logits = model.forward(xy.images());
+                    hits += (long) Transfers.toHost(Reduce.topkHits(logits, xy.labels(), 1)).getFlat(0);
                     images += b.size();
                 }
                 if (++used == n) break;

@@ -38,7 +38,7 @@ public final class Checkpoint {
         md.put("next_epoch", Integer.toString(meta.nextEpoch()));
         rngs.forEach((name, rng) -> md.put("rng." + name, encode(rng.state())));
         Files.createDirectories(file.toAbsolutePath().getParent());
-        Safetensors.write(file, tensors, md);
+        Safetensors.write(file, org.stablekd.backend.Transfers.toHost(tensors), md);   // device state is downloaded here
     }
 
     /**
@@ -81,7 +81,7 @@ public final class Checkpoint {
     }
 
     private static void copy(Tensor src, Tensor dst) {
-        for (long i = 0; i < dst.numel(); i++) dst.setFlat(i, src.getFlat(i));
+        org.stablekd.nn.StateDict.copyInto(src, dst);   // converts dtypes; uploads to a device-resident destination
     }
 
     static String encode(long[] state) {

@@ -1,5 +1,6 @@
 package org.stablekd.train;
 
+import java.util.List;
 import org.stablekd.autograd.Autograd;
 import org.stablekd.data.Batch;
 import org.stablekd.data.Loader;
@@ -7,6 +8,7 @@ import org.stablekd.dist.Communicator;
 import org.stablekd.dist.Local;
 import org.stablekd.nn.Model;
 import org.stablekd.ops.Losses;
+import org.stablekd.ops.Reduce;
 import org.stablekd.tensor.Restore;
 import org.stablekd.tensor.Scope;
 import org.stablekd.tensor.Tensor;
@@ -26,6 +28,16 @@ public final class Evaluator {
      * and sums loss, hits and counts over the ranks: every rank gets the whole set's numbers.
      */
     public static Result evaluate(Model model, Loader loader, int epoch, Communicator comm) {
+        try (DeviceBatches host = DeviceBatches.host()) {
+            return evaluate(model, loader, epoch, comm, host);
+        }
+    }
+
+    /**
+     * As above with each batch placed on the model's device by {@code batches}: the loss and the
+     * top-1/top-5 hits are computed there and come back together, one download per batch.
+     */
+    public static Result evaluate(Model model, Loader loader, int epoch, Communicator comm, DeviceBatches batches) {
         boolean wasTraining = model.isTraining();
         model.eval();
         long t0 = System.nanoTime();
@@ -34,11 +46,13 @@ public final class Evaluator {
         try (Restore ng = Autograd.noGrad()) {
             for (Batch b : loader.startEpoch(epoch)) {
                 try (b; Scope s = Scope.open()) {
-                    Tensor logits = model.forward(b.images());
-                    lossSum += Losses.crossEntropy(logits, b.labels()).item() * b.size();
-                    int[] hits = Accuracy.topk(logits, b.labels(), 5);
-                    hit1 += hits[0];
-                    hit5 += hits[1];
+                    DeviceBatches.Placed xy = batches.place(b);
+                    Tensor logits = model.forward(xy.images());
+                    Tensor hits = Reduce.topkHits(logits, xy.labels(), 5);   // {top-1, top-5}
+                    float[] v = Scalars.download(List.of(Losses.crossEntropy(logits, xy.labels()), hits.narrowView(0, 0, 1), hits.narrowView(0, 1, 1)));
+                    lossSum += (double) v[0] * b.size();
+                    hit1 += (long) v[1];
+                    hit5 += (long) v[2];
                     n += b.size();
                 }
             }

@@ -13,6 +13,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.stablekd.autograd.Autograd;
+import org.stablekd.backend.Transfers;
 import org.stablekd.data.Batch;
 import org.stablekd.data.Dataset;
 import org.stablekd.data.Loader;
@@ -31,6 +32,7 @@ import org.stablekd.ops.Memory;
 import org.stablekd.ops.Pointwise;
 import org.stablekd.optim.LrSchedule;
 import org.stablekd.optim.Sgd;
+import org.stablekd.tensor.Device;
 import org.stablekd.tensor.Restore;
 import org.stablekd.tensor.Scope;
 import org.stablekd.tensor.Tensor;
@@ -69,6 +71,7 @@ public final class Trainer {
     private final PrintStream log;
     private Communicator comm = World.current();
     private DataParallel.Settings dp = World.settings();
+    private Device device = Device.CPU;
 
     public Trainer(Options options, PrintStream log) {
         this.o = options;
@@ -83,6 +86,16 @@ public final class Trainer {
     public Trainer dataParallel(Communicator comm, DataParallel.Settings settings) {
         this.comm = comm;
         this.dp = settings;
+        return this;
+    }
+
+    /**
+     * Trains on {@code device} (default: the CPU): the method's modules, the parameter slab and the
+     * optimizer state move there, batches are uploaded ({@link DeviceBatches}), evaluation runs
+     * there, and a step downloads only its numbers (see {@link TrainingPlacement}).
+     */
+    public Trainer on(Device device) {
+        this.device = device;
         return this;
     }
 
@@ -111,6 +124,7 @@ public final class Trainer {
         Path ckpt = o.outDir().resolve("checkpoint.safetensors");
         MetricsLog metrics = new MetricsLog(o.outDir().resolve("metrics.jsonl"));
         Map<String, Module> trainable = method.trainable();
+        TrainingPlacement.place(method, device, observerFactory != null, comm.isDistributed());
         ParameterSlab slab = ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(trainable));
         Sgd sgd = new Sgd(slab, o.momentum(), o.weightDecay(), o.nesterov());
         StepObserver observer = observerFactory == null ? null : observerFactory.apply(slab);
@@ -173,7 +187,7 @@ public final class Trainer {
         Dataset valPart = validation == null ? null : validation.shard(comm.rank(), comm.size());
         try (Loader trainLoader = new Loader(train, trainTf, trainOpts); Loader testLoader = new Loader(testPart, testTf, testOpts);
              Loader valLoader = valPart == null ? null : new Loader(valPart, testTf, testOpts);
-             GradientReducer closeReducer = reducer;
+             GradientReducer closeReducer = reducer; DeviceBatches batches = new DeviceBatches(device);
              Restore syncOff = () -> stateModules.forEach(SyncBatchNorm::disable)) {   // the modules leave as ordinary BatchNorm
             int steps = trainLoader.batchesPerEpoch();
             double waitBefore = 0;
@@ -190,10 +204,11 @@ public final class Trainer {
                     for (Batch b : trainLoader.startEpoch(epoch)) {
                         double lr = method.learningRate(o.schedule(), epoch, (double) i / steps);
                         try (b; Scope s = Scope.open()) {
-                            TrainingMethod.Step step = method.step(b.images(), b.labels(), epoch, (long) epoch * steps + i);
+                            DeviceBatches.Placed xy = batches.place(b);
+                            TrainingMethod.Step step = method.step(xy.images(), xy.labels(), epoch, (long) epoch * steps + i);
                             Tensor total = null;
                             for (Tensor l : step.losses().values()) total = total == null ? l : Pointwise.add(total, l);
-                            StepNumbers nums = StepNumbers.of(total, step, b, comm);   // over all ranks
+                            StepNumbers nums = StepNumbers.of(total, step, xy.labels(), b, comm);   // over all ranks; the step's one download
                             double loss = nums.loss();
                             if (!Double.isFinite(loss)) {
                                 throw new TrainingDivergedException(String.format(
@@ -235,12 +250,12 @@ public final class Trainer {
                 // one model: the ranks' BatchNorm statistics averaged (synchronized ones are equal already)
                 if (!dp.syncBatchNorm()) DataParallel.averageBuffers(comm, stateModules);
                 if (recalibrate > 0) {
-                    asTrained = Evaluator.evaluate(method.model(), testLoader, epoch, comm);
-                    recal = BatchNormRecalibration.run(method.model(), trainLoader.startEpoch(epoch), recalibrate);
+                    asTrained = Evaluator.evaluate(method.model(), testLoader, epoch, comm, batches);
+                    recal = BatchNormRecalibration.run(method.model(), trainLoader.startEpoch(epoch), recalibrate, batches);
                     if (!dp.syncBatchNorm()) DataParallel.averageBuffers(comm, stateModules);
                 }
-                Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch, comm);
-                Evaluator.Result val = valLoader == null ? null : Evaluator.evaluate(method.model(), valLoader, epoch, comm);
+                Evaluator.Result ev = Evaluator.evaluate(method.model(), testLoader, epoch, comm, batches);
+                Evaluator.Result val = valLoader == null ? null : Evaluator.evaluate(method.model(), valLoader, epoch, comm, batches);
                 lastTop1 = ev.top1();
                 double chooser = val != null ? val.top1() : ev.top1();   // "best" is judged on validation when there is one
                 boolean best = chooser > bestTop1;
@@ -289,8 +304,9 @@ public final class Trainer {
                         st.images / epochSeconds, epochSeconds, best ? "  (best)" : "");
                 if (!leader) continue;   // rank 0 alone writes
                 // weights first, then the checkpoint that says this epoch is done
-                Safetensors.write(o.outDir().resolve("weights.safetensors"), method.model().stateDict(), weightsMeta(method));
-                if (best) Safetensors.write(o.outDir().resolve("best.safetensors"), method.model().stateDict(), weightsMeta(method));
+                Map<String, Tensor> weights = Transfers.toHost(method.model().stateDict());   // downloaded from a device
+                Safetensors.write(o.outDir().resolve("weights.safetensors"), weights, weightsMeta(method));
+                if (best) Safetensors.write(o.outDir().resolve("best.safetensors"), weights, weightsMeta(method));
                 Map<String, String> extra = new LinkedHashMap<>(o.runInfo());
                 extra.putAll(method.checkpointMetadata());
                 extra.put("best_top1", Double.toString(bestTop1));

@@ -23,6 +23,16 @@ public interface TrainingMethod {
     /** Every module whose parameters the optimizer updates and checkpoints save, by role ("model", "connector.0", …). */
     Map<String, Module> trainable();
 
+    /**
+     * Moves every module a step reads to {@code device} before training: the model and the other
+     * trainable modules here; distillation methods also move their frozen teacher. The batches
+     * then arrive on that device (the trainer uploads them).
+     */
+    default void to(org.stablekd.tensor.Device device) {
+        model().to(device);
+        for (Module m : trainable().values()) m.to(device);
+    }
+
     /** One training step on a batch; {@code epoch} and {@code step} let methods warm up or change stage. */
     Step step(Tensor images, Tensor labels, int epoch, long step);
 

@@ -111,4 +111,43 @@ class CliTest {
         }
         Close.assertClose(logits.toFloatArray(), expected, Tolerance.GOLDEN_MODEL_F32, "predict logits vs Predictor");
     }
+
+    /** --device: the simulated device gives the CPU's logits bit for bit (Predictor and predict); cuda without a GPU is one sentence. */
+    @Test
+    void predictRunsOnTheChosenDevice(@TempDir Path dir) throws Exception {
+        Shape in = Shape.of(1, 32, 32);
+        Path weights = PredictorTest.trainedWeights(dir, "resnet8", in, 10);
+        Tensor x = Tensor.randn(new Rng(5), DType.F32, 1, 3, 1, 32, 32);
+        Path input = dir.resolve("in.safetensors");
+        Safetensors.write(input, Map.of("input", x), Map.of());
+        float[][] logits = new float[2][];
+        String[] devices = {"cpu", "sim"};
+        for (int i = 0; i < 2; i++) {
+            Path output = dir.resolve("out-" + devices[i] + ".safetensors");
+            Object[] r = run("predict", "--model", "resnet8", "--weights", weights.toString(), "--in", input.toString(), "--out", output.toString(),
+                    "--device", devices[i]);
+            assertEquals(0, r[0], (String) r[2]);
+            logits[i] = Safetensors.read(output).tensors().get("logits").toFloatArray();
+        }
+        Close.assertBitIdentical(logits[0], logits[1], "predict --device sim vs cpu");
+        try (Predictor host = Predictor.load("resnet8", weights); Predictor sim = Predictor.load("resnet8", weights).to(org.stablekd.tensor.Device.SIM)) {
+            Close.assertBitIdentical(host.predict(x.toFloatArray(), 3), sim.predict(x.toFloatArray(), 3), "Predictor on sim vs cpu");
+        }
+        var cuda = org.stablekd.backend.Backends.cuda();
+        if (!cuda.available()) {
+            Object[] r = run("predict", "--model", "resnet8", "--weights", weights.toString(), "--in", input.toString(),
+                    "--out", dir.resolve("o.safetensors").toString(), "--device", "cuda");
+            String err = (String) r[2];
+            assertEquals(2, r[0]);
+            assertEquals("stablekd: --device cuda: CUDA is unavailable here (" + cuda.reason() + "); use --device cpu", err.strip());
+            Object[] auto = run("predict", "--model", "resnet8", "--weights", weights.toString(), "--in", input.toString(),
+                    "--out", dir.resolve("o.safetensors").toString());
+            assertEquals(0, auto[0], (String) auto[2]);
+            assertEquals(1, ((String) auto[1]).lines().filter(l -> l.equals("stablekd: running on the CPU: CUDA unavailable (" + cuda.reason() + ")")).count(),
+                    (String) auto[1]);
+        }
+        Object[] bad = run("eval", "--model", "resnet8", "--weights", weights.toString(), "--device", "tpu");
+        assertEquals(2, bad[0]);
+        assertTrue(((String) bad[2]).contains("--device must be cpu or cuda, not 'tpu'"), (String) bad[2]);
+    }
 }

@@ -234,6 +234,7 @@ public final class OpRegistry {
         }, state(Kind.NORMAL, 3, 41)));
         cs.add(c("fill from a one-element tensor", Op.FILL, t -> Memory.broadcastScalar(t[0], 0.37, t[1]),
                 state(Kind.NORMAL, 1), state(Kind.NORMAL, 5, 19)));
+        cs.add(c("topk_hits", Op.TOPK_HITS, t -> Reduce.topkHits(t[0], t[1], 3), state(Kind.NORMAL, 37, 10), labels(37, 10)));
         for (boolean nesterov : new boolean[] {false, true}) {
             cs.add(c("sgd_step" + (nesterov ? " nesterov" : ""), Op.SGD_STEP, t -> {
                 Backends.select(Op.SGD_STEP, t[0].dtype(), t[0].device()).optimizer().sgd(t[0], t[1], t[2], 0.05, 0.9, 5e-4, nesterov);

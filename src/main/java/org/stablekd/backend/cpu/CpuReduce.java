@@ -25,7 +25,7 @@ import org.stablekd.tensor.Tensor;
  */
 final class CpuReduce implements ReduceKernels {
     /** SUM and MEAN (MEAN = sum then SCALE, and its backward fillFromScalar, from CpuPointwise). */
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.SUM, Op.MEAN);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.SUM, Op.MEAN, Op.TOPK_HITS);
 
     static final int BLOCK = 4096;
     static final int SUM_CHUNK = 1 << 15;

@@ -144,6 +144,15 @@ public final class CudaBackend implements Backend {
         rt.ctx().sync();
     }
 
+    @Override
+    public org.stablekd.backend.Transfers transfers() {
+        return new org.stablekd.backend.Transfers() {
+            @Override public org.stablekd.tensor.Tensor upload(org.stablekd.tensor.Tensor host) { return CudaTensors.toDevice(host, device()); }
+            @Override public org.stablekd.tensor.Tensor download(org.stablekd.tensor.Tensor dev) { return CudaTensors.toHost(dev); }
+            @Override public org.stablekd.backend.BatchUploader uploader() { return new PinnedUploader(); }
+        };
+    }
+
     @Override public ConvKernels conv() { return conv; }
     @Override public GemmKernels gemm() { return gemm; }
     @Override public NormKernels norm() { return norm; }

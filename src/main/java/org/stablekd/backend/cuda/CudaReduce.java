@@ -13,7 +13,7 @@ import org.stablekd.tensor.Tensor;
  * block adds them — with P fixed by n alone, so the result is the same every run.
  */
 final class CudaReduce implements ReduceKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.SUM, Op.MEAN);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.SUM, Op.MEAN, Op.TOPK_HITS);
     /** At most this many partials (one per block of the first pass). */
     static final int MAX_PARTIALS = 1024;
     /** Elements per thread the first pass aims for before adding blocks. */
@@ -55,6 +55,15 @@ final class CudaReduce implements ReduceKernels {
     /** out[0] = scale·Σ rowValues (per-row losses). */
     void sumRowValues(long rowValues, int rows, double scale, Tensor out) {
         rt.kernels().launch(Kernel.SUM_ROWS_FINAL_F32, 1, FINAL_THREADS, KernelArgs.get().ptr(rowValues).i32(rows).f64(scale).ptr(ptr(out)));
+    }
+
+    /** out = {top-1, top-k hits}: one block of {@link #FINAL_THREADS} walks the rows and adds its counts in a fixed tree. */
+    @Override
+    public void topkHits(Tensor logits, Tensor labels, int k, Tensor out) {
+        CudaRuntime.f32(logits, "topk_hits");
+        int rows = logits.dim(0), cols = logits.dim(1);
+        rt.kernels().launch(Kernel.TOPK_HITS_F32, 1, FINAL_THREADS,
+                KernelArgs.get().ptr(ptr(logits)).ptr(ptr(labels)).i32(rows).i32(cols).i32(k).ptr(ptr(out)));
     }
 
     @Override

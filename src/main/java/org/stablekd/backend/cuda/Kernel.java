@@ -39,6 +39,7 @@ enum Kernel {
     SUM_FINAL_F32("reduce.cu", "ptr i32 f64 ptr"),
     SUM_ROWS_FINAL_F32("reduce.cu", "ptr i32 f64 ptr"),
     SUM_ROWS_F32("reduce.cu", "ptr i32 i32 ptr"),
+    TOPK_HITS_F32("reduce.cu", "ptr ptr i32 i32 i32 ptr"),
     // softmax.cu
     SOFTMAX_FORWARD_F32("softmax.cu", "ptr ptr i32 f32 i32"),
     SOFTMAX_BACKWARD_F32("softmax.cu", "ptr ptr ptr i32 f32 i32"),

@@ -44,7 +44,7 @@ import org.stablekd.tensor.Tensor;
  * </pre>
  */
 @SuppressWarnings("restricted") // the pinned buffer seen as a MemorySegment (its size is ours)
-public final class PinnedUploader implements AutoCloseable {
+public final class PinnedUploader implements org.stablekd.backend.BatchUploader {
     private static final int SLOTS = 2;
 
     private final CudaRuntime rt;
@@ -74,6 +74,7 @@ public final class PinnedUploader implements AutoCloseable {
     }
 
     /** A GPU copy of the contiguous host tensor {@code host}, usable by ops queued after this call. */
+    @Override
     public Tensor upload(Tensor host) {
         if (!host.device().isHost() || !host.isContiguous()) {
             throw new IllegalArgumentException("upload needs a contiguous host tensor, got " + host.shape() + " on " + host.device());

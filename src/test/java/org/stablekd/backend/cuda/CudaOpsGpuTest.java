@@ -111,7 +111,7 @@ class CudaOpsGpuTest {
     void aTrainingStepIsDeterministicAndAllocatesNothingNewAfterTheFirst() {
         CudaBackend cuda = GpuTests.requireGpu();
         Model model = Zoo.create("resnet8", 10, new Rng(1));
-        DeviceSlab slab = DeviceSlab.pack(model, GPU, CudaTensors::toDevice);
+        DeviceSlab slab = DeviceSlab.pack(model, GPU);
         Tensor x = CudaTensors.toDevice(randn(30, 8, 3, 32, 32)), y = CudaTensors.toDevice(labels(31, 8, 10));
         float[] firstGrads = null;
         long freshAfterFirst = -1;

@@ -28,7 +28,7 @@ import org.stablekd.train.TrainingMethod;
  * device placement): the teacher trained alone, the student alone, KD (teacher forward under
  * noGrad, then the logit loss as the KD method builds it: the fused KD_CE_LOSS on CUDA), and
  * StableKD's decomposed, merged and final stages (the StableKD class itself). Parameters live in
- * device slabs (test-side DeviceSlab), one SGD launch per slab; random N(0,1) images and uniform
+ * device slabs (test-side DeviceSlab: Module.to + ParameterSlab.pack), one SGD launch per slab; random N(0,1) images and uniform
  * labels; host clock after a stream sync each step; median over the timed steps after warm-up.
  * A mode that fails prints one line and the next mode runs.
  *
@@ -82,6 +82,7 @@ public final class GpuMethodBenchmark {
             Plan plan = Plan.defaults(student.stageCount(), teacher.stageCount(),
                     Recomposition.stageCount(Math.min(student.stageCount(), teacher.stageCount()), 2));
             StableKD skd = new StableKD(teacher, student, plan, null, new Rng(1), null);
+            skd.to(b.device());   // its connectors onto the GPU (the teacher folded on the host and went back by itself)
             var schedule = plan.schedule();
             for (int st = 0; st < schedule.size(); st++) {
                 String stage = st == 0 ? "decomposed" : st == schedule.size() - 1 ? "final" : "merged";
@@ -115,7 +116,7 @@ public final class GpuMethodBenchmark {
     private record Slab(DeviceSlab slab, Tensor momentum) {}
 
     private static Slab pack(CudaBackend b, Module m) {
-        DeviceSlab s = DeviceSlab.pack(m, b.device(), CudaTensors::toDevice);
+        DeviceSlab s = DeviceSlab.pack(m, b.device());
         return new Slab(s, CudaTensors.toDevice(Tensor.zeros(DType.F32, s.values().shape())));
     }
 

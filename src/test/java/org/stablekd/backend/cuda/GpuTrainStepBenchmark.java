@@ -45,12 +45,12 @@ public final class GpuTrainStepBenchmark {
         CudaBackend b = (CudaBackend) a.backend();
         Device gpu = b.device();
         Model student = Zoo.create(studentName, 100, new Rng(1));
-        DeviceSlab slab = DeviceSlab.pack(student, gpu, CudaTensors::toDevice);
+        DeviceSlab slab = DeviceSlab.pack(student, gpu);
         Tensor momentum = CudaTensors.toDevice(Tensor.zeros(DType.F32, slab.values().shape()));
         Model teacher = null;
         if (!teacherName.equals("none")) {
             teacher = Zoo.create(teacherName, 100, new Rng(2));
-            DeviceSlab.pack(teacher, gpu, CudaTensors::toDevice);
+            DeviceSlab.pack(teacher, gpu);
             teacher.eval();
         }
         student.train(true);

@@ -143,6 +143,7 @@ class LaunchSitesTest {
         Tensor s = f32("s", ROWS, CLASSES), t = f32("t", ROWS, CLASSES), ds = f32("ds", ROWS, CLASSES), dt = f32("dt", ROWS, CLASSES);
         Tensor labels = dev("labels", DType.I32, ROWS), row = f32("row", CLASSES);
         reduce.sumRows(s, row);
+        reduce.topkHits(s, labels, 5, two);
 
         var sl = new CudaSoftmaxLoss(rt, reduce);
         sl.softmax(s, 4, false, ds);
@@ -221,6 +222,7 @@ class LaunchSitesTest {
             sum_partials_f32(x, 16777216, tmp)
             sum_final_f32(tmp, 1024, 1.0, one)
             sum_rows_f32(s, 8192, 1000, row)
+            topk_hits_f32(s, labels, 8192, 1000, 5, two)
             softmax_forward_f32(s, ds, 1000, 0.25, 0)
             softmax_backward_f32(s, t, ds, 1000, 0.25, 1)
             cross_entropy_rows_f32(s, labels, tmp, 1000, 0.1)
@@ -324,6 +326,11 @@ class LaunchSitesTest {
                     assertEquals(CudaReduce.FINAL_THREADS, l.block(), where);
                 }
                 case SUM_ROWS_F32 -> assertTrue((long) l.grid() * l.block() >= CLASSES, where);
+                case TOPK_HITS_F32 -> {
+                    assertEquals(1, l.grid(), "one block walks the rows: " + where);
+                    assertEquals(CudaReduce.FINAL_THREADS, l.block(), where);
+                    assertEquals(ROWS, l.i32(2), where);
+                }
                 case MAX_POOL_FORWARD_F32, AVG_POOL_FORWARD_F32 -> assertElementwise(l, (long) N * C * 16 * 16, where);
                 case MAX_POOL_BACKWARD_F32, AVG_POOL_BACKWARD_F32, GLOBAL_AVG_POOL_BACKWARD_F32 -> assertElementwise(l, act, where);
                 case GLOBAL_AVG_POOL_FORWARD_F32 -> assertEquals((long) N * C, (long) l.grid() * (l.block() / 32), "one warp per plane: " + where);

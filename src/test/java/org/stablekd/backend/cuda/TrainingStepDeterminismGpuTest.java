@@ -39,7 +39,7 @@ class TrainingStepDeterminismGpuTest {
         Map<String, float[]> out = new LinkedHashMap<>();
         Model m = Zoo.create("resnet8", TrainingStepRun.CLASSES, Shape.of(3, 32, 32), new Rng(41));
         m.train(true);
-        DeviceSlab slab = DeviceSlab.pack(m, gpu, CudaTensors::toDevice);
+        DeviceSlab slab = DeviceSlab.pack(m, gpu);
         Tensor momentum = CudaTensors.toDevice(Tensor.zeros(DType.F32, slab.values().shape()), gpu);
         var pointwise = Backends.select(Op.SUM, DType.F32, gpu).pointwise();
         var optimizer = Backends.select(Op.SGD_STEP, DType.F32, gpu).optimizer();
