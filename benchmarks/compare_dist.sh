@@ -24,9 +24,9 @@ for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds: 1 rank x 2 threads" >&2
   ./stablekd "${args[@]}" --threads 2 > "$out/one-rank-2-threads-$r.log" 2>&1
   echo "round $r/$rounds: 2 ranks x 1 thread, overlapped" >&2
-  OMPI_MCA_btl=self,vader "${mpi[@]}" ./stablekd "${args[@]}" --threads 1 > "$out/two-ranks-overlap-$r.log" 2>&1
+  OMPI_MCA_btl=self,vader "${mpi[@]}" ./stablekd "${args[@]}" --threads 1 --dist-overlap on > "$out/two-ranks-overlap-$r.log" 2>&1
   echo "round $r/$rounds: 2 ranks x 1 thread, after backward" >&2
-  OMPI_MCA_btl=self,vader "${mpi[@]}" ./stablekd "${args[@]}" --threads 1 --no-dist-overlap > "$out/two-ranks-after-$r.log" 2>&1
+  OMPI_MCA_btl=self,vader "${mpi[@]}" ./stablekd "${args[@]}" --threads 1 --dist-overlap off > "$out/two-ranks-after-$r.log" 2>&1
 done
 machine_footer "$out"
 python3 benchmarks/table_dist.py "$out"

@@ -1,5 +1,6 @@
 package org.stablekd.cli;
 
+import org.stablekd.backend.cpu.Parallel;
 import org.stablekd.dist.DataParallel;
 import org.stablekd.dist.World;
 import picocli.CommandLine.Option;
@@ -20,12 +21,22 @@ final class DistOptions {
             description = "Under mpirun: smallest gradient bucket all-reduced at once (default ${DEFAULT-VALUE} MB).")
     double bucketMb;
 
-    @Option(names = "--no-dist-overlap", description = "Under mpirun: all-reduce gradients after backward instead of during it.")
-    boolean noOverlap;
+    @Option(names = "--dist-overlap", defaultValue = "auto", paramLabel = "auto|on|off",
+            description = "Under mpirun: all-reduce gradient buckets on a thread during backward (on), or after it (off); auto: on when "
+                    + "the machine has a core to spare for each rank's communication thread (default ${DEFAULT-VALUE}).")
+    String overlap;
 
     void apply() {
         if (checkEvery < 0) throw new IllegalArgumentException("--dist-check must be >= 0 steps, got " + checkEvery);
         if (!(bucketMb > 0)) throw new IllegalArgumentException("--dist-bucket-mb must be positive, got " + bucketMb);
-        World.settings(new DataParallel.Settings(!noOverlap, Math.max(Float.BYTES, (long) (bucketMb * 1e6)), checkEvery, syncBatchNorm));
+        boolean on = switch (overlap) {
+            case "on" -> true;
+            case "off" -> false;
+            // the communication thread polls while it waits: on 2 cores with 2 ranks x 1 thread it slowed KD by 12 %
+            // (benchmarks/results/dist.md), so it only runs where it has a core of its own
+            case "auto" -> Runtime.getRuntime().availableProcessors() >= (Parallel.threads() + 1) * World.localRanks();
+            default -> throw new IllegalArgumentException("--dist-overlap must be auto, on or off, not " + overlap);
+        };
+        World.settings(new DataParallel.Settings(on, Math.max(Float.BYTES, (long) (bucketMb * 1e6)), checkEvery, syncBatchNorm));
     }
 }
