@@ -16,14 +16,15 @@ for key, _ in configs:
                 rows.setdefault(m.group(1), {}).setdefault(key, []).append(
                     (float(m.group(4)), float(m.group(5) or 0), float(m.group(6) or 0), float(m.group(2))))
 
-print("| mode | " + " | ".join(name for _, name in configs) + " | 2 ranks ÷ 1 rank | wait share (overlapped) | MB sent per rank per step |")
-print("|---|" + "---:|" * (len(configs) + 3))
+print("| mode | " + " | ".join(name for _, name in configs) + " | overlapped ÷ 1 rank | after ÷ 1 rank | wait share (overlapped / after) | MB sent per rank per step |")
+print("|---|" + "---:|" * (len(configs) + 4))
 for mode, by in rows.items():
     med = {k: statistics.median(v[0] for v in by[k]) for k in by}
     cells = [f"{med[k]:.0f} img/s" if k in med else "—" for k, _ in configs]
-    ratio = med.get("two-ranks-overlap", 0) / med["one-rank-2-threads"] if "one-rank-2-threads" in med else float("nan")
-    ov = by.get("two-ranks-overlap", [])
-    share = statistics.median(v[1] / v[3] for v in ov) if ov else float("nan")
+    one = med.get("one-rank-2-threads", float("nan"))
+    ratios = [med.get(k, float("nan")) / one for k in ("two-ranks-overlap", "two-ranks-after")]
+    shares = [statistics.median(v[1] / v[3] for v in by[k]) if by.get(k) else float("nan") for k in ("two-ranks-overlap", "two-ranks-after")]
+    ov = by.get("two-ranks-overlap") or by.get("two-ranks-after") or []
     mb = ov[0][2] if ov else float("nan")
-    print(f"| {mode} | " + " | ".join(cells) + f" | {ratio:.2f}× | {100 * share:.1f} % | {mb:.2f} |")
+    print(f"| {mode} | " + " | ".join(cells) + f" | {ratios[0]:.2f}× | {ratios[1]:.2f}× | {100 * shares[0]:.1f} % / {100 * shares[1]:.1f} % | {mb:.2f} |")
 print(f"\n(median over {max(len(v) for by in rows.values() for v in by.values())} rounds; raw logs in {out})")

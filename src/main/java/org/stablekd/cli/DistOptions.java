@@ -32,7 +32,7 @@ final class DistOptions {
         boolean on = switch (overlap) {
             case "on" -> true;
             case "off" -> false;
-            // the communication thread polls while it waits: on 2 cores with 2 ranks x 1 thread it slowed KD by 12 %
+            // the communication thread polls while it waits: on 2 cores with 2 ranks x 1 thread it slowed KD by about 11 %
             // (benchmarks/results/dist.md), so it only runs where it has a core of its own
             case "auto" -> Runtime.getRuntime().availableProcessors() >= (Parallel.threads() + 1) * World.localRanks();
             default -> throw new IllegalArgumentException("--dist-overlap must be auto, on or off, not " + overlap);

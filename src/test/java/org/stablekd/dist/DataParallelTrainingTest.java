@@ -114,6 +114,17 @@ class DataParallelTrainingTest {
     }
 
     @Test
+    void kdAndStableKdKeepIdenticalParametersOnTwoRanks(@TempDir Path dir) throws Exception {
+        String kd = run(2, dir.resolve("kd"), "epochs=2", "method=kd", "check=1");
+        assertTrue(kd.contains("parameters compared every 1 steps") && kd.contains("epoch 2/2"), kd);
+        assertBitEqual(state(dir.resolve("kd"), 1), state(dir.resolve("kd"), 0));
+        // StableKD: decomposition into the net's two blocks, then end-to-end KD (frozen modules, stage changes)
+        String skd = run(2, dir.resolve("skd"), "epochs=3", "method=stablekd", "check=1");
+        assertTrue(skd.contains("(decomposition)") && skd.contains("(end-to-end KD)") && skd.contains("epoch 3/3"), skd);
+        assertBitEqual(state(dir.resolve("skd"), 1), state(dir.resolve("skd"), 0));
+    }
+
+    @Test
     void twoRanksWithGlobalBatchBMatchOneRankWithBatchB(@TempDir Path dir) throws Exception {
         run(0, dir.resolve("one"), "epochs=2", "bn=false");
         run(2, dir.resolve("two"), "epochs=2", "bn=false");

@@ -24,6 +24,10 @@ import org.stablekd.testing.TestData;
 import org.stablekd.train.StepObserver;
 import org.stablekd.train.Supervised;
 import org.stablekd.train.Trainer;
+import org.stablekd.train.TrainingMethod;
+import org.stablekd.distill.MethodSpec;
+import org.stablekd.distill.Methods;
+import org.stablekd.optim.LrSpec;
 
 /**
  * One rank of a small data-parallel training run, started by {@link DataParallelTrainingTest} with
@@ -31,7 +35,7 @@ import org.stablekd.train.Trainer;
  * {@code OUT/pid-R} at start and {@code OUT/state-R.safetensors} (its model's state dict) at the end.
  *
  * <p>Keys: out, epochs, batch, bn (true: conv-BN-ReLU; false: conv-ReLU), check (steps between
- * parameter checks), syncbn, resume, sleep (ms per step, to give the kill test time), fail (the
+ * parameter checks), syncbn, resume, method (ce, or a distillation method from a random teacher), sleep (ms per step, to give the kill test time), fail (the
  * rank that throws before training, as a rank that cannot read its data would).
  */
 public final class DistRun {
@@ -82,7 +86,10 @@ public final class DistRun {
             Trainer.Options o = new Trainer.Options(Integer.parseInt(a.getOrDefault("epochs", "2")), Integer.parseInt(a.getOrDefault("batch", "16")),
                     new LrSchedule.Constant(0.1), 0.9, 5e-4, false, 7, out.resolve("run"), Boolean.parseBoolean(a.getOrDefault("resume", "false")),
                     1, 32, false, Map.of());
-            new Trainer(o, System.out).dataParallel(comm, settings).fit(new Supervised(net, 0), TestData.bars(100, 3), trainTf, TestData.bars(45, 4), testTf, null,
+            String name = a.getOrDefault("method", "ce");
+            TrainingMethod method = name.equals("ce") ? new Supervised(net, 0)
+                    : Methods.create(new MethodSpec(name, name, Map.of()), new Net(true, 99), net, o.epochs(), LrSpec.multistep(0.1), new Rng(8), System.out);
+            new Trainer(o, System.out).dataParallel(comm, settings).fit(method, TestData.bars(100, 3), trainTf, TestData.bars(45, 4), testTf, null,
                     sleep == 0 ? null : slab -> new StepObserver() {
                         @Override public void afterBackward() {
                             try {
