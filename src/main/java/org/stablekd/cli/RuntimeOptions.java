@@ -18,12 +18,13 @@ final class RuntimeOptions {
 
     /**
      * The device to run on (resolved once); a default that fell back to the CPU says why in one
-     * line on stdout. Under mpirun the default is the CPU: data parallelism works on host memory.
+     * line on stdout. Under mpirun the default is the CPU: with {@code --device cuda} every rank
+     * drives GPU 0 of its machine and the all-reduces go through the host (NOTES.md, Note [Data parallelism]).
      */
     org.stablekd.tensor.Device device() {
         if (resolved == null) {
             var c = device == null && World.launchedByMpi(System.getenv())
-                    ? new org.stablekd.backend.DeviceChoice.Choice(org.stablekd.tensor.Device.CPU, "running on the CPU: data-parallel training (mpirun) works on host memory")
+                    ? new org.stablekd.backend.DeviceChoice.Choice(org.stablekd.tensor.Device.CPU, "running on the CPU, the default under mpirun (--device cuda works, with all-reduces through the host)")
                     : org.stablekd.backend.DeviceChoice.resolve(device);
             if (c.note() != null) System.out.println("stablekd: " + c.note());
             resolved = c.device();

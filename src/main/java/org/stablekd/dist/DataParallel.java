@@ -7,6 +7,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.zip.CRC32C;
+import org.stablekd.backend.Transfers;
 import org.stablekd.nn.Buffer;
 import org.stablekd.nn.Module;
 import org.stablekd.ops.Memory;
@@ -79,8 +80,9 @@ public final class DataParallel {
         }
     }
 
-    /** CRC-32C of a contiguous host tensor's bytes. */
+    /** CRC-32C of a contiguous tensor's bytes (a device tensor is downloaded first). */
     public static long checksum(Tensor t) {
+        t = Transfers.toHost(t);
         CRC32C crc = new CRC32C();
         crc.update(t.segment().asSlice(t.offset() * t.dtype().bytes, t.numel() * t.dtype().bytes).asByteBuffer());
         return crc.getValue();

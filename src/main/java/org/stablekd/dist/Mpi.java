@@ -10,6 +10,8 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import org.stablekd.backend.Transfers;
+import org.stablekd.ops.Memory;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Tensor;
 
@@ -19,6 +21,10 @@ import org.stablekd.tensor.Tensor;
  * {@code &ompi_mpi_comm_world}, {@code MPI_FLOAT} is {@code &ompi_mpi_float}, {@code MPI_SUM} is
  * {@code &ompi_mpi_op_sum}; {@code MPI_IN_PLACE} is {@code (void*)1}. MPICH's integer handles
  * differ, so this binding is Open MPI's (Debian: openmpi-bin, libopenmpi-dev).
+ *
+ * <p>Device tensors (a GPU's, or the simulated device's) go through the host: a download, the
+ * collective, an upload. Correct anywhere, but a copy each way per call: {@link Nccl} is the
+ * GPU's fast path.
  *
  * <p>Initialised with {@code MPI_THREAD_MULTIPLE} where the library provides it, so the gradient
  * reducer's thread may run collectives while the main thread computes (never two collectives
@@ -116,6 +122,12 @@ public final class Mpi implements Communicator {
 
     @Override
     public void allreduceSum(Tensor t) {
+        if (!t.device().isHost()) {   // through the host: download, sum, upload (NCCL is the fast path for GPUs)
+            Tensor h = Transfers.toHost(t);
+            allreduceSum(h);
+            Memory.copy(Transfers.of(t.device()).upload(h), t);
+            return;
+        }
         requireHostF32(t, "allreduceSum");
         long n = t.numel();
         MemorySegment seg = t.segment();
@@ -146,7 +158,13 @@ public final class Mpi implements Communicator {
 
     @Override
     public void broadcast(Tensor t, int root) {
-        if (!t.device().isHost() || !t.isContiguous()) throw new IllegalArgumentException("broadcast needs a contiguous host tensor, got " + t.device() + " " + t.shape());
+        if (!t.device().isHost()) {   // through the host, as allreduceSum
+            Tensor h = Transfers.toHost(t);
+            broadcast(h, root);
+            Memory.copy(Transfers.of(t.device()).upload(h), t);
+            return;
+        }
+        if (!t.isContiguous()) throw new IllegalArgumentException("broadcast needs a contiguous tensor, got " + t.shape() + " with strides " + java.util.Arrays.toString(t.strides()));
         long bytes = t.numel() * t.dtype().bytes;
         MemorySegment seg = t.segment();
         for (long done = 0; done < bytes; done += MAX_CHUNK) {

@@ -124,7 +124,7 @@ public final class Trainer {
         Path ckpt = o.outDir().resolve("checkpoint.safetensors");
         MetricsLog metrics = new MetricsLog(o.outDir().resolve("metrics.jsonl"));
         Map<String, Module> trainable = method.trainable();
-        TrainingPlacement.place(method, device, observerFactory != null, comm.isDistributed());
+        TrainingPlacement.place(method, device, observerFactory != null);
         ParameterSlab slab = ParameterSlab.pack(new org.stablekd.nn.ModuleGroup(trainable));
         Sgd sgd = new Sgd(slab, o.momentum(), o.weightDecay(), o.nesterov());
         StepObserver observer = observerFactory == null ? null : observerFactory.apply(slab);
@@ -155,6 +155,9 @@ public final class Trainer {
         }
         GradientReducer reducer = null;
         if (comm.isDistributed()) {
+            if (dp.syncBatchNorm() && !device.isHost()) {
+                throw new IllegalArgumentException("--sync-bn has kernels for the CPU only (no " + device + " kernel for SYNC_BATCH_NORM yet); use --device cpu or drop --sync-bn");
+            }
             // every rank continues from rank 0's state: weights, momentum, BatchNorm statistics, position
             double[] at = DataParallel.leaderValues(comm, new double[] {startEpoch, bestTop1, bestEpoch, lastTop1});
             startEpoch = (int) at[0];
@@ -166,7 +169,8 @@ public final class Trainer {
             DataParallel.broadcastFromLeader(comm, state);
             // sync BN's all-reduces run inside forward and backward on this thread: the reducer's thread must not
             // issue collectives at the same time (every rank must see the same order), so it waits for finish()
-            boolean thread = dp.overlap() && !dp.syncBatchNorm() && !(comm instanceof Mpi m && !m.allowsCommunicationThread());
+            // on a device, collectives go through the host (dist.Mpi) on this thread: a second thread would need the device's context
+            boolean thread = dp.overlap() && !dp.syncBatchNorm() && device.isHost() && !(comm instanceof Mpi m && !m.allowsCommunicationThread());
             reducer = new GradientReducer(comm, slab, dp.bucketFloats(), thread);
             int synced = 0;
             if (dp.syncBatchNorm()) for (Module m : stateModules) synced += SyncBatchNorm.enable(m, comm);

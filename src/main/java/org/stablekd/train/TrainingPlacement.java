@@ -15,12 +15,9 @@ final class TrainingPlacement {
     private TrainingPlacement() {}
 
     /** Moves {@code method} to {@code device}; refuses what reads device data on the host every step. */
-    static void place(TrainingMethod method, Device device, boolean observer, boolean distributed) {
+    static void place(TrainingMethod method, Device device, boolean observer) {
         if (device.isHost()) return;
         if (observer) throw new IllegalArgumentException("--iboe-window reads every step's gradients on the host; run it with --device cpu");
-        if (distributed) {
-            throw new IllegalArgumentException("data-parallel training all-reduces host gradients (MPI); under mpirun run with --device cpu");
-        }
         method.to(device);
     }
 }

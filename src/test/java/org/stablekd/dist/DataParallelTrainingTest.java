@@ -125,6 +125,16 @@ class DataParallelTrainingTest {
     }
 
     @Test
+    void onADeviceTheRanksAllReduceThroughTheHostAndTrainAsOnTheCpu(@TempDir Path dir) throws Exception {
+        // the simulated device runs the CPU's kernels behind a device boundary: same bits as the host run
+        String log = run(2, dir.resolve("sim"), "epochs=2", "bn=true", "check=1", "device=sim");
+        assertTrue(log.contains("all-reduced after backward"), "no communication thread on a device: " + log);
+        run(2, dir.resolve("cpu"), "epochs=2", "bn=true");
+        assertBitEqual(state(dir.resolve("sim"), 1), state(dir.resolve("sim"), 0));
+        assertBitEqual(state(dir.resolve("sim"), 0), state(dir.resolve("cpu"), 0));
+    }
+
+    @Test
     void twoRanksWithGlobalBatchBMatchOneRankWithBatchB(@TempDir Path dir) throws Exception {
         run(0, dir.resolve("one"), "epochs=2", "bn=false");
         run(2, dir.resolve("two"), "epochs=2", "bn=false");

@@ -9,7 +9,9 @@ import org.stablekd.data.Normalize;
 import org.stablekd.data.RandomHorizontalFlip;
 import org.stablekd.data.Compose;
 import org.stablekd.data.Transform;
+import org.stablekd.backend.Transfers;
 import org.stablekd.io.Safetensors;
+import org.stablekd.tensor.Device;
 import org.stablekd.nn.BatchNorm2d;
 import org.stablekd.nn.Conv2d;
 import org.stablekd.nn.Linear;
@@ -35,7 +37,7 @@ import org.stablekd.optim.LrSpec;
  * {@code OUT/pid-R} at start and {@code OUT/state-R.safetensors} (its model's state dict) at the end.
  *
  * <p>Keys: out, epochs, batch, bn (true: conv-BN-ReLU; false: conv-ReLU), check (steps between
- * parameter checks), syncbn, resume, method (ce, or a distillation method from a random teacher), sleep (ms per step, to give the kill test time), fail (the
+ * parameter checks), syncbn, resume, device (cpu, or sim: the simulated device), method (ce, or a distillation method from a random teacher), sleep (ms per step, to give the kill test time), fail (the
  * rank that throws before training, as a rank that cannot read its data would).
  */
 public final class DistRun {
@@ -89,7 +91,8 @@ public final class DistRun {
             String name = a.getOrDefault("method", "ce");
             TrainingMethod method = name.equals("ce") ? new Supervised(net, 0)
                     : Methods.create(new MethodSpec(name, name, Map.of()), new Net(true, 99), net, o.epochs(), LrSpec.multistep(0.1), new Rng(8), System.out);
-            new Trainer(o, System.out).dataParallel(comm, settings).fit(method, TestData.bars(100, 3), trainTf, TestData.bars(45, 4), testTf, null,
+            Device device = a.getOrDefault("device", "cpu").equals("sim") ? Device.SIM : Device.CPU;
+            new Trainer(o, System.out).dataParallel(comm, settings).on(device).fit(method, TestData.bars(100, 3), trainTf, TestData.bars(45, 4), testTf, null,
                     sleep == 0 ? null : slab -> new StepObserver() {
                         @Override public void afterBackward() {
                             try {
@@ -100,7 +103,7 @@ public final class DistRun {
                         }
                         @Override public Map<String, Object> epochMetrics() { return Map.of(); }
                     });
-            Safetensors.write(out.resolve("state-" + comm.rank() + ".safetensors"), net.stateDict(), Map.of());
+            Safetensors.write(out.resolve("state-" + comm.rank() + ".safetensors"), Transfers.toHost(net.stateDict()), Map.of());
         } catch (Exception e) {
             System.err.println("rank " + comm.rank() + ": " + e);
             code = 1;
