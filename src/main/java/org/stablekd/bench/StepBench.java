@@ -9,7 +9,6 @@ import org.stablekd.dist.Communicator;
 import org.stablekd.dist.DataParallel;
 import org.stablekd.dist.GradientReducer;
 import org.stablekd.dist.Local;
-import org.stablekd.dist.Mpi;
 import org.stablekd.distill.KD;
 import org.stablekd.distill.Plan;
 import org.stablekd.distill.Recomposition;
@@ -88,7 +87,7 @@ public final class StepBench {
         method.startEpoch(epoch);
         for (var mod : method.trainable().values()) mod.train(true);
         GradientReducer reducer = comm.isDistributed()
-                ? new GradientReducer(comm, slab, dp.bucketFloats(), dp.overlap() && !(comm instanceof Mpi mpi && !mpi.allowsCommunicationThread())) : null;
+                ? new GradientReducer(comm, slab, dp.bucketFloats(), DataParallel.communicationThread(comm, dp, device.isHost())) : null;
         double[] ms = new double[steps], waitMs = new double[steps];
         comm.barrier();
         for (int i = 0; i < warmup + steps; i++) {

@@ -42,6 +42,15 @@ public final class DataParallel {
         }
     }
 
+    /**
+     * Whether the gradient reducer all-reduces on its own thread during backward: asked for, the MPI
+     * library allows a second thread, no synchronized BatchNorm (its collectives run on the training
+     * thread and must not interleave), and host gradients (a device's need its context on the thread).
+     */
+    public static boolean communicationThread(Communicator comm, Settings dp, boolean hostGradients) {
+        return dp.overlap() && !dp.syncBatchNorm() && hostGradients && !(comm instanceof Mpi m && !m.allowsCommunicationThread());
+    }
+
     /** Copies rank 0's values of {@code tensors} (contiguous, host) into every rank's. */
     public static void broadcastFromLeader(Communicator comm, Collection<Tensor> tensors) {
         if (!comm.isDistributed()) return;

@@ -37,9 +37,8 @@ public final class Norm {
         return batchNorm(x, gamma, beta, runMean, runVar, training, momentum, eps, true);
     }
 
-    private static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
-                                    boolean training, double momentum, double eps, boolean relu) {
-        String op = relu ? "batch_norm+relu" : "batch_norm";
+    /** What both BatchNorm frontends check: x (N,C,H,W), and γ, β and the running statistics (C), all floats; eps > 0. */
+    private static void checkArguments(String op, Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps) {
         Checks.rank(op, "input", x, 4, "(N,C,H,W)");
         Checks.floats(op, x, gamma, beta, runMean, runVar);
         Shape ch = Shape.of(x.dim(1));
@@ -48,6 +47,13 @@ public final class Norm {
         Checks.shape(op, "running_mean", runMean, ch);
         Checks.shape(op, "running_var", runVar, ch);
         check(eps > 0, op, "eps must be positive, got %s", eps);
+    }
+
+    private static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                    boolean training, double momentum, double eps, boolean relu) {
+        String op = relu ? "batch_norm+relu" : "batch_norm";
+        checkArguments(op, x, gamma, beta, runMean, runVar, eps);
+        Shape ch = Shape.of(x.dim(1));
         check(!training || (long) x.dim(0) * x.dim(2) * x.dim(3) > 1, op,
                 "training needs more than one value per channel, got input %s", x.shape());
         check(runMean.isContiguous() && runVar.isContiguous(), op, "running statistics must be contiguous (they are updated in place)");
@@ -94,14 +100,8 @@ public final class Norm {
     public static Tensor syncBatchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
                                        double momentum, double eps, ReduceGroup group) {
         String op = "sync_batch_norm";
-        Checks.rank(op, "input", x, 4, "(N,C,H,W)");
-        Checks.floats(op, x, gamma, beta, runMean, runVar);
+        checkArguments(op, x, gamma, beta, runMean, runVar, eps);
         Shape ch = Shape.of(x.dim(1));
-        Checks.shape(op, "weight (gamma)", gamma, ch);
-        Checks.shape(op, "bias (beta)", beta, ch);
-        Checks.shape(op, "running_mean", runMean, ch);
-        Checks.shape(op, "running_var", runVar, ch);
-        check(eps > 0, op, "eps must be positive, got %s", eps);
         check(group != null && group.size() >= 1 && group.rank() >= 0 && group.rank() < group.size(), op,
                 "needs a group with a rank in [0, size), got %s", group == null ? "none" : group.rank() + " of " + group.size());
         long m = (long) x.dim(0) * x.dim(2) * x.dim(3);

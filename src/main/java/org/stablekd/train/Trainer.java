@@ -22,7 +22,6 @@ import org.stablekd.data.Transform;
 import org.stablekd.dist.Communicator;
 import org.stablekd.dist.DataParallel;
 import org.stablekd.dist.GradientReducer;
-import org.stablekd.dist.Mpi;
 import org.stablekd.dist.SyncBatchNorm;
 import org.stablekd.dist.World;
 import org.stablekd.io.Safetensors;
@@ -167,10 +166,7 @@ public final class Trainer {
             List<Tensor> state = new ArrayList<>(List.of(slab.values(), sgd.momentumBuffer()));
             state.addAll(DataParallel.buffers(stateModules));
             DataParallel.broadcastFromLeader(comm, state);
-            // sync BN's all-reduces run inside forward and backward on this thread: the reducer's thread must not
-            // issue collectives at the same time (every rank must see the same order), so it waits for finish()
-            // on a device, collectives go through the host (dist.Mpi) on this thread: a second thread would need the device's context
-            boolean thread = dp.overlap() && !dp.syncBatchNorm() && device.isHost() && !(comm instanceof Mpi m && !m.allowsCommunicationThread());
+            boolean thread = DataParallel.communicationThread(comm, dp, device.isHost());
             reducer = new GradientReducer(comm, slab, dp.bucketFloats(), thread);
             int synced = 0;
             if (dp.syncBatchNorm()) for (Module m : stateModules) synced += SyncBatchNorm.enable(m, comm);
