@@ -29,7 +29,7 @@ import org.stablekd.tensor.Tensor;
  * layers with few output channels (16, as in resnet20) fast. Depthwise layers (groups = c = k)
  * run {@link DepthwiseConv}, direct. Before any of these: 3×3 stride-1 pad-1 layers the shape rule
  * of {@link WinogradConv} picks (32+ channels, 256+ tiles) run its forward and input gradient,
- * and under an inference WeightCache the same layers with fewer tiles (batch 1) run the forward on
+ * and their weight gradient on {@link WinogradWeightGrad} (AVX-512, whole vectors of channels), and under an inference WeightCache the same layers with fewer tiles (batch 1) run the forward on
  * {@link WinogradFewTiles}; then the CIFAR-style layers run on {@link GridConv}.
  *
  * <p>Threads: images are split into contiguous ranges, one per thread, each with its own scratch
@@ -317,6 +317,10 @@ final class CpuConv implements ConvKernels {
 
     static void backwardWeight(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
+        if (WinogradWeightGrad.supports(g)) {
+            WinogradWeightGrad.backwardWeight(g, x, xOff, dy, dyOff, dw, dwOff, dbias, dbOff);
+            return;
+        }
         if (GridConv.supports(g)) {
             GridConv.backwardWeight(g, x, xOff, dy, dyOff, dw, dwOff, dbias, dbOff);
             return;
