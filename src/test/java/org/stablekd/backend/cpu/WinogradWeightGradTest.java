@@ -37,7 +37,8 @@ class WinogradWeightGradTest {
             "16, 48, 13, 11, 32",     // overhang in both directions, one 3-vector tile
             "8, 64, 32, 32, 64",      // resnet8x4's first stage shape at a small batch
             "200, 128, 8, 8, 32",     // several segments of images
-            "3, 256, 8, 8, 256"})     // deep sums: 3 images, 256 channels (tiles below the rule: called directly)
+            "3, 256, 8, 8, 256",      // 256 channels (tiles below the rule: called directly)
+            "64, 16, 32, 32, 16"})    // the longest sums: 4 096 tiles per weight (16 channels: called directly)
     void matchesRefWithinTheBound(int n, int c, int h, int w, int k) {
         assumeTrue(GridGemm.VL == 16, "runs on AVX-512 only");
         ConvGeometry g = ConvGeometry.of(n, c, h, w, k, 3, 3, 1, 1, 1, 1, 1);
