@@ -353,7 +353,7 @@ final class WinogradConv {
      * (4d0 − 5d2 + d4, −4(d1 + d2) + d3 + d4, 4(d1 − d2) − d3 + d4, 2(d3 − d1) − d2 + d4, 2(d1 − d3) − d2 + d4, 4d1 − 5d3 + d5).
      * Arrays and offsets, not vectors, cross the call: a call the JIT does not inline would box vector arguments.
      */
-    private static void transformInput(float[] in, int iAt, int iStride, float[] out, int oAt, int oStride) {
+    static void transformInput(float[] in, int iAt, int iStride, float[] out, int oAt, int oStride) {
         FloatVector d0 = FloatVector.fromArray(SPECIES, in, iAt), d1 = FloatVector.fromArray(SPECIES, in, iAt + iStride),
                 d2 = FloatVector.fromArray(SPECIES, in, iAt + 2 * iStride), d3 = FloatVector.fromArray(SPECIES, in, iAt + 3 * iStride),
                 d4 = FloatVector.fromArray(SPECIES, in, iAt + 4 * iStride), d5 = FloatVector.fromArray(SPECIES, in, iAt + 5 * iStride);

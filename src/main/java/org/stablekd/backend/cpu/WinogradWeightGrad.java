@@ -131,8 +131,8 @@ final class WinogradWeightGrad {
                 for (int c0 = 0; c0 < c; c0 += VL) {
                     // V = Bᵀ d B: rows of the 6×6 patch into tmp (6, 6, VL), then its columns into v at ξ = 6i + j
                     int at = ((TILE * ty) * xRow + TILE * tx) * c + c0;
-                    for (int i = 0; i < ALPHA; i++) inputRow(xcl, at + i * xRow * c, c, tmp, i * ALPHA * VL, VL);
-                    for (int j = 0; j < ALPHA; j++) inputRow(tmp, j * VL, ALPHA * VL, v, j * vs + t * c + c0, ALPHA * vs);
+                    for (int i = 0; i < ALPHA; i++) WinogradConv.transformInput(xcl, at + i * xRow * c, c, tmp, i * ALPHA * VL, VL);
+                    for (int j = 0; j < ALPHA; j++) WinogradConv.transformInput(tmp, j * VL, ALPHA * VL, v, j * vs + t * c + c0, ALPHA * vs);
                 }
                 for (int k0 = 0; k0 < k; k0 += VL) {
                     // dM = A dY Aᵀ: the 4 rows of the tile's gradient into tmp (4, 6, VL), then its 6 columns into dm
@@ -163,21 +163,6 @@ final class WinogradWeightGrad {
                 for (int xx = 0, o = at + yy * rowStride + ci; xx < w; xx++, i++, o += ch) cl[o] = plane[i];
             }
         }
-    }
-
-    /** out[oAt + e·oStride] = (Bᵀ d)[e], d[e] = in[iAt + e·iStride] (the forward's input transform, {@code WinogradConv.transformInput}). */
-    private static void inputRow(float[] in, int iAt, int iStride, float[] out, int oAt, int oStride) {
-        FloatVector d0 = FloatVector.fromArray(SPECIES, in, iAt), d1 = FloatVector.fromArray(SPECIES, in, iAt + iStride),
-                d2 = FloatVector.fromArray(SPECIES, in, iAt + 2 * iStride), d3 = FloatVector.fromArray(SPECIES, in, iAt + 3 * iStride),
-                d4 = FloatVector.fromArray(SPECIES, in, iAt + 4 * iStride), d5 = FloatVector.fromArray(SPECIES, in, iAt + 5 * iStride);
-        FloatVector s34 = d3.add(d4), s12 = d1.add(d2), m43 = d4.sub(d3), m12 = d1.sub(d2);
-        FloatVector m42 = d4.sub(d2), m31 = d3.sub(d1);
-        d0.mul(4f).add(d2.mul(-5f).add(d4)).intoArray(out, oAt);
-        s12.mul(-4f).add(s34).intoArray(out, oAt + oStride);
-        m12.mul(4f).add(m43).intoArray(out, oAt + 2 * oStride);
-        m31.mul(2f).add(m42).intoArray(out, oAt + 3 * oStride);
-        m42.sub(m31.mul(2f)).intoArray(out, oAt + 4 * oStride);
-        d1.mul(4f).add(d3.mul(-5f).add(d5)).intoArray(out, oAt + 5 * oStride);
     }
 
     /**
