@@ -20,6 +20,22 @@ public interface ConvKernels {
         return false;
     }
 
+    /**
+     * y (n,k,p,q) = a MobileNetV2 inverted-residual block of x (n,c,h,w) at inference:
+     * conv1×1(relu(depthwise3×3(relu(conv1×1(x, w1) + b1), wd, stride) + bd), w2) + b2, plus x
+     * if {@code g.residual()}. Weights (m,c,1,1), (m,1,3,3), (k,m,1,1); biases present. Called
+     * only where {@link #fusesInvertedResidual()} is true.
+     */
+    default void invertedResidual(InvertedResidualGeometry g, Tensor x, Tensor w1, Tensor b1, Tensor wd, Tensor bd,
+                                  Tensor w2, Tensor b2, Tensor y) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not fuse inverted-residual blocks");
+    }
+
+    /** Whether {@link #invertedResidual} is implemented (else the frontend runs the three convolutions). */
+    default boolean fusesInvertedResidual() {
+        return false;
+    }
+
     /** dx (n,c,h,w) = the gradient of the forward w.r.t. x, given dy (n,k,p,q). */
     void backwardInput(ConvGeometry g, Tensor dy, Tensor w, Tensor dx);
 

@@ -7,6 +7,7 @@ import org.stablekd.nn.Linear;
 import org.stablekd.nn.Model;
 import org.stablekd.nn.Module;
 import org.stablekd.nn.Sequential;
+import org.stablekd.ops.Conv;
 import org.stablekd.ops.Layout;
 import org.stablekd.ops.Pointwise;
 import org.stablekd.ops.Pool;
@@ -119,6 +120,12 @@ public final class MobileNetV2 extends Model {
 
         @Override
         public Tensor forward(Tensor x) { // (N,in,H,W) → (N,out,H/s,W/s)
+            Conv2d expand = (Conv2d) conv.layers().get(0), depthwise = (Conv2d) conv.layers().get(3), project = (Conv2d) conv.layers().get(6);
+            if (expand.foldedRelu() && depthwise.foldedRelu() && project.foldedWeight() != null && !project.foldedRelu()) {
+                // inference with every BatchNorm (and both ReLUs) folded into the convolutions: one fused op
+                return Conv.invertedResidual(x, expand.foldedWeight(), expand.foldedBias(), depthwise.foldedWeight(), depthwise.foldedBias(),
+                        project.foldedWeight(), project.foldedBias(), depthwise.stride, residual);
+            }
             Tensor y = convBnRelu(conv, 3, convBnRelu(conv, 0, x));
             y = conv.layers().get(7).forward(conv.layers().get(6).forward(y));
             return residual ? Pointwise.add(x, y) : y;

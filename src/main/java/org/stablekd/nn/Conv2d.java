@@ -70,6 +70,13 @@ public final class Conv2d extends Module {
         return foldedWeight != null;
     }
 
+    /** Inference: the weight with a BatchNorm folded in (see BatchNormFolding), or null if none was. */
+    public Tensor foldedWeight() { return foldedWeight; }
+    /** Inference: the bias with a BatchNorm folded in, or null if none was. */
+    public Tensor foldedBias() { return foldedBias; }
+    /** Inference: whether the ReLU after the folded BatchNorm runs in this convolution too. */
+    public boolean foldedRelu() { return foldedRelu; }
+
     /** kaiming_normal_(mode='fan_out', nonlinearity='relu'): N(0, √(2/fan_out)), fan_out = out·k·k. */
     public Conv2d kaimingFanOut(Rng rng) {
         Init.normal(weight.value(), rng, Math.sqrt(2.0 / fanOut()));

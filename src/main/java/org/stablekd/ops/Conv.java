@@ -5,6 +5,7 @@ import static org.stablekd.ops.Checks.check;
 import org.stablekd.autograd.Autograd;
 import org.stablekd.backend.ConvGeometry;
 import org.stablekd.backend.ConvKernels;
+import org.stablekd.backend.InvertedResidualGeometry;
 import org.stablekd.backend.Op;
 import org.stablekd.tensor.Shape;
 import org.stablekd.tensor.Tensor;
@@ -45,6 +46,46 @@ public final class Conv {
         Tensor xc = Checks.contiguous(x), wc = Checks.contiguous(w), bc = Checks.contiguous(bias);
         Tensor y = Tensor.emptyLike(x, Shape.of(g.n(), g.k(), g.p(), g.q()));
         kernels.forwardRelu(g, xc, wc, bc, y);
+        MacCounter.add(g.macs());
+        return y;
+    }
+
+    /**
+     * A MobileNetV2 inverted-residual block with its BatchNorms folded, for inference:
+     * <pre>
+     *   y = conv1×1(relu(depthwise3×3_s(relu(conv1×1(x, w1) + b1), wd) + bd), w2) + b2  [+ x if residual]
+     * </pre>
+     * x (n,c,h,w), w1 (m,c,1,1), wd (m,1,3,3) with padding 1 and {@code stride} 1 or 2,
+     * w2 (k,m,1,1), biases (m), (m), (k); residual needs stride 1 and k = c. One backend kernel
+     * where it fuses the block and nothing needs a gradient, else the recorded ops it stands for.
+     */
+    public static Tensor invertedResidual(Tensor x, Tensor w1, Tensor b1, Tensor wd, Tensor bd, Tensor w2, Tensor b2,
+                                          int stride, boolean residual) {
+        String op = "invertedResidual";
+        Checks.rank(op, "input", x, 4, "(N,C,H,W)");
+        Checks.rank(op, "expand weight", w1, 4, "(M,C,1,1)");
+        Checks.rank(op, "project weight", w2, 4, "(K,M,1,1)");
+        Checks.floats(op, x, w1, b1, wd, bd, w2, b2);
+        int c = x.dim(1), m = w1.dim(0), k = w2.dim(0);
+        Checks.shape(op, "expand weight", w1, Shape.of(m, c, 1, 1));
+        Checks.shape(op, "expand bias", b1, Shape.of(m));
+        Checks.shape(op, "depthwise weight", wd, Shape.of(m, 1, 3, 3));
+        Checks.shape(op, "depthwise bias", bd, Shape.of(m));
+        Checks.shape(op, "project weight", w2, Shape.of(k, m, 1, 1));
+        Checks.shape(op, "project bias", b2, Shape.of(k));
+        check(stride == 1 || stride == 2, op, "stride must be 1 or 2, got %d", stride);
+        check(!residual || (stride == 1 && k == c), op, "a residual block needs stride 1 and %d output channels, got stride %d and %d", c, stride, k);
+        InvertedResidualGeometry g = new InvertedResidualGeometry(x.dim(0), c, x.dim(2), x.dim(3), m, k, stride, residual);
+        ConvKernels kernels = Checks.backend(Op.CONV2D, x).conv();
+        if (!kernels.fusesInvertedResidual() || Autograd.needsGrad(x, w1, b1, wd, bd, w2, b2)) {
+            Tensor e = conv2dRelu(x, w1, b1, 1, 0, 1);
+            Tensor d = conv2dRelu(e, wd, bd, stride, 1, m);
+            Tensor y = conv2d(d, w2, b2, 1, 0, 1);
+            return residual ? Pointwise.add(x, y) : y;
+        }
+        Tensor y = Tensor.emptyLike(x, Shape.of(g.n(), k, g.p(), g.q()));
+        kernels.invertedResidual(g, Checks.contiguous(x), Checks.contiguous(w1), Checks.contiguous(b1), Checks.contiguous(wd),
+                Checks.contiguous(bd), Checks.contiguous(w2), Checks.contiguous(b2), y);
         MacCounter.add(g.macs());
         return y;
     }

@@ -105,7 +105,7 @@ public final class LayerProfile {
         System.out.println("|---|---:|---:|---:|---:|");
         for (var e : rows) {
             double ms = e.getValue().nanos / 1e6 / steps;
-            if (ms < 0.05) continue;
+            if (ms < Math.min(0.05, 0.005 * stepMs)) continue; // hide noise: < 0.5 % of a step, or < 50 µs
             double calls = (double) e.getValue().calls / steps;
             System.out.printf(Locale.ROOT, "| %s | %.2f | %.1f | %.0f | %.0f |%n", e.getKey(), ms, 100 * ms / stepMs, calls, ms * 1e3 / calls);
         }

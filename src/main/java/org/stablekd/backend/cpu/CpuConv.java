@@ -10,6 +10,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.stablekd.backend.ConvGeometry;
 import org.stablekd.backend.ConvKernels;
+import org.stablekd.backend.InvertedResidualGeometry;
 import org.stablekd.backend.Op;
 import org.stablekd.tensor.Tensor;
 
@@ -88,6 +89,19 @@ final class CpuConv implements ConvKernels {
             forward(g, x, w, bias, y);
             reluInPlace(ys, y.offset(), y.numel());
         }
+    }
+
+    @Override
+    public boolean fusesInvertedResidual() {
+        return true;
+    }
+
+    @Override
+    public void invertedResidual(InvertedResidualGeometry g, Tensor x, Tensor w1, Tensor b1, Tensor wd, Tensor bd,
+                                 Tensor w2, Tensor b2, Tensor y) {
+        InvertedResidualBlock.forward(g, x.segment(), x.offset(), w1.segment(), w1.offset(), b1.segment(), b1.offset(),
+                wd.segment(), wd.offset(), bd.segment(), bd.offset(), w2.segment(), w2.offset(), b2.segment(), b2.offset(),
+                y.segment(), y.offset());
     }
 
     /** y[i] = max(y[i], 0) for i in [off, off+n) (Math.max: a NaN stays NaN, as in the fused epilogues). */
