@@ -28,7 +28,9 @@ import org.stablekd.tensor.Tensor;
  * autograd, eval mode fixed. Safe for concurrent callers (each call runs in its own {@link Scope};
  * the model is read-only), and after the first call of each batch size the caching allocator
  * serves every buffer, so steady-state calls map no new memory. The convolutions' packed weight
- * panels are made on the first call and kept ({@link WeightCache}).
+ * panels are made on the first call and kept ({@link WeightCache}). On the CPU, calls of each
+ * batch size run on the thread pool or on the calling thread alone, whichever a running
+ * measurement finds faster ({@link ThreadChoice}); the logits are the same bits either way.
  *
  * <pre>{@code
  * try (Predictor p = Predictor.load("resnet8", Path.of("runs/quickstart/weights.safetensors"))) {
@@ -46,6 +48,8 @@ public final class Predictor implements AutoCloseable {
     private final WeightCache packed = new WeightCache();
     /** Where the folded model runs; inputs are uploaded and logits downloaded per call. */
     private volatile Device device = Device.CPU;
+    /** On the CPU, per batch size: whether calls run on the thread pool or the caller alone (measured). */
+    private final java.util.concurrent.ConcurrentHashMap<Integer, ThreadChoice> threads = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Predictor(Model model) {
         this.model = model;
@@ -113,7 +117,7 @@ public final class Predictor implements AutoCloseable {
     public float[] predict(float[] images, int batch) {
         checkCount(images.length, batch);
         float[][] out = new float[1][];
-        packed.run(() -> {
+        run(batch, () -> {
             try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
                 Tensor x = Transfers.to(Tensor.of(images, batchShape(batch).dims()), device);
                 out[0] = Transfers.toHost(model.forward(x)).toFloatArray();
@@ -130,7 +134,7 @@ public final class Predictor implements AutoCloseable {
         long n = batch * imageFloats, out = (long) batch * numClasses();
         if (images.byteSize() < n * 4) throw new IllegalArgumentException("images segment has " + images.byteSize() + " bytes; " + batch + " images need " + n * 4);
         if (logits.byteSize() < out * 4) throw new IllegalArgumentException("logits segment has " + logits.byteSize() + " bytes; " + batch + " rows of " + numClasses() + " need " + out * 4);
-        packed.run(() -> {
+        run(batch, () -> {
             try (Restore ng = Autograd.noGrad(); Scope s = Scope.open()) {
                 Tensor x = Tensor.empty(DType.F32, batchShape(batch));
                 MemorySegment.copy(images, 0, x.segment(), 0, n * 4);
@@ -138,6 +142,13 @@ public final class Predictor implements AutoCloseable {
                 MemorySegment.copy(y.segment(), y.offset() * 4, logits, 0, out * 4);
             }
         });
+    }
+
+    /** One call with the packed weights in force, on the CPU in the measured thread mode ({@link ThreadChoice}). */
+    private void run(int batch, Runnable call) {
+        Runnable withWeights = () -> packed.run(call);
+        if (device.isHost()) threads.computeIfAbsent(batch, b -> new ThreadChoice()).run(withWeights);
+        else withWeights.run();
     }
 
     /** The top-1 class of each image. */

@@ -58,6 +58,19 @@ public final class Parallel {
         return Thread.currentThread() instanceof Worker;
     }
 
+    /** Bound while a caller runs its chunks itself (see {@link #onCaller}). */
+    private static final ScopedValue<Boolean> ON_CALLER = ScopedValue.newInstance();
+
+    /**
+     * Runs {@code body} with every Parallel call it makes on this thread run by this thread alone:
+     * the same chunks, one after another, so the results are the same bits as on the pool. For
+     * latency-bound callers that measured the pool to cost more than it saves (the Predictor
+     * measures and chooses, see its ThreadChoice).
+     */
+    public static void onCaller(Runnable body) {
+        ScopedValue.where(ON_CALLER, Boolean.TRUE).run(body);
+    }
+
     private static final class Worker extends Thread {
         /** True while parked or about to park (the publisher then unparks it). */
         volatile boolean parking;
@@ -106,7 +119,7 @@ public final class Parallel {
     /** Runs chunks {@code 0..chunks-1}, each exactly once, on the pool and the calling thread. */
     public static void forChunks(int chunks, Chunk body) {
         if (chunks <= 0) return;
-        if (chunks == 1 || THREADS == 1 || inWorker()) {
+        if (chunks == 1 || THREADS == 1 || inWorker() || ON_CALLER.isBound()) {
             for (int c = 0; c < chunks; c++) body.run(c);
             return;
         }

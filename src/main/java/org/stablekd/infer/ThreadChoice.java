@@ -1,0 +1,108 @@
+package org.stablekd.infer;
+
+import java.util.Arrays;
+import java.util.function.LongSupplier;
+import org.stablekd.backend.cpu.Parallel;
+
+/**
+ * Whether a Predictor's calls of one batch size run on the CPU thread pool or on the calling
+ * thread alone, chosen by measuring both. At batch 1 a layer split over two threads saves little
+ * (its output moves between the cores' caches for the next layer; a cache line took ~165 ns
+ * between this machine's two vCPUs on 2026-12-06), and the pool's gain is not even stable: the
+ * same batch-1 resnet20 loop on 2 threads ran at 0.63–0.67 ms per call in some JVMs and at
+ * 1.4–1.6 ms in others started the same minute, against 0.76–0.84 ms on one thread, and it
+ * stayed in its mode for the JVM's life (cause not found: not the hardware, two FMA loops run at
+ * full speed side by side; not the hand-off, which costs ~0.7 µs). So no fixed rule is right; the
+ * predictor times both.
+ *
+ * <p>A probe alternates the two modes for {@link #PROBE} calls each and keeps the one with the
+ * lower median; probes repeat after 500 and 2 000 calls (past the JIT's warm-up) and then every
+ * {@link #EVERY} calls, so a change in the host's placement is followed. Both modes run the same
+ * chunks of work ({@link Parallel#onCaller}), so the logits are the same bits either way.
+ * {@code -Dstablekd.predictorThreads=pool} or {@code =caller} fixes the mode (for measuring).
+ */
+final class ThreadChoice {
+    static final int PROBE = 24;
+    static final int EVERY = 10_000;
+    private static final int[] FIRST_GAPS = {500, 2_000};
+    private static final String FIXED = System.getProperty("stablekd.predictorThreads", "auto");
+
+    private final LongSupplier clock;
+    private final long[][] samples = new long[2][PROBE];
+    private final int[] taken = new int[2];
+    private boolean probing = true;
+    private boolean onCaller;
+    private long untilProbe;
+    private int probes;
+
+    ThreadChoice() {
+        this(System::nanoTime);
+    }
+
+    /** With a clock to read (tests give a fake one). */
+    ThreadChoice(LongSupplier clock) {
+        this.clock = clock;
+        if (!FIXED.equals("auto") && !FIXED.equals("pool") && !FIXED.equals("caller")) {
+            throw new IllegalArgumentException("-Dstablekd.predictorThreads must be auto, pool or caller, not " + FIXED);
+        }
+    }
+
+    /** Runs one call in the mode chosen now (while probing: the mode with fewer samples, timed). */
+    void run(Runnable call) {
+        if (Parallel.threads() == 1 || FIXED.equals("pool")) {
+            call.run();
+            return;
+        }
+        if (FIXED.equals("caller")) {
+            Parallel.onCaller(call);
+            return;
+        }
+        int mode;
+        synchronized (this) {
+            if (!probing) {
+                if (--untilProbe <= 0) startProbe();
+                mode = onCaller ? 1 : 0;
+            } else {
+                mode = taken[0] <= taken[1] ? 0 : 1;
+            }
+        }
+        long t0 = clock.getAsLong();
+        if (mode == 1) Parallel.onCaller(call);
+        else call.run();
+        long dt = clock.getAsLong() - t0;
+        synchronized (this) {
+            if (probing && taken[mode] < PROBE) {
+                samples[mode][taken[mode]++] = dt;
+                if (taken[0] == PROBE && taken[1] == PROBE) decide();
+            }
+        }
+    }
+
+    private void startProbe() {
+        probing = true;
+        taken[0] = taken[1] = 0;
+    }
+
+    private void decide() {
+        onCaller = median(samples[1]) < median(samples[0]);
+        probing = false;
+        untilProbe = probes < FIRST_GAPS.length ? FIRST_GAPS[probes] : EVERY;
+        probes++;
+    }
+
+    private static long median(long[] v) {
+        long[] s = v.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    /** True while calls run on the caller alone (for tests and diagnostics). */
+    synchronized boolean onCaller() {
+        return onCaller;
+    }
+
+    /** True while a probe is timing both modes. */
+    synchronized boolean probing() {
+        return probing;
+    }
+}
