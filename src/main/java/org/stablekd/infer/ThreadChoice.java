@@ -22,8 +22,8 @@ import org.stablekd.backend.cpu.Parallel;
  * {@code -Dstablekd.predictorThreads=pool} or {@code =caller} fixes the mode (for measuring).
  */
 final class ThreadChoice {
-    static final int PROBE = 24;
-    static final int EVERY = 10_000;
+    static final int PROBE = 16;
+    static final int EVERY = 20_000;
     private static final int[] FIRST_GAPS = {500, 2_000};
     private static final String FIXED = System.getProperty("stablekd.predictorThreads", "auto");
 

@@ -19,10 +19,15 @@ import org.stablekd.testing.Close;
  * still works.
  */
 class ConvReluTest {
-    /** (n, c, h, k, kernel, stride, pad, groups): depthwise (packed, planes, split), 1×1 small and planes, a dense grid layer. */
+    /**
+     * (n, c, h, k, kernel, stride, pad, groups): depthwise (packed, planes, split), 1×1 small and
+     * planes, grid layers (ReLU in the copy out: batch 2, batch 1 split by tiles, stride 2, 1×1
+     * stride 2), a Winograd layer (ReLU as a pass after it).
+     */
     private static final int[][] LAYERS = {
             {1, 48, 2, 48, 3, 1, 1, 48}, {1, 24, 8, 24, 3, 1, 1, 24}, {2, 16, 16, 16, 3, 2, 1, 16},
-            {1, 40, 2, 96, 1, 1, 0, 1}, {1, 24, 4, 36, 1, 1, 0, 1}, {2, 8, 9, 12, 3, 1, 1, 1}};
+            {1, 40, 2, 96, 1, 1, 0, 1}, {1, 24, 4, 36, 1, 1, 0, 1}, {2, 8, 9, 12, 3, 1, 1, 1},
+            {1, 16, 32, 16, 3, 1, 1, 1}, {1, 16, 32, 32, 3, 2, 1, 1}, {1, 16, 32, 32, 1, 2, 0, 1}, {1, 32, 64, 32, 3, 1, 1, 1}};
 
     @Test
     void fusedMatchesConvThenReluBitForBit() {

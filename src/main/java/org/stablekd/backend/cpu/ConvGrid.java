@@ -52,14 +52,18 @@ final class ConvGrid {
         }
     }
 
-    /** dst at element s .. +w = src[d .. d+w) + bias (vector copies, a masked one for the tail). */
-    static void copyRow(float[] src, int d, float bias, MemorySegment dst, long s, int w) {
+    /** dst at element s .. +w = src[d .. d+w) + bias, then max(0, ·) if relu (vector copies, a masked one for the tail). */
+    static void copyRow(float[] src, int d, float bias, boolean relu, MemorySegment dst, long s, int w) {
         long at = s * Float.BYTES;
         int x = 0;
-        for (; x + VL <= w; x += VL, at += VL * Float.BYTES) FloatVector.fromArray(SPECIES, src, d + x).add(bias).intoMemorySegment(dst, at, ORDER);
+        for (; x + VL <= w; x += VL, at += VL * Float.BYTES) {
+            FloatVector v = FloatVector.fromArray(SPECIES, src, d + x).add(bias);
+            (relu ? v.max(0f) : v).intoMemorySegment(dst, at, ORDER);
+        }
         if (x < w) {
             var live = SPECIES.indexInRange(x, w);
-            FloatVector.fromArray(SPECIES, src, d + x, live).add(bias).intoMemorySegment(dst, at, ORDER, live);
+            FloatVector v = FloatVector.fromArray(SPECIES, src, d + x, live).add(bias);
+            (relu ? v.max(0f) : v).intoMemorySegment(dst, at, ORDER, live);
         }
     }
 
@@ -172,9 +176,10 @@ final class ConvGrid {
 
     /**
      * y (n, m, h, w) images [img0, img0+nb) = the output grid's planes [0, m) (plane stride cpl),
-     * plus bias[ch] when bias is not null. tmp: h·w floats.
+     * plus bias[ch] when bias is not null, then max(0, ·) if relu (a ReLU fused into the copy out).
+     * tmp: h·w floats.
      */
-    static void extract(float[] grid, int cpl, int m, int h, int w, int img0, int nb, float[] bias,
+    static void extract(float[] grid, int cpl, int m, int h, int w, int img0, int nb, float[] bias, boolean relu,
                         MemorySegment y, long yOff, float[] tmp) {
         int ws = w + 1, hs = h + 1, hw = h * w;
         for (int b = 0; b < nb; b++) {
@@ -182,7 +187,7 @@ final class ConvGrid {
                 float bv = bias == null ? 0f : bias[ch];
                 int row = ch * cpl + b * hs * ws;
                 long dst = yOff + ((long) (img0 + b) * m + ch) * hw;
-                for (int yy = 0; yy < h; yy++, row += ws, dst += w) copyRow(grid, row, bv, y, dst, w);
+                for (int yy = 0; yy < h; yy++, row += ws, dst += w) copyRow(grid, row, bv, relu, y, dst, w);
             }
         }
     }

@@ -72,8 +72,9 @@ final class CpuConv implements ConvKernels {
     }
 
     /**
-     * The forward with y = max(0, y): in the epilogue of the small-plane paths (depthwise, 1×1),
-     * else as one pass over y after the forward (still one op, one output, no extra tensor).
+     * The forward with y = max(0, y): in the epilogue of the small-plane paths (depthwise, 1×1)
+     * and in the grid path's copy out, else as one pass over y after the forward (still one op,
+     * one output, no extra tensor).
      */
     @Override
     public void forwardRelu(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
@@ -85,9 +86,11 @@ final class CpuConv implements ConvKernels {
             PointwiseConvPlanes.forward(g, xs, x.offset(), ws, w.offset(), bs, bo, ys, y.offset(), true);
         } else if (PointwiseConvSmall.supports(g)) {
             PointwiseConvSmall.forward(g, xs, x.offset(), ws, w.offset(), bs, bo, ys, y.offset(), true);
-        } else {
+        } else if (g.depthwise()) {
             forward(g, x, w, bias, y);
             reluInPlace(ys, y.offset(), y.numel());
+        } else {
+            forward(g, xs, x.offset(), ws, w.offset(), bs, bo, ys, y.offset(), true);
         }
     }
 
@@ -187,24 +190,40 @@ final class CpuConv implements ConvKernels {
 
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+        forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, false);
+    }
+
+    /**
+     * The same, then y = max(0, y) if relu: in the epilogue or the copy out where the path has
+     * one (1×1 paths, the grid), else as one pass over y.
+     */
+    static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         if (PointwiseConvPlanes.supports(g)) {
-            PointwiseConvPlanes.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, false);
+            PointwiseConvPlanes.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
             return;
         }
         if (PointwiseConvSmall.supports(g)) {
-            PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, false);
+            PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
             return;
         }
+        if (GridConv.supports(g) && !WinogradConv.supports(g) && !(w.isNative() && WinogradFewTiles.supports(g))) {
+            GridConv.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
+            return;
+        }
+        forwardNoRelu(g, x, xOff, w, wOff, bias, bOff, y, yOff);
+        if (relu) reluInPlace(y, yOff, (long) g.n() * g.k() * g.p() * g.q());
+    }
+
+    /** The Winograd paths, else the lowering onto SGEMM (the forward without a fused ReLU). */
+    private static void forwardNoRelu(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                                      MemorySegment bias, long bOff, MemorySegment y, long yOff) {
         if (w.isNative() && WinogradFewTiles.supports(g)) {   // inference only: needs the WeightCache
             WinogradFewTiles.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
             return;
         }
         if (WinogradConv.supports(g)) {
             WinogradConv.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
-            return;
-        }
-        if (GridConv.supports(g)) {
-            GridConv.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff);
             return;
         }
         int kg = g.kPerGroup(), crs = crs(g), pq = g.p() * g.q();

@@ -132,8 +132,9 @@ final class GridConv {
 
     // ---------------------------------------------------------------- forward
 
+    /** y = conv(x, w) + bias, then max(0, ·) if relu (in the copy out of the output grid). */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
-                        MemorySegment bias, long bOff, MemorySegment y, long yOff) {
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         int n = g.n(), k = g.k(), rows = g.c() * g.r() * g.s(), hh = g.p(), ww = g.q(), tile = GridGemm.NR;
         int inPlanes = phases(g) * g.c(), outPlanes = ConvGrid.roundUp(k, GridGemm.MR);
         int threads = Parallel.threads();
@@ -158,7 +159,7 @@ final class GridConv {
                     int m = Math.min(nb, i1 - b0);
                     fillX(g, x, xOff, b0, m, xg, pl, tmp);
                     GridGemm.multiply(k, rows, ap, 0, xg, base, 0, 0, ConvGrid.usedOutputs(m, hh, ww, tile), cg, 0, cpl);
-                    ConvGrid.extract(cg, cpl, k, hh, ww, b0, m, biasF, y, yOff, tmp);
+                    ConvGrid.extract(cg, cpl, k, hh, ww, b0, m, biasF, relu, y, yOff, tmp);
                 }
             });
             return;
@@ -170,7 +171,7 @@ final class GridConv {
         for (int img = 0; img < n; img++) {
             fillX(g, x, xOff, img, 1, xg, pl, tmp);
             Parallel.forRange(tiles, 1, (u0, u1) -> GridGemm.multiply(k, rows, ap, 0, xg, base, 0, u0 * tile, u1 * tile, cg, 0, cpl));
-            ConvGrid.extract(cg, cpl, k, hh, ww, img, 1, biasF, y, yOff, tmp);
+            ConvGrid.extract(cg, cpl, k, hh, ww, img, 1, biasF, relu, y, yOff, tmp);
         }
     }
 
@@ -236,7 +237,7 @@ final class GridConv {
                     cg, ph * cPlanes * cpl, cpl);
         }
         if (g.strideH() == 2) ConvGrid.extractPhases(cg, cpl, cPlanes, c, hh, ww, phases, b0, m, dx, dxOff, tmp);
-        else ConvGrid.extract(cg, cpl, c, hh, ww, b0, m, null, dx, dxOff, tmp);
+        else ConvGrid.extract(cg, cpl, c, hh, ww, b0, m, null, false, dx, dxOff, tmp);
     }
 
     private static int inputGradientPlanes(ConvGeometry g) {
