@@ -15,21 +15,35 @@ import org.stablekd.backend.cpu.Parallel;
  * full speed side by side; not the hand-off, which costs ~0.7 µs). So no fixed rule is right; the
  * predictor times both.
  *
- * <p>A probe alternates the two modes for {@link #PROBE} calls each and keeps the one with the
- * lower median; probes repeat after 500 and 2 000 calls (past the JIT's warm-up) and then every
- * {@link #EVERY} calls, so a change in the host's placement is followed. Both modes run the same
- * chunks of work ({@link Parallel#onCaller}), so the logits are the same bits either way.
- * {@code -Dstablekd.predictorThreads=pool} or {@code =caller} fixes the mode (for measuring).
+ * <p>A probe runs {@link #PROBE} timed calls on the pool, then as many on the caller (each turn
+ * after {@link #SETTLE} untimed ones: alternating single calls let the worker park between its
+ * calls and made the pool look slower than it runs), and keeps the mode with the lower median. Probes repeat after 500, 2 000, 5 000 and 10 000 calls (a probe during the JIT's
+ * warm-up can pick wrong: compiler threads take a vCPU from the pool) and then every
+ * {@link #EVERY} calls; and between probes the median of each {@link #WATCH} calls is watched:
+ * when the chosen mode gets {@link #SLOWER}× slower than the other mode's last median, a probe
+ * starts at once. (The pool's slow phases come and go within a JVM: one batch-1 resnet20 run on 2
+ * threads went 0.64 ms per call for 3 000 calls, then 1.52 ms for 4 000, then 0.66.) Both modes
+ * run the same chunks of work ({@link Parallel#onCaller}), so the logits are the same bits either
+ * way. {@code -Dstablekd.predictorThreads=pool} or {@code =caller} fixes the mode (for measuring).
  */
 final class ThreadChoice {
     static final int PROBE = 16;
-    static final int EVERY = 20_000;
-    private static final int[] FIRST_GAPS = {500, 2_000};
+    /** Calls run, untimed, at the start of each mode's turn in a probe: the pool's worker wakes and refills its caches. */
+    static final int SETTLE = 4;
+    static final int EVERY = 5_000;
+    static final int WATCH = 64;
+    static final double SLOWER = 1.25;
+    private static final int[] FIRST_GAPS = {500, 2_000, 5_000, 10_000};
     private static final String FIXED = System.getProperty("stablekd.predictorThreads", "auto");
 
     private final LongSupplier clock;
     private final long[][] samples = new long[2][PROBE];
     private final int[] taken = new int[2];
+    private int settled;
+    /** The last probe's median per mode, and the chosen mode's latest calls since. */
+    private final long[] probeMedian = new long[2];
+    private final long[] recent = new long[WATCH];
+    private int nRecent;
     private boolean probing = true;
     private boolean onCaller;
     private long untilProbe;
@@ -47,7 +61,7 @@ final class ThreadChoice {
         }
     }
 
-    /** Runs one call in the mode chosen now (while probing: the mode with fewer samples, timed). */
+    /** Runs one call in the mode chosen now, or in the mode whose turn it is while probing; times it. */
     void run(Runnable call) {
         if (Parallel.threads() == 1 || FIXED.equals("pool")) {
             call.run();
@@ -59,21 +73,27 @@ final class ThreadChoice {
         }
         int mode;
         synchronized (this) {
-            if (!probing) {
-                if (--untilProbe <= 0) startProbe();
-                mode = onCaller ? 1 : 0;
-            } else {
-                mode = taken[0] <= taken[1] ? 0 : 1;
-            }
+            if (!probing && --untilProbe <= 0) startProbe();
+            mode = !probing ? (onCaller ? 1 : 0) : taken[0] < PROBE ? 0 : 1;   // a probe: the pool's turn, then the caller's
         }
         long t0 = clock.getAsLong();
         if (mode == 1) Parallel.onCaller(call);
         else call.run();
         long dt = clock.getAsLong() - t0;
         synchronized (this) {
-            if (probing && taken[mode] < PROBE) {
-                samples[mode][taken[mode]++] = dt;
-                if (taken[0] == PROBE && taken[1] == PROBE) decide();
+            if (probing) {
+                if (settled < SETTLE * (mode + 1)) {
+                    settled++;
+                } else if (taken[mode] < PROBE) {
+                    samples[mode][taken[mode]++] = dt;
+                    if (taken[0] == PROBE && taken[1] == PROBE) decide();
+                }
+            } else if (mode == (onCaller ? 1 : 0)) {
+                recent[nRecent++] = dt;
+                if (nRecent == WATCH) {
+                    nRecent = 0;
+                    if (median(recent) > SLOWER * probeMedian[1 - mode]) startProbe();
+                }
             }
         }
     }
@@ -81,10 +101,14 @@ final class ThreadChoice {
     private void startProbe() {
         probing = true;
         taken[0] = taken[1] = 0;
+        settled = 0;
     }
 
     private void decide() {
-        onCaller = median(samples[1]) < median(samples[0]);
+        probeMedian[0] = median(samples[0]);
+        probeMedian[1] = median(samples[1]);
+        onCaller = probeMedian[1] < probeMedian[0];
+        nRecent = 0;
         probing = false;
         untilProbe = probes < FIRST_GAPS.length ? FIRST_GAPS[probes] : EVERY;
         probes++;

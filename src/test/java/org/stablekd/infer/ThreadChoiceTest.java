@@ -45,22 +45,41 @@ class ThreadChoiceTest {
     private static ThreadChoice choose(long poolCost, long callerCost, int calls) {
         AtomicLong now = new AtomicLong();
         ThreadChoice choice = new ThreadChoice(now::get);
-        for (int i = 0; i < calls; i++) choice.run(() -> now.addAndGet(ranOnPool() ? poolCost : callerCost));
+        run(choice, now, poolCost, callerCost, calls);
         return choice;
+    }
+
+    private static void run(ThreadChoice choice, AtomicLong now, long poolCost, long callerCost, int calls) {
+        for (int i = 0; i < calls; i++) choice.run(() -> now.addAndGet(ranOnPool() ? poolCost : callerCost));
     }
 
     @Test
     void keepsTheFasterModeAndProbesAgainOnSchedule() {
         Assumptions.assumeTrue(Parallel.threads() > 1, "the choice exists only with a thread pool");
-        ThreadChoice slowPool = choose(200, 100, 2 * ThreadChoice.PROBE);
+        ThreadChoice slowPool = choose(200, 100, 2 * (ThreadChoice.PROBE + ThreadChoice.SETTLE));
         assertFalse(slowPool.probing(), "a probe ends after PROBE calls of each mode");
         assertTrue(slowPool.onCaller(), "the pool cost twice the caller: calls run on the caller");
-        ThreadChoice fastPool = choose(60, 100, 2 * ThreadChoice.PROBE);
+        ThreadChoice fastPool = choose(60, 100, 2 * (ThreadChoice.PROBE + ThreadChoice.SETTLE));
         assertFalse(fastPool.onCaller(), "the pool was faster: calls run on it");
-        ThreadChoice reprobe = choose(200, 100, 2 * ThreadChoice.PROBE + 499);
+        ThreadChoice reprobe = choose(200, 100, 2 * (ThreadChoice.PROBE + ThreadChoice.SETTLE) + 499);
         assertFalse(reprobe.probing());
         reprobe.run(() -> {});
         assertTrue(reprobe.probing(), "the second probe starts 500 calls after the first decision");
+    }
+
+    @Test
+    void aChosenModeThatSlowsDownIsProbedAtOnce() {
+        Assumptions.assumeTrue(Parallel.threads() > 1, "the choice exists only with a thread pool");
+        AtomicLong now = new AtomicLong();
+        ThreadChoice choice = new ThreadChoice(now::get);
+        run(choice, now, 60, 100, 2 * (ThreadChoice.PROBE + ThreadChoice.SETTLE));
+        assertFalse(choice.onCaller(), "the pool was faster");
+        run(choice, now, 60, 100, ThreadChoice.WATCH);
+        assertFalse(choice.probing(), "no probe while the pool keeps its speed");
+        run(choice, now, 200, 100, ThreadChoice.WATCH);   // the pool now takes twice the caller's time
+        assertTrue(choice.probing(), "a window of calls 1.25× slower than the caller's last median starts a probe");
+        run(choice, now, 200, 100, 2 * (ThreadChoice.PROBE + ThreadChoice.SETTLE));
+        assertTrue(choice.onCaller(), "and the probe moves the calls to the caller");
     }
 
     @Test
