@@ -31,7 +31,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "5", description = "Warm-up steps (default ${DEFAULT-VALUE}).") int warmup;
     @Option(names = "--steps", defaultValue = "20", description = "Timed steps; the median is reported (default ${DEFAULT-VALUE}).") int steps;
     @Option(names = "--latency", split = ",", description = "Models for batch-1 inference latency (default: the student).") List<String> latency;
-    @Option(names = "--latency-calls", defaultValue = "200") int calls;
+    @Option(names = "--latency-calls", defaultValue = "1000", description = "Timed Predictor calls per latency model, after 3 s of warm-up (default ${DEFAULT-VALUE}).") int calls;
     @Option(names = "--no-training", description = "Only the inference latency.") boolean noTraining;
     @Option(names = "--stages", description = "Also time each stage: teacher forward and student forward+backward, and what spreading StableKD's block groups over 2 ranks could gain.")
     boolean stages;
@@ -73,10 +73,10 @@ final class BenchCommand implements Callable<Integer> {
             printStageCosts();
         }
         List<String> names = latency != null ? latency : List.of(student);
-        System.out.printf("%-20s %6s %10s %10s%n", "inference", "batch", "p50 ms", "p99 ms");
+        System.out.printf("%-20s %6s %10s %10s   (Predictor, %d calls after 3 s of warm-up)%n", "inference", "batch", "p50 ms", "p99 ms", calls);
         for (String n : names) {
             Model m = Zoo.create(n, classes, input.dim(1) == Zoo.standardInput(n).dim(1) ? input : Zoo.standardInput(n), new Rng(3));
-            StepBench.Latency l = StepBench.latency(m, 1, 20, calls, 4, device);
+            StepBench.Latency l = StepBench.latency(m, 1, 20, 3.0, calls, 4, device);   // 3 s of warm-up: past the JIT's
             System.out.printf("%-20s %6d %10.3f %10.3f%n", l.name(), l.batch(), l.p50Ms(), l.p99Ms());
         }
         HostAllocator.Stats st = HostAllocator.get().stats();
