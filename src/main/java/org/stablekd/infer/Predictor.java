@@ -28,9 +28,9 @@ import org.stablekd.tensor.Tensor;
  * autograd, eval mode fixed. Safe for concurrent callers (each call runs in its own {@link Scope};
  * the model is read-only), and after the first call of each batch size the caching allocator
  * serves every buffer, so steady-state calls map no new memory. The convolutions' packed weight
- * panels are made on the first call and kept ({@link WeightCache}). On the CPU, calls of each
- * batch size run on the thread pool or on the calling thread alone, whichever a running
- * measurement finds faster ({@link ThreadChoice}); the logits are the same bits either way.
+ * panels are made on the first call and kept ({@link WeightCache}). On the CPU, calls with fewer
+ * images than threads (batch 1) run on the thread pool or on the calling thread alone, whichever
+ * a running measurement finds faster ({@link ThreadChoice}); the logits are the same bits either way.
  *
  * <pre>{@code
  * try (Predictor p = Predictor.load("resnet8", Path.of("runs/quickstart/weights.safetensors"))) {
@@ -144,11 +144,19 @@ public final class Predictor implements AutoCloseable {
         });
     }
 
-    /** One call with the packed weights in force, on the CPU in the measured thread mode ({@link ThreadChoice}). */
+    /**
+     * One call with the packed weights in force; on the CPU with fewer images than threads (where
+     * kernels split each image, not the batch) in the measured thread mode ({@link ThreadChoice}).
+     * With at least as many images as threads each thread takes whole images and the pool always
+     * pays, so those calls run on it without probing (a probe's caller turn would halve them).
+     */
     private void run(int batch, Runnable call) {
         Runnable withWeights = () -> packed.run(call);
-        if (device.isHost()) threads.computeIfAbsent(batch, b -> new ThreadChoice()).run(withWeights);
-        else withWeights.run();
+        if (device.isHost() && batch < org.stablekd.backend.cpu.Parallel.threads()) {
+            threads.computeIfAbsent(batch, b -> new ThreadChoice()).run(withWeights);
+        } else {
+            withWeights.run();
+        }
     }
 
     /** The top-1 class of each image. */
