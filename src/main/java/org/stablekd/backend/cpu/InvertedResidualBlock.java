@@ -25,12 +25,14 @@ import org.stablekd.backend.WeightCache;
  * instead of three (plus the residual add).
  *
  * <p>Weights: w1ᵀ (c, mp), wd (9, mp) and w2ᵀ (m, kp) with m and k rounded up to whole vectors
- * (mp, kp), zero-padded, made once per weight tensor under an inference {@link WeightCache}
- * (else per call). e is stored with a zero border, so the depthwise loop has no bounds tests.
+ * (mp, kp), zero-padded, w1ᵀ and w2ᵀ in panels of NV vectors of columns (a register tile streams
+ * its panel front to back), made once per weight tensor under an inference {@link WeightCache}
+ * (else per call). e is stored with a zero border, so the depthwise loop has no bounds tests. y is
+ * computed channels-last, then turned to NCHW with one gather of VL pixels per channel.
  *
  * <p>Threads: with at least two images, each thread runs whole images. With one, the expand and
- * depthwise phases split the m channels (each channel's e and d depend on that channel alone),
- * then the project phase splits (4-pixel tile × 3-vector) units of y. Each output is one in-order
+ * depthwise phases split the m channels by panels (each channel's e and d depend on that channel
+ * alone), then the project phase splits (VL pixels × one panel of k) units of y. Each output is one in-order
  * sum whatever the split, so results do not depend on the thread count (Note [Determinism]).
  * Summation order differs from the unfused path's (its 1×1 kernels sum in the same channel order,
  * the depthwise taps in another), so the two agree to float rounding, not bit for bit; the error
@@ -41,7 +43,7 @@ final class InvertedResidualBlock {
     private static final int VL = Simd.LANES;
     /** Pixels per register tile of the 1×1 products. */
     private static final int PT = 4;
-    /** Vectors of channels per register tile (the tile buffer's row length is NV·VL). */
+    /** Vectors of channels per register tile, and per weight panel. */
     private static final int NV = 3;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
     // ConvScratch slots
