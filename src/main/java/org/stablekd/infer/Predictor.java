@@ -159,6 +159,44 @@ public final class Predictor implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs calls of {@code batch} random images (N(0,1), never zeros) until the JIT has compiled
+     * what these calls use, or {@code budget} is spent; returns the number of calls made. "Compiled"
+     * means the JVM's total compilation time has not grown over the last 2 000 calls and the last
+     * second. Why: the JIT compiles a predictor's per-call code after thousands of calls, and on a
+     * small machine each compilation takes a core from the calls meanwhile; on 2 threads a batch-1
+     * resnet8x4 ran its slowest 1 % at 2–4 ms (p50 1.4 ms) until about 6 000 calls in, and at
+     * 1.13 × p50 after (benchmarks/results/cpu.md, 2026-12-06 morning). A service that cares about
+     * its first seconds' p99 calls this before taking traffic. Without a JIT compilation monitor
+     * (the JVM gives none) it runs until the budget.
+     */
+    public int warmUp(int batch, java.time.Duration budget) {
+        if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        boolean monitored = jit != null && jit.isCompilationTimeMonitoringSupported();
+        float[] images;
+        try (Scope s = Scope.open()) {
+            images = Tensor.randn(new Rng(20261206), DType.F32, 1, batch, inputShape().dim(0), inputShape().dim(1), inputShape().dim(2)).toFloatArray();
+        }
+        long start = System.nanoTime(), end = start + budget.toNanos();
+        long lastTime = monitored ? jit.getTotalCompilationTime() : -1, lastChange = start;
+        int calls = 0, quietCalls = 0;
+        while (System.nanoTime() < end) {
+            predict(images, batch);
+            calls++;
+            if (!monitored) continue;
+            long t = jit.getTotalCompilationTime(), now = System.nanoTime();
+            if (t != lastTime) {
+                lastTime = t;
+                lastChange = now;
+                quietCalls = 0;
+            } else if (++quietCalls >= 2_000 && now - lastChange >= 1_000_000_000L) {
+                break;
+            }
+        }
+        return calls;
+    }
+
     /** The top-1 class of each image. */
     public int[] classify(float[] images, int batch) {
         float[] l = predict(images, batch);
