@@ -8,23 +8,23 @@ import org.stablekd.backend.cpu.Parallel;
  * Whether a Predictor's calls of one batch size run on the CPU thread pool or on the calling
  * thread alone, chosen by measuring both. At batch 1 a layer split over two threads saves little
  * (its output moves between the cores' caches for the next layer; a cache line took ~165 ns
- * between this machine's two vCPUs on 2026-12-06), and the pool's gain is not even stable: the
- * same batch-1 resnet20 loop on 2 threads ran at 0.63–0.67 ms per call in some JVMs and at
- * 1.4–1.6 ms in others started the same minute, against 0.76–0.84 ms on one thread, and it
- * stayed in its mode for the JVM's life (cause not found: not the hardware, two FMA loops run at
- * full speed side by side; not the hand-off, which costs ~0.7 µs). So no fixed rule is right; the
- * predictor times both.
+ * between this machine's two vCPUs on 2026-12-06), and the pool's gain is not even stable: a
+ * batch-1 resnet20 on 2 threads ran 0.62–0.68 ms per call for thousands of calls and then
+ * 1.4–1.6 ms for thousands more, in one JVM, against 0.76–0.84 ms on one thread (cause not found:
+ * not the hardware, two FMA loops run at full speed side by side; not the hand-off, which costs
+ * under a microsecond; not fixed by pinning the worker). So no fixed rule is right; the predictor
+ * times both.
  *
  * <p>A probe runs {@link #PROBE} timed calls on the pool, then as many on the caller (each turn
  * after {@link #SETTLE} untimed ones: alternating single calls let the worker park between its
- * calls and made the pool look slower than it runs), and keeps the mode with the lower median. Probes repeat after 500, 2 000, 5 000 and 10 000 calls (a probe during the JIT's
- * warm-up can pick wrong: compiler threads take a vCPU from the pool) and then every
- * {@link #EVERY} calls; and between probes the median of each {@link #WATCH} calls is watched:
- * when the chosen mode gets {@link #SLOWER}× slower than the other mode's last median, a probe
- * starts at once. (The pool's slow phases come and go within a JVM: one batch-1 resnet20 run on 2
- * threads went 0.64 ms per call for 3 000 calls, then 1.52 ms for 4 000, then 0.66.) Both modes
- * run the same chunks of work ({@link Parallel#onCaller}), so the logits are the same bits either
- * way. {@code -Dstablekd.predictorThreads=pool} or {@code =caller} fixes the mode (for measuring).
+ * calls and made the pool look slower than it runs), and keeps the mode with the lower median.
+ * Probes repeat after 500, 2 000, 5 000 and 10 000 calls (a probe during the JIT's warm-up can
+ * pick wrong: compiler threads take a vCPU from the pool) and then every {@link #EVERY} calls;
+ * between probes the median of each {@link #WATCH} calls is watched, and when the chosen mode
+ * gets {@link #SLOWER}× slower than the other mode's last median a probe starts at once. Both
+ * modes run the same chunks of work ({@link Parallel#onCaller}), so the logits are the same bits
+ * either way. {@code -Dstablekd.predictorThreads=pool} or {@code =caller} fixes the mode (for
+ * measuring).
  */
 final class ThreadChoice {
     static final int PROBE = 16;
