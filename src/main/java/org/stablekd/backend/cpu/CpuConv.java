@@ -28,8 +28,9 @@ import org.stablekd.tensor.Tensor;
  * panels, and blocks of output pixels are packed straight from the zero-padded image into B
  * panels ({@link Im2col#packPanels}), a block small enough to stay in L2; this is what keeps
  * layers with few output channels (16, as in resnet20) fast. Depthwise layers (groups = c = k)
- * run {@link DepthwiseConv}, direct. Before any of these: 3×3 stride-1 pad-1 layers the shape rule
- * of {@link WinogradConv} picks (32+ channels, 256+ tiles) run its forward and input gradient,
+ * run {@link DepthwiseConv}, direct. Before any of these: 3×3 stride-1 pad-1 layers with 16 or 32
+ * channels in and out run the forward and input gradient on {@link WinogradNarrow} (channels along
+ * the vectors); wider ones the shape rule of {@link WinogradConv} picks (32+ channels, 256+ tiles) on WinogradConv,
  * and their weight gradient on {@link WinogradWeightGrad} (AVX-512, whole vectors of channels), and under an inference WeightCache the same layers with fewer tiles (batch 1) run the forward on
  * {@link WinogradFewTiles}; then the CIFAR-style layers run on {@link GridConv}.
  *
@@ -141,7 +142,8 @@ final class CpuConv implements ConvKernels {
 
     @Override
     public void backward(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dx, Tensor dw, Tensor dbias) {
-        if (dx == null || dw == null || !GridConv.supports(g) || WinogradConv.supportsInputGradient(g)) {
+        if (dx == null || dw == null || !GridConv.supports(g) || WinogradConv.supportsInputGradient(g)
+                || WinogradNarrow.supportsInputGradient(g)) {
             // the Winograd input gradient does not share GridConv's pass over dy: each gradient on its own
             ConvKernels.super.backward(g, x, dy, w, dx, dw, dbias);
             return;
@@ -205,6 +207,10 @@ final class CpuConv implements ConvKernels {
         }
         if (PointwiseConvSmall.supports(g)) {
             PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
+            return;
+        }
+        if (WinogradNarrow.supports(g)) {
+            WinogradNarrow.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
             return;
         }
         if (GridConv.supports(g) && !WinogradConv.supports(g) && !(w.isNative() && WinogradFewTiles.supports(g))) {
@@ -294,6 +300,10 @@ final class CpuConv implements ConvKernels {
     }
 
     static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
+        if (WinogradNarrow.supportsInputGradient(g)) {
+            WinogradNarrow.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
+            return;
+        }
         if (WinogradConv.supportsInputGradient(g)) {
             WinogradConv.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
             return;

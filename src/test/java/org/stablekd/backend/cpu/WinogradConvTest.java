@@ -176,11 +176,18 @@ class WinogradConvTest {
 
     /**
      * A whole training step's gradients with the rule on against the direct paths (both cpu): the
-     * model-level golden and finite-difference tests run batches too small for the rule, so this
-     * one runs resnet8 at batch 64 (32→32 at 16×16: 1024 tiles, 64→64 at 8×8: 256). Every gradient
-     * within 1e-4 of its tensor's largest value (measured: 3e-6). Not resnet8x4 at batch 4 or 16:
-     * there, at initialization, scaling the input by 1 ± 1e-6 moves the early layers' gradients by
-     * 2–4 % on the direct path alone (ReLU kinks), so no path can be compared with it at 1e-4.
+     * finite-difference tests run batches too small to show the dispatch at training sizes, so
+     * this one runs resnet8 at batch 64 (WinogradNarrow: 16→16 at 32×32 and 32→32 at 16×16;
+     * WinogradConv and WinogradWeightGrad: 64→64 at 8×8). Every gradient tensor within 2e-2 of its
+     * own L2 norm, every value finite. Why not a tighter, per-value bound: at initialization the
+     * early layers sit on ReLU kinks, and Winograd's rounding (up to ~5e-6 of Σ|w||x| per output)
+     * flips a few masks in the 16- and 32-channel stages. Measured (2026-12-06): the Winograd
+     * step against the direct one, L2 2e-3 to 1e-2 in stages 1–2 (worst single value 11 % of its
+     * tensor's largest, the input gradient), ≤ 5e-6 in stage 3 and the classifier; the direct path
+     * against itself with the input scaled by 1 + 1e-6, L2 up to 2.4e-3, worst value 2 %. A wrong
+     * index or a lost term moves a tensor by far more than 2e-2 (checked by breaking WinogradNarrow's
+     * output transform). Not resnet8x4 at batch 4 or 16: there the direct path alone moves 2–4 %
+     * under the same input scaling.
      */
     @ParameterizedTest(name = "{0} batch {1}")
     @CsvSource({"resnet8, 64"})
@@ -188,15 +195,15 @@ class WinogradConvTest {
         Map<String, float[]> direct = stepGradients(name, batch, false), winograd = stepGradients(name, batch, true);
         for (Map.Entry<String, float[]> e : direct.entrySet()) {
             float[] want = e.getValue(), got = winograd.get(e.getKey());
-            double scale = 0, worst = 0;
+            double diff = 0, norm = 0;
             for (int i = 0; i < want.length; i++) {
                 if (!Float.isFinite(got[i]) || !Float.isFinite(want[i])) throw new AssertionFailedError(e.getKey() + ": non-finite at [" + i + "]");
-                scale = Math.max(scale, Math.abs(want[i]));
-                worst = Math.max(worst, Math.abs(got[i] - want[i]));
+                diff += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
+                norm += (double) want[i] * want[i];
             }
-            if (worst > 1e-4 * scale) {
-                throw new AssertionFailedError(String.format("%s %s: max difference %.3g is %.3g of the largest gradient %.3g",
-                        name, e.getKey(), worst, worst / scale, scale));
+            if (!(Math.sqrt(diff) <= 2e-2 * Math.sqrt(norm))) {
+                throw new AssertionFailedError(String.format("%s %s: the difference's L2 norm %.3g is %.3g of the gradient's %.3g",
+                        name, e.getKey(), Math.sqrt(diff), Math.sqrt(diff / norm), Math.sqrt(norm)));
             }
         }
     }

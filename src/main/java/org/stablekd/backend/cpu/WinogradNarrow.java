@@ -1,0 +1,410 @@
+package org.stablekd.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.stablekd.backend.ConvGeometry;
+import org.stablekd.backend.WeightCache;
+
+/**
+ * {@link WinogradConv}'s F(4×4, 3×3) for narrow layers (16 or 32 channels in and out, as resnet20's
+ * first stage), with the channels along the vectors: one vector holds 16 channels of one pixel, so
+ * the transforms are whole-vector arithmetic and no patch is ever transposed lane by lane. Per
+ * band of tile rows of one image:
+ * <ol>
+ *   <li>the input rows the band needs are copied, zero-padded, into channels-last rows
+ *       xt (rows, wp, c) by scalar moves (about 5 moves per input float fewer than the per-tile patch
+ *       transposes of the tiles-along-vectors layout);</li>
+ *   <li>input transform per tile and vector of 16 channels: V (36, tiles, c) = Bᵀ d B;</li>
+ *   <li>per position ξ the product M_ξ (tiles, k) = V_ξ (tiles, c) · U_ξ (c, k) on a register
+ *       tile of 8 tiles × 16 output channels: per input channel one load of U and 8 broadcasts of V;</li>
+ *   <li>output transform Aᵀ M A + bias (+ ReLU) per tile into channels-last output rows, which are
+ *       turned back into NCHW rows by scalar moves.</li>
+ * </ol>
+ * At 16 channels WinogradConv's tiles-along-vectors layout spent most of its time moving data
+ * (products 25 % of the layer, measured), and that is why its shape rule starts at 32 channels.
+ *
+ * <p>Threads: bands are whole images when the batch has at least as many images as threads, else
+ * each image is cut into bands of tile rows, one per thread; a band does all four steps on its own
+ * (one parallel section per call).
+ *
+ * <p>Determinism and accuracy: every output is, per ξ, one in-order sum over c and then the same
+ * transforms, whatever the bands, so the bits do not depend on the thread count (Note
+ * [Determinism]); they are not WinogradConv's bits (its sums and transforms are arranged
+ * differently) but obey its documented bound, |y − y_ref| ≤ 2e-5 · Σ|w||x| per output (tested).
+ *
+ * <p>The input gradient (stride 1) is the same convolution of dy with the flipped weights, c and k
+ * swapped ({@link #backwardInput}). The transformed weights are cached under an inference
+ * {@link WeightCache}, else computed per call (16×16 weights: a few µs).
+ */
+final class WinogradNarrow {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
+    private static final int VL = 16;
+    private static final int TILE = WinogradConv.TILE, ALPHA = WinogradConv.ALPHA, POSITIONS = WinogradConv.POSITIONS;
+    /** Tiles per register tile. */
+    private static final int TT = 8;
+    /** Most input or output channels where it runs. */
+    static final int MAX_CHANNELS = 32;
+    // ConvScratch slots
+    private static final int XT = 41, V = 42, M = 43, YT = 44, ROWS = 45, U = 46, AP = 47, W_COPY = 48, TMP = 49, BIAS = 50;
+
+    private WinogradNarrow() {}
+
+    /** True for a layer it computes: WinogradConv's (3×3, stride 1, pad 1, one group), c and k 16 or 32, 16-float vectors. */
+    static boolean computes(ConvGeometry g) {
+        return GridGemm.VL == VL && WinogradConv.computes(g) && narrow(g.c()) && narrow(g.k());
+    }
+
+    private static boolean narrow(int channels) {
+        return channels % VL == 0 && channels <= MAX_CHANNELS;
+    }
+
+    /** True where the forward runs here (shape only, and -Dstablekd.winograd). */
+    static boolean supports(ConvGeometry g) {
+        return WinogradConv.enabled() && computes(g);
+    }
+
+    /** True where the input gradient (a forward of dy with c and k swapped) runs here. */
+    static boolean supportsInputGradient(ConvGeometry g) {
+        return supports(g);   // the swapped shape has the same channel counts, both narrow
+    }
+
+    // ---------------------------------------------------------------- weights
+
+    /**
+     * u[(ξ·c + ci)·k + kk] = U_ξ[kk][ci] = (G w[kk][ci] Gᵀ)[ξ], output channels contiguous; with flip,
+     * the input gradient's weights (w is then (c, k, 3, 3): see WinogradConv.transformWeights).
+     * Computed by WinogradConv's transform, so the floats are its floats.
+     */
+    private static void transformWeights(MemorySegment w, long wOff, int k, int c, boolean flip, float[] u, ConvScratch s) {
+        int mr = GridGemm.MR, ps = WinogradConv.positionStride(k, c);
+        float[] wf = s.buffer(W_COPY, k * c * 9);
+        MemorySegment.copy(w, ValueLayout.JAVA_FLOAT, wOff * Float.BYTES, wf, 0, k * c * 9);
+        float[] ap = s.buffer(AP, (long) POSITIONS * ps);
+        WinogradConv.transformWeights(wf, k, c, flip, ap);
+        for (int xi = 0; xi < POSITIONS; xi++)
+            for (int ci = 0; ci < c; ci++)
+                for (int kk = 0; kk < k; kk++)
+                    u[(xi * c + ci) * k + kk] = ap[xi * ps + (kk / mr) * mr * c + ci * mr + kk % mr];
+    }
+
+    private static float[] forwardWeights(ConvGeometry g, MemorySegment w, long wOff) {
+        int k = g.k(), c = g.c();
+        WeightCache cache = WeightCache.current();
+        if (cache != null && w.isNative()) {
+            return cache.packed(w, wOff, "winograd-narrow", k, c * 9, () -> {
+                float[] u = new float[POSITIONS * c * k];
+                transformWeights(w, wOff, k, c, false, u, ConvScratch.get());
+                return u;
+            });
+        }
+        ConvScratch s = ConvScratch.get();
+        float[] u = s.buffer(U, (long) POSITIONS * c * k);
+        transformWeights(w, wOff, k, c, false, u, s);
+        return u;
+    }
+
+    // ---------------------------------------------------------------- entry points
+
+    /** y = conv(x, w) + bias, then max(0, ·) if relu; x (n, c, h, w), w (k, c, 3, 3), y (n, k, h, w), all contiguous. */
+    static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
+        forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu, bandsPerImage(g));
+    }
+
+    /** forward with each image cut into perImage bands (tests: the bits do not depend on it). */
+    static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu, int perImage) {
+        float[] u = forwardWeights(g, w, wOff);
+        float[] bf = zeros(ConvScratch.get().buffer(BIAS, g.k()), g.k());
+        if (bias != null) MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, bf, 0, g.k());
+        run(g, x, xOff, u, bf, relu, y, yOff, perImage);
+    }
+
+    /** dx = conv(dy, w') for dy (n, k, h, w), w (k, c, 3, 3), dx (n, c, h, w): w' flipped, channels swapped. */
+    static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
+        int k = g.k(), c = g.c();
+        ConvScratch s = ConvScratch.get();
+        float[] u = s.buffer(U, (long) POSITIONS * c * k);
+        transformWeights(w, wOff, c, k, true, u, s);
+        ConvGeometry t = ConvGeometry.of(g.n(), k, g.h(), g.w(), c, 3, 3, 1, 1, 1, 1, 1);
+        run(t, dy, dyOff, u, zeros(s.buffer(BIAS, c), c), false, dx, dxOff, bandsPerImage(t));
+    }
+
+    private static float[] zeros(float[] a, int n) {
+        java.util.Arrays.fill(a, 0, n, 0f);
+        return a;
+    }
+
+    // ---------------------------------------------------------------- the pipeline
+
+    /** Splits the batch into bands (whole images, or tile rows of an image when there are fewer images than threads). */
+    private static int bandsPerImage(ConvGeometry g) {
+        return g.n() >= Parallel.threads() ? 1 : Math.min(Sgemm.ceilDiv(g.h(), TILE), Sgemm.ceilDiv(Parallel.threads(), g.n()));
+    }
+
+    private static void run(ConvGeometry g, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
+                    MemorySegment y, long yOff, int perImage) {
+        int th = Sgemm.ceilDiv(g.h(), TILE);
+        Parallel.forRange(g.n() * perImage, 1, (u0, u1) -> {
+            for (int unit = u0; unit < u1; unit++) {
+                int img = unit / perImage, b = unit % perImage;
+                band(g, x, xOff, u, bias, relu, y, yOff, img, th * b / perImage, th * (b + 1) / perImage);
+            }
+        });
+    }
+
+    /** Output tile rows [ty0, ty1) of image img: the four steps of the class comment. */
+    private static void band(ConvGeometry g, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
+                             MemorySegment y, long yOff, int img, int ty0, int ty1) {
+        int c = g.c(), k = g.k(), h = g.h(), w = g.w();
+        int tw = Sgemm.ceilDiv(w, TILE), wp = TILE * tw + 2, wo = TILE * tw;
+        int tileRows = ty1 - ty0, nt = tileRows * tw, ntp = ConvGrid.roundUp(nt, TT);
+        int inRows = TILE * tileRows + 2;                     // input rows 4·ty0 − 1 .. 4·ty1 + 1
+        int y0 = TILE * ty0, y1 = Math.min(h, TILE * ty1);    // output rows of the band
+        int vs = ntp * c + WinogradConv.LINE, ms = ntp * k + WinogradConv.LINE;   // between positions: see WinogradConv.Plan.vStride
+        ConvScratch s = ConvScratch.get();
+        float[] xt = s.buffer(XT, (long) inRows * wp * c);
+        float[] rows = s.buffer(ROWS, (long) Math.max(c * inRows * w, k * (y1 - y0) * w));
+        float[] v = s.buffer(V, (long) POSITIONS * vs);
+        float[] m = s.buffer(M, (long) POSITIONS * ms);
+        float[] yt = s.buffer(YT, (long) TILE * tileRows * wo * k);
+        float[] tmp = s.buffer(TMP, POSITIONS * VL);
+
+        toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt);
+        for (int t = 0; t < ntp; t++) {
+            for (int cv = 0; cv < c; cv += VL) {
+                int vAt = t * c + cv;
+                if (t >= nt) {   // the last register tile's missing tiles: zero, so the products stay finite
+                    for (int xi = 0; xi < POSITIONS; xi++) FloatVector.zero(SPECIES).intoArray(v, xi * vs + vAt);
+                    continue;
+                }
+                int base = (TILE * (t / tw) * wp + TILE * (t % tw)) * c + cv;
+                for (int i = 0; i < ALPHA; i++) WinogradConv.transformInput(xt, base + i * wp * c, c, tmp, i * ALPHA * VL, VL);
+                for (int j = 0; j < ALPHA; j++) WinogradConv.transformInput(tmp, j * VL, ALPHA * VL, v, j * vs + vAt, ALPHA * vs);
+            }
+        }
+        for (int xi = 0; xi < POSITIONS; xi++)
+            for (int t = 0; t < ntp; t += TT)
+                for (int kv = 0; kv < k; kv += 2 * VL) {
+                    if (k - kv >= 2 * VL) tile8x2(c, k, v, xi * vs + t * c, u, xi * c * k + kv, m, xi * ms + t * k + kv);
+                    else tile8(c, k, v, xi * vs + t * c, u, xi * c * k + kv, m, xi * ms + t * k + kv);
+                }
+        for (int t = 0; t < nt; t++) {
+            int oy = TILE * (t / tw), ox = TILE * (t % tw);
+            for (int kv = 0; kv < k; kv += VL) {
+                outputTile(m, t * k + kv, ms, bias, kv, relu, tmp, yt, (oy * wo + ox) * k + kv, wo * k, k);
+            }
+        }
+        toPlanes(yt, k, y1 - y0, w, wo, rows, y, yOff + (long) img * k * h * w + (long) y0 * w, h * w);
+    }
+
+    /**
+     * xt[(r·wp + 1 + col)·c + ci] = x[ci][row0 + r][col] for the rows r < inRows inside the image;
+     * rows outside it, column 0 and the columns past w are zero. The image rows are first copied
+     * plane by plane into rows (c, rows, w) (one bulk copy per channel).
+     */
+    private static void toChannelsLast(MemorySegment x, long xOff, int c, int h, int w, int row0, int inRows, int wp,
+                                       float[] rows, float[] xt) {
+        int r0 = Math.max(0, row0), r1 = Math.min(h, row0 + inRows), live = r1 - r0, rowLen = wp * c;
+        int[] planeIndex = new int[VL];
+        for (int l = 0; l < VL; l++) planeIndex[l] = l * live * w;
+        for (int ci = 0; ci < c; ci++) {
+            MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) ci * h + r0) * w) * Float.BYTES, rows, ci * live * w, live * w);
+        }
+        for (int r = 0; r < inRows; r++) {
+            int at = r * rowLen, src = row0 + r - r0;
+            if (row0 + r < r0 || row0 + r >= r1) {
+                java.util.Arrays.fill(xt, at, at + rowLen, 0f);
+                continue;
+            }
+            java.util.Arrays.fill(xt, at, at + c, 0f);
+            java.util.Arrays.fill(xt, at + (w + 1) * c, at + rowLen, 0f);
+            int vecEnd = w - w % VL;
+            for (int col = 0; col < vecEnd; col += VL) {
+                for (int cv = 0; cv < c; cv += VL) transpose16(rows, cv * live * w + src * w + col, live * w, xt, at + (col + 1) * c + cv, c);
+            }
+            for (int col = vecEnd; col < w; col++) {
+                int d = at + (col + 1) * c, sIdx = src * w + col;
+                for (int cv = 0; cv < c; cv += VL) {
+                    FloatVector.fromArray(SPECIES, rows, sIdx + cv * live * w, planeIndex, 0).intoArray(xt, d + cv);
+                }
+            }
+        }
+    }
+
+    /**
+     * y[kk][r][col] (plane stride hw, from yOff) = yt[(r·wo + col)·k + kk] for r < nRows, col < w:
+     * through rows (k, nRows, w), one bulk copy per channel.
+     */
+    private static void toPlanes(float[] yt, int k, int nRows, int w, int wo, float[] rows, MemorySegment y, long yOff, int hw) {
+        int run = nRows * w, vecEnd = w - w % VL;
+        int[] pixelIndex = new int[VL];
+        for (int l = 0; l < VL; l++) pixelIndex[l] = l * k;
+        for (int kk = 0; kk < k; kk++) {
+            for (int r = 0; r < nRows; r++) {
+                int src = r * wo * k + kk, d = kk * run + r * w;
+                for (int col = vecEnd; col < w; col++) rows[d + col] = yt[src + col * k];
+            }
+        }
+        for (int r = 0; r < nRows; r++)
+            for (int col = 0; col < vecEnd; col += VL)
+                for (int kv = 0; kv < k; kv += VL) transpose16(yt, (r * wo + col) * k + kv, k, rows, kv * run + r * w + col, run);
+        for (int kk = 0; kk < k; kk++) {
+            MemorySegment.copy(rows, kk * run, y, ValueLayout.JAVA_FLOAT, (yOff + (long) kk * hw) * Float.BYTES, run);
+        }
+    }
+
+    /**
+     * Index vectors of transpose16's stage b (0..15: the first vector's lanes, 16..31 the second's):
+     * LOb[l] = l if bit b of l is 0, else 16 + l − 2^b; HIb[l] = l + 2^b if bit b of l is 0, else 16 + l.
+     */
+    private static final FloatVector LO0 = stage(0, false), HI0 = stage(0, true), LO1 = stage(1, false), HI1 = stage(1, true),
+            LO2 = stage(2, false), HI2 = stage(2, true), LO3 = stage(3, false), HI3 = stage(3, true);
+
+    private static FloatVector stage(int b, boolean hi) {
+        float[] idx = new float[VL];
+        int step = 1 << b;
+        for (int l = 0; l < VL; l++) {
+            boolean set = (l & step) != 0;
+            idx[l] = hi ? (set ? VL + l : l + step) : (set ? VL + l - step : l);
+        }
+        return FloatVector.fromArray(SPECIES, idx, 0);
+    }
+
+    /**
+     * d[dAt + j·dStride + i] = s[sAt + i·sStride + j] for i, j < 16: a 16×16 transpose in registers,
+     * four stages of two-vector permutes (stage b swaps bit b of the row with bit b of the lane).
+     */
+    static void transpose16(float[] s, int sAt, int sStride, float[] d, int dAt, int dStride) {
+        FloatVector a0 = FloatVector.fromArray(SPECIES, s, sAt + 0 * sStride), a1 = FloatVector.fromArray(SPECIES, s, sAt + 1 * sStride), a2 = FloatVector.fromArray(SPECIES, s, sAt + 2 * sStride), a3 = FloatVector.fromArray(SPECIES, s, sAt + 3 * sStride);
+        FloatVector a4 = FloatVector.fromArray(SPECIES, s, sAt + 4 * sStride), a5 = FloatVector.fromArray(SPECIES, s, sAt + 5 * sStride), a6 = FloatVector.fromArray(SPECIES, s, sAt + 6 * sStride), a7 = FloatVector.fromArray(SPECIES, s, sAt + 7 * sStride);
+        FloatVector a8 = FloatVector.fromArray(SPECIES, s, sAt + 8 * sStride), a9 = FloatVector.fromArray(SPECIES, s, sAt + 9 * sStride), a10 = FloatVector.fromArray(SPECIES, s, sAt + 10 * sStride), a11 = FloatVector.fromArray(SPECIES, s, sAt + 11 * sStride);
+        FloatVector a12 = FloatVector.fromArray(SPECIES, s, sAt + 12 * sStride), a13 = FloatVector.fromArray(SPECIES, s, sAt + 13 * sStride), a14 = FloatVector.fromArray(SPECIES, s, sAt + 14 * sStride), a15 = FloatVector.fromArray(SPECIES, s, sAt + 15 * sStride);
+        FloatVector b0 = LO0.selectFrom(a0, a1); FloatVector b1 = HI0.selectFrom(a0, a1);
+        FloatVector b2 = LO0.selectFrom(a2, a3); FloatVector b3 = HI0.selectFrom(a2, a3);
+        FloatVector b4 = LO0.selectFrom(a4, a5); FloatVector b5 = HI0.selectFrom(a4, a5);
+        FloatVector b6 = LO0.selectFrom(a6, a7); FloatVector b7 = HI0.selectFrom(a6, a7);
+        FloatVector b8 = LO0.selectFrom(a8, a9); FloatVector b9 = HI0.selectFrom(a8, a9);
+        FloatVector b10 = LO0.selectFrom(a10, a11); FloatVector b11 = HI0.selectFrom(a10, a11);
+        FloatVector b12 = LO0.selectFrom(a12, a13); FloatVector b13 = HI0.selectFrom(a12, a13);
+        FloatVector b14 = LO0.selectFrom(a14, a15); FloatVector b15 = HI0.selectFrom(a14, a15);
+        a0 = LO1.selectFrom(b0, b2); a2 = HI1.selectFrom(b0, b2);
+        a1 = LO1.selectFrom(b1, b3); a3 = HI1.selectFrom(b1, b3);
+        a4 = LO1.selectFrom(b4, b6); a6 = HI1.selectFrom(b4, b6);
+        a5 = LO1.selectFrom(b5, b7); a7 = HI1.selectFrom(b5, b7);
+        a8 = LO1.selectFrom(b8, b10); a10 = HI1.selectFrom(b8, b10);
+        a9 = LO1.selectFrom(b9, b11); a11 = HI1.selectFrom(b9, b11);
+        a12 = LO1.selectFrom(b12, b14); a14 = HI1.selectFrom(b12, b14);
+        a13 = LO1.selectFrom(b13, b15); a15 = HI1.selectFrom(b13, b15);
+        b0 = LO2.selectFrom(a0, a4); b4 = HI2.selectFrom(a0, a4);
+        b1 = LO2.selectFrom(a1, a5); b5 = HI2.selectFrom(a1, a5);
+        b2 = LO2.selectFrom(a2, a6); b6 = HI2.selectFrom(a2, a6);
+        b3 = LO2.selectFrom(a3, a7); b7 = HI2.selectFrom(a3, a7);
+        b8 = LO2.selectFrom(a8, a12); b12 = HI2.selectFrom(a8, a12);
+        b9 = LO2.selectFrom(a9, a13); b13 = HI2.selectFrom(a9, a13);
+        b10 = LO2.selectFrom(a10, a14); b14 = HI2.selectFrom(a10, a14);
+        b11 = LO2.selectFrom(a11, a15); b15 = HI2.selectFrom(a11, a15);
+        a0 = LO3.selectFrom(b0, b8); a8 = HI3.selectFrom(b0, b8);
+        a1 = LO3.selectFrom(b1, b9); a9 = HI3.selectFrom(b1, b9);
+        a2 = LO3.selectFrom(b2, b10); a10 = HI3.selectFrom(b2, b10);
+        a3 = LO3.selectFrom(b3, b11); a11 = HI3.selectFrom(b3, b11);
+        a4 = LO3.selectFrom(b4, b12); a12 = HI3.selectFrom(b4, b12);
+        a5 = LO3.selectFrom(b5, b13); a13 = HI3.selectFrom(b5, b13);
+        a6 = LO3.selectFrom(b6, b14); a14 = HI3.selectFrom(b6, b14);
+        a7 = LO3.selectFrom(b7, b15); a15 = HI3.selectFrom(b7, b15);
+        a0.intoArray(d, dAt + 0 * dStride);
+        a1.intoArray(d, dAt + 1 * dStride);
+        a2.intoArray(d, dAt + 2 * dStride);
+        a3.intoArray(d, dAt + 3 * dStride);
+        a4.intoArray(d, dAt + 4 * dStride);
+        a5.intoArray(d, dAt + 5 * dStride);
+        a6.intoArray(d, dAt + 6 * dStride);
+        a7.intoArray(d, dAt + 7 * dStride);
+        a8.intoArray(d, dAt + 8 * dStride);
+        a9.intoArray(d, dAt + 9 * dStride);
+        a10.intoArray(d, dAt + 10 * dStride);
+        a11.intoArray(d, dAt + 11 * dStride);
+        a12.intoArray(d, dAt + 12 * dStride);
+        a13.intoArray(d, dAt + 13 * dStride);
+        a14.intoArray(d, dAt + 14 * dStride);
+        a15.intoArray(d, dAt + 15 * dStride);
+    }
+
+    /**
+     * m[mAt + j·k + l] = Σ_ci v[vAt + j·c + ci] · u[uAt + ci·k + l] for j < 8, l < 16: 8 tiles × 16
+     * output channels of one position's product, in order over ci.
+     */
+    private static void tile8(int c, int k, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+        FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += k, b++) {
+            FloatVector wv = FloatVector.fromArray(SPECIES, u, a);
+            c0 = wv.fma(FloatVector.broadcast(SPECIES, v[b]), c0);
+            c1 = wv.fma(FloatVector.broadcast(SPECIES, v[b + c]), c1);
+            c2 = wv.fma(FloatVector.broadcast(SPECIES, v[b + 2 * c]), c2);
+            c3 = wv.fma(FloatVector.broadcast(SPECIES, v[b + 3 * c]), c3);
+            c4 = wv.fma(FloatVector.broadcast(SPECIES, v[b + 4 * c]), c4);
+            c5 = wv.fma(FloatVector.broadcast(SPECIES, v[b + 5 * c]), c5);
+            c6 = wv.fma(FloatVector.broadcast(SPECIES, v[b + 6 * c]), c6);
+            c7 = wv.fma(FloatVector.broadcast(SPECIES, v[b + 7 * c]), c7);
+        }
+        c0.intoArray(m, mAt); c1.intoArray(m, mAt + k); c2.intoArray(m, mAt + 2 * k); c3.intoArray(m, mAt + 3 * k);
+        c4.intoArray(m, mAt + 4 * k); c5.intoArray(m, mAt + 5 * k); c6.intoArray(m, mAt + 6 * k); c7.intoArray(m, mAt + 7 * k);
+    }
+
+    /** tile8 for 32 output channels (two vectors): each broadcast of v feeds two FMAs. */
+    private static void tile8x2(int c, int k, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+        FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        FloatVector d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0, d5 = c0, d6 = c0, d7 = c0;
+        for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += k, b++) {
+            FloatVector w0 = FloatVector.fromArray(SPECIES, u, a), w1 = FloatVector.fromArray(SPECIES, u, a + VL);
+            FloatVector e = FloatVector.broadcast(SPECIES, v[b]);
+            c0 = w0.fma(e, c0); d0 = w1.fma(e, d0);
+            e = FloatVector.broadcast(SPECIES, v[b + c]);
+            c1 = w0.fma(e, c1); d1 = w1.fma(e, d1);
+            e = FloatVector.broadcast(SPECIES, v[b + 2 * c]);
+            c2 = w0.fma(e, c2); d2 = w1.fma(e, d2);
+            e = FloatVector.broadcast(SPECIES, v[b + 3 * c]);
+            c3 = w0.fma(e, c3); d3 = w1.fma(e, d3);
+            e = FloatVector.broadcast(SPECIES, v[b + 4 * c]);
+            c4 = w0.fma(e, c4); d4 = w1.fma(e, d4);
+            e = FloatVector.broadcast(SPECIES, v[b + 5 * c]);
+            c5 = w0.fma(e, c5); d5 = w1.fma(e, d5);
+            e = FloatVector.broadcast(SPECIES, v[b + 6 * c]);
+            c6 = w0.fma(e, c6); d6 = w1.fma(e, d6);
+            e = FloatVector.broadcast(SPECIES, v[b + 7 * c]);
+            c7 = w0.fma(e, c7); d7 = w1.fma(e, d7);
+        }
+        c0.intoArray(m, mAt); c1.intoArray(m, mAt + k); c2.intoArray(m, mAt + 2 * k); c3.intoArray(m, mAt + 3 * k);
+        c4.intoArray(m, mAt + 4 * k); c5.intoArray(m, mAt + 5 * k); c6.intoArray(m, mAt + 6 * k); c7.intoArray(m, mAt + 7 * k);
+        int o = mAt + VL;
+        d0.intoArray(m, o); d1.intoArray(m, o + k); d2.intoArray(m, o + 2 * k); d3.intoArray(m, o + 3 * k);
+        d4.intoArray(m, o + 4 * k); d5.intoArray(m, o + 5 * k); d6.intoArray(m, o + 6 * k); d7.intoArray(m, o + 7 * k);
+    }
+
+    /**
+     * One tile's 16 output channels: Aᵀ M A + bias (then ReLU) from m[at + ξ·ms], into the channels-last
+     * rows yt: pixel (a, b) of the tile at yt[yAt + a·rowStride + b·k].
+     */
+    private static void outputTile(float[] m, int at, int ms, float[] bias, int kv, boolean relu, float[] tmp,
+                                   float[] yt, int yAt, int rowStride, int k) {
+        for (int i = 0; i < ALPHA; i++) WinogradConv.transformOutput(m, at + i * ALPHA * ms, ms, tmp, i * TILE * VL);
+        FloatVector b = FloatVector.fromArray(SPECIES, bias, kv);
+        float floor = relu ? 0f : Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < TILE; j++) {
+            FloatVector e0 = FloatVector.fromArray(SPECIES, tmp, j * VL);
+            FloatVector e1 = FloatVector.fromArray(SPECIES, tmp, (TILE + j) * VL);
+            FloatVector e2 = FloatVector.fromArray(SPECIES, tmp, (2 * TILE + j) * VL);
+            FloatVector e3 = FloatVector.fromArray(SPECIES, tmp, (3 * TILE + j) * VL);
+            FloatVector e4 = FloatVector.fromArray(SPECIES, tmp, (4 * TILE + j) * VL);
+            FloatVector e5 = FloatVector.fromArray(SPECIES, tmp, (5 * TILE + j) * VL);
+            FloatVector s12 = e1.add(e2), s34 = e3.add(e4), d12 = e1.sub(e2), d34 = e3.sub(e4);
+            int o = yAt + j * k;
+            e0.add(s12).add(s34).add(b).max(floor).intoArray(yt, o);
+            d34.fma(FloatVector.broadcast(SPECIES, 2f), d12).add(b).max(floor).intoArray(yt, o + rowStride);
+            s34.fma(FloatVector.broadcast(SPECIES, 4f), s12).add(b).max(floor).intoArray(yt, o + 2 * rowStride);
+            d34.fma(FloatVector.broadcast(SPECIES, 8f), d12).add(e5).add(b).max(floor).intoArray(yt, o + 3 * rowStride);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+package org.stablekd.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.stablekd.backend.Backends;
+import org.stablekd.backend.ConvGeometry;
+import org.stablekd.backend.ConvKernels;
+import org.stablekd.backend.WeightCache;
+import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Rng;
+import org.stablekd.tensor.Scope;
+import org.stablekd.tensor.Tensor;
+import org.stablekd.testing.Close;
+import org.stablekd.testing.Tolerance;
+
+/**
+ * The narrow-layer Winograd ({@link WinogradNarrow}: 16 or 32 channels, channels along the
+ * vectors) against the ref oracle with WinogradConv's documented bound, forward and input
+ * gradient: resnet20's and wrn_16_2's shapes, sizes that are not multiples of the 4×4 tile, batches
+ * whose tiles do not fill the 8-tile register tile; then the bits: the same for any cut of an image
+ * into bands (the thread split), with and without a WeightCache, the fused ReLU, WinogradConv's bits
+ * at 32 channels; the in-register 16×16 transpose; the CPU backend's dispatch and the selection rule.
+ */
+class WinogradNarrowTest {
+    static Stream<Arguments> cases() {
+        List<WinogradConvTest.Case> cs = new ArrayList<>();
+        cs.add(new WinogradConvTest.Case("resnet20 stage 1 at batch 1, 16->16 at 32x32", 1, 16, 32, 32, 16, true));
+        cs.add(new WinogradConvTest.Case("resnet20 stage 2 at batch 1, 32->32 at 16x16", 1, 32, 16, 16, 32, true));
+        cs.add(new WinogradConvTest.Case("batch 2, 16->16 at 32x32", 2, 16, 32, 32, 16, false));
+        cs.add(new WinogradConvTest.Case("wrn_16_2's widening layer, 16->32 at 32x32", 2, 16, 32, 32, 32, true));
+        cs.add(new WinogradConvTest.Case("32->16 at 8x8 (4 tiles: half a register tile)", 1, 32, 8, 8, 16, true));
+        cs.add(new WinogradConvTest.Case("batch 3, 11x13 (tile overhang, a remainder column past 16), 16->16", 3, 16, 11, 13, 16, true));
+        cs.add(new WinogradConvTest.Case("batch 2, 5x6, 32->32", 2, 32, 5, 6, 32, false));
+        cs.add(new WinogradConvTest.Case("1x1 image, 16->32", 1, 16, 1, 1, 32, true));
+        cs.add(new WinogradConvTest.Case("batch 5, 20x36 (w past two vectors, uneven bands), 32->16", 5, 32, 20, 36, 16, true));
+        return cs.stream().map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void matchesRefWithinTheBound(WinogradConvTest.Case tc) {
+        ConvGeometry g = tc.g();
+        ConvKernels ref = Backends.ref().conv();
+        try (Scope scope = Scope.open()) {
+            Rng rng = new Rng(tc.name().hashCode());
+            Tensor[] in = tc.inputs(rng);
+            Tensor x = in[0], w = in[1], bias = in[2];
+            Tensor dy = Tensor.uniform(rng, DType.F32, -1, 1, g.n(), g.k(), g.h(), g.w());
+
+            Tensor yRef = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
+            ref.forward(g, x, w, bias, yRef);
+            Tensor y = forward(g, x, w, bias, false, -1);
+            Close.assertClose(y, yRef, Tolerance.F32_VS_REF, "forward " + tc);
+            Tensor absSum = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
+            ref.forward(g, WinogradConvTest.abs(x), WinogradConvTest.abs(w), null, absSum);
+            WinogradConvTest.assertWithinBound(y.toFloatArray(), yRef.toFloatArray(), absSum.toFloatArray(), bias, g, "forward " + tc);
+
+            Tensor dxRef = Tensor.empty(DType.F32, g.n(), g.c(), g.h(), g.w());
+            Tensor dx = Tensor.full(DType.F32, Double.NaN, g.n(), g.c(), g.h(), g.w());
+            ref.backwardInput(g, dy, w, dxRef);
+            WinogradNarrow.backwardInput(g, dy.segment(), dy.offset(), w.segment(), w.offset(), dx.segment(), dx.offset());
+            Close.assertClose(dx, dxRef, Tolerance.F32_VS_REF, "input gradient " + tc);
+            Tensor dxAbsSum = Tensor.empty(DType.F32, g.n(), g.c(), g.h(), g.w());
+            ref.backwardInput(g, WinogradConvTest.abs(dy), WinogradConvTest.abs(w), dxAbsSum);
+            WinogradConvTest.assertWithinBound(dx.toFloatArray(), dxRef.toFloatArray(), dxAbsSum.toFloatArray(), null, g, "input gradient " + tc);
+        }
+    }
+
+    /**
+     * Bands (the thread split) change nothing: every cut of the images into 1 to 8 bands, and a
+     * WeightCache, give the first call's bits; the fused ReLU is max(0, ·) of them; at 32 channels
+     * in and out the bits are WinogradConv's (the same sums, in the same order, turned around).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void bitsDoNotDependOnBandsOrCache(WinogradConvTest.Case tc) {
+        ConvGeometry g = tc.g();
+        try (Scope scope = Scope.open()) {
+            Rng rng = new Rng(tc.name().hashCode() + 1);
+            Tensor[] in = tc.inputs(rng);
+            Tensor x = in[0], w = in[1], bias = in[2];
+            float[] first = forward(g, x, w, bias, false, 1).toFloatArray();
+            int tileRows = Sgemm.ceilDiv(g.h(), WinogradConv.TILE);
+            for (int bands = 2; bands <= Math.min(8, tileRows); bands++) {
+                Close.assertBitIdentical(first, forward(g, x, w, bias, false, bands).toFloatArray(), bands + " bands " + tc);
+            }
+            WeightCache cache = new WeightCache();
+            for (int round = 0; round < 2; round++) {   // round 0 builds the cached weights, round 1 reuses them
+                Tensor cached = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.h(), g.w());
+                cache.run(() -> WinogradNarrow.forward(g, x.segment(), x.offset(), w.segment(), w.offset(),
+                        bias == null ? null : bias.segment(), bias == null ? 0 : bias.offset(), cached.segment(), cached.offset(), false));
+                Close.assertBitIdentical(first, cached.toFloatArray(), "under a WeightCache, round " + round + " " + tc);
+            }
+            float[] relu = forward(g, x, w, bias, true, -1).toFloatArray(), want = first.clone();
+            for (int i = 0; i < want.length; i++) want[i] = Math.max(want[i], 0f);
+            Close.assertBitIdentical(want, relu, "fused ReLU " + tc);
+            if (g.c() == 32 && g.k() == 32) {
+                Tensor wide = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
+                WinogradConv.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
+                        bias == null ? 0 : bias.offset(), wide.segment(), wide.offset());
+                Close.assertBitIdentical(wide.toFloatArray(), first, "WinogradConv's bits " + tc);
+            }
+        }
+    }
+
+    /** forward with bands per image (−1: the thread rule's), into a NaN-filled output. */
+    private static Tensor forward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, boolean relu, int bands) {
+        Tensor y = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.h(), g.w());
+        if (bands < 0) {
+            WinogradNarrow.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
+                    bias == null ? 0 : bias.offset(), y.segment(), y.offset(), relu);
+        } else {
+            WinogradNarrow.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
+                    bias == null ? 0 : bias.offset(), y.segment(), y.offset(), relu, bands);
+        }
+        return y;
+    }
+
+    /** transpose16 moves every float exactly once: d[j][i] = s[i][j], strides honoured, nothing else written. */
+    @Test
+    void transpose16IsATranspose() {
+        int sStride = 19, dStride = 23;
+        float[] s = new float[3 + 15 * sStride + 16], d = new float[5 + 15 * dStride + 16 + 3];
+        for (int i = 0; i < s.length; i++) s[i] = i;
+        java.util.Arrays.fill(d, -1f);
+        WinogradNarrow.transpose16(s, 3, sStride, d, 5, dStride);
+        for (int i = 0; i < d.length; i++) {
+            int rel = i - 5, row = rel / dStride, col = rel % dStride;
+            boolean inside = rel >= 0 && row < 16 && col < 16;
+            float want = inside ? s[3 + col * sStride + row] : -1f;
+            assertEquals(want, d[i], "d[" + i + "]");
+        }
+    }
+
+    /** Through CpuBackend: forward, fused ReLU, input gradient and both gradients reach it, with its bits. */
+    @Test
+    void dispatched() {
+        Assumptions.assumeTrue(WinogradNarrow.supports(ConvGeometry.of(2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)),
+                "runs on 16-float vectors with -Dstablekd.winograd on");
+        ConvGeometry g = ConvGeometry.of(2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1);
+        ConvKernels cpu = CpuBackend.INSTANCE.conv(), ref = Backends.ref().conv();
+        try (Scope scope = Scope.open()) {
+            Rng rng = new Rng(5);
+            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, 2, 16, 32, 32);
+            Tensor w = Tensor.uniform(rng, DType.F32, -0.08, 0.08, 16, 16, 3, 3);
+            Tensor bias = Tensor.uniform(rng, DType.F32, -1, 1, 16);
+            Tensor dy = Tensor.uniform(rng, DType.F32, -1, 1, 2, 16, 32, 32);
+            float[] direct = forward(g, x, w, bias, false, -1).toFloatArray();
+            Tensor y = Tensor.empty(DType.F32, 2, 16, 32, 32), relu = Tensor.empty(DType.F32, 2, 16, 32, 32);
+            cpu.forward(g, x, w, bias, y);
+            cpu.forwardRelu(g, x, w, bias, relu);
+            Close.assertBitIdentical(direct, y.toFloatArray(), "forward");
+            Close.assertBitIdentical(forward(g, x, w, bias, true, -1).toFloatArray(), relu.toFloatArray(), "forwardRelu");
+            Tensor dxDirect = Tensor.empty(DType.F32, 2, 16, 32, 32), dx = Tensor.empty(DType.F32, 2, 16, 32, 32);
+            WinogradNarrow.backwardInput(g, dy.segment(), dy.offset(), w.segment(), w.offset(), dxDirect.segment(), dxDirect.offset());
+            cpu.backwardInput(g, dy, w, dx);
+            Close.assertBitIdentical(dxDirect.toFloatArray(), dx.toFloatArray(), "backwardInput");
+            Tensor dx2 = Tensor.empty(DType.F32, 2, 16, 32, 32), dw2 = Tensor.empty(DType.F32, 16, 16, 3, 3), db2 = Tensor.empty(DType.F32, 16);
+            cpu.backward(g, x, dy, w, dx2, dw2, db2);
+            Close.assertBitIdentical(dxDirect.toFloatArray(), dx2.toFloatArray(), "backward's dx");
+            Tensor dwRef = Tensor.empty(DType.F32, 16, 16, 3, 3), dbRef = Tensor.empty(DType.F32, 16);
+            ref.backwardWeight(g, x, dy, dwRef, dbRef);
+            Close.assertClose(dw2, dwRef, Tolerance.F32_VS_REF, "backward's dw");
+            Close.assertClose(db2, dbRef, Tolerance.F32_VS_REF, "backward's dbias");
+        }
+    }
+
+    /** Shape only: 3×3 stride-1 pad-1 one-group layers with 16 or 32 channels in and out, on 16-float vectors. */
+    @Test
+    void selection() {
+        boolean on = GridGemm.VL == 16 && WinogradConv.enabled();
+        assertEquals(on, WinogradNarrow.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "resnet20 stage 1, training");
+        assertEquals(on, WinogradNarrow.supports(ConvGeometry.of(1, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1)), "resnet20 stage 2, batch 1");
+        assertEquals(on, WinogradNarrow.supports(ConvGeometry.of(64, 16, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1)), "wrn_16_2's widening layer");
+        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1)), "64 channels: WinogradConv's");
+        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 32, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1)), "k = 64");
+        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 24, 16, 16, 24, 3, 3, 1, 1, 1, 1, 1)), "not whole vectors");
+        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "the stem");
+        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1)), "stride 2");
+        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 2)), "groups");
+        boolean was = WinogradConv.enable(false);
+        try {
+            assertFalse(WinogradNarrow.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "-Dstablekd.winograd=false");
+        } finally {
+            WinogradConv.enable(was);
+        }
+    }
+}
