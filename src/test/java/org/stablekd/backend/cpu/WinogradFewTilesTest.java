@@ -44,6 +44,7 @@ class WinogradFewTilesTest {
         cs.add(new WinogradConvTest.Case("20x4, 40->64 (5 tiles: a last group of 5 on the 6-tile kernel)", 1, 40, 20, 4, 64, true));
         cs.add(new WinogradConvTest.Case("1x1 image, 512->70 (the deepest sum)", 1, 512, 1, 1, 70, true));
         cs.add(new WinogradConvTest.Case("batch 3, 36x36, 32->33 (243 tiles, the most)", 3, 32, 36, 36, 33, false));
+        cs.add(new WinogradConvTest.Case("resnet20 stage 3 at batch 1, 64->64 at 8x8 (one block of 4 tiles)", 1, 64, 8, 8, 64, true));
         return cs.stream().map(Arguments::of);
     }
 
