@@ -18,7 +18,7 @@ final class ConvScratch {
         return LOCAL.get();
     }
 
-    /** Buffer number {@code slot} (0..50: CpuConv 0..5, GridConv 6..15, PointwiseConvSmall 16..18, WinogradConv and WinogradFewTiles 19..27, WinogradWeightGrad 28..34, InvertedResidualBlock 35..40, WinogradNarrow 41..50) with at least {@code size} floats. */
+    /** Buffer number {@code slot} (0..50: CpuConv 0..5, GridConv 6..15, PointwiseConvSmall 16..18, WinogradConv and WinogradFewTiles 19..27, WinogradWeightGrad 28..34, InvertedResidualBlock 35..40, WinogradChannelsLast 41..50) with at least {@code size} floats. */
     float[] buffer(int slot, long size) {
         if (size > Integer.MAX_VALUE - 64) {
             throw new IllegalArgumentException("conv scratch of " + size + " floats is too large for one heap array; use a smaller batch or image");

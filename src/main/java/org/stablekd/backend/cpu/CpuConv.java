@@ -29,10 +29,12 @@ import org.stablekd.tensor.Tensor;
  * panels ({@link Im2col#packPanels}), a block small enough to stay in L2; this is what keeps
  * layers with few output channels (16, as in resnet20) fast. Depthwise layers (groups = c = k)
  * run {@link DepthwiseConv}, direct. Before any of these: 3×3 stride-1 pad-1 layers with 16 or 32
- * channels in and out run the forward and input gradient on {@link WinogradNarrow} (channels along
- * the vectors); wider ones the shape rule of {@link WinogradConv} picks (32+ channels, 256+ tiles) on WinogradConv,
- * and their weight gradient on {@link WinogradWeightGrad} (AVX-512, whole vectors of channels), and under an inference WeightCache the same layers with fewer tiles (batch 1) run the forward on
- * {@link WinogradFewTiles}; then the CIFAR-style layers run on {@link GridConv}.
+ * channels in and out run the forward and input gradient on {@link WinogradChannelsLast} (channels along
+ * the vectors), as do wider ones (multiples of 16) at batch 1 under an inference WeightCache; other
+ * layers the shape rule of {@link WinogradConv} picks (32+ channels, 256+ tiles) run on WinogradConv,
+ * and their weight gradient on {@link WinogradWeightGrad} (AVX-512, whole vectors of channels), and under an
+ * inference WeightCache the same layers with fewer tiles (batch 1) whose channels are not multiples
+ * of 16 run the forward on {@link WinogradFewTiles}; then the CIFAR-style layers run on {@link GridConv}.
  *
  * <p>Threads: images are split into contiguous ranges, one per thread, each with its own scratch
  * ({@link ConvScratch}); with fewer images than threads the pixels (forward) or the products
@@ -143,7 +145,7 @@ final class CpuConv implements ConvKernels {
     @Override
     public void backward(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dx, Tensor dw, Tensor dbias) {
         if (dx == null || dw == null || !GridConv.supports(g) || WinogradConv.supportsInputGradient(g)
-                || WinogradNarrow.supportsInputGradient(g)) {
+                || WinogradChannelsLast.supportsInputGradient(g)) {
             // the Winograd input gradient does not share GridConv's pass over dy: each gradient on its own
             ConvKernels.super.backward(g, x, dy, w, dx, dw, dbias);
             return;
@@ -209,8 +211,8 @@ final class CpuConv implements ConvKernels {
             PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
             return;
         }
-        if (WinogradNarrow.supports(g)) {
-            WinogradNarrow.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
+        if (WinogradChannelsLast.supports(g, w.isNative())) {
+            WinogradChannelsLast.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
             return;
         }
         if (GridConv.supports(g) && !WinogradConv.supports(g) && !(w.isNative() && WinogradFewTiles.supports(g))) {
@@ -300,8 +302,8 @@ final class CpuConv implements ConvKernels {
     }
 
     static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
-        if (WinogradNarrow.supportsInputGradient(g)) {
-            WinogradNarrow.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
+        if (WinogradChannelsLast.supportsInputGradient(g)) {
+            WinogradChannelsLast.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
             return;
         }
         if (WinogradConv.supportsInputGradient(g)) {

@@ -177,7 +177,7 @@ class WinogradConvTest {
     /**
      * A whole training step's gradients with the rule on against the direct paths (both cpu): the
      * finite-difference tests run batches too small to show the dispatch at training sizes, so
-     * this one runs resnet8 at batch 64 (WinogradNarrow: 16→16 at 32×32 and 32→32 at 16×16;
+     * this one runs resnet8 at batch 64 (WinogradChannelsLast: 16→16 at 32×32 and 32→32 at 16×16;
      * WinogradConv and WinogradWeightGrad: 64→64 at 8×8). Every gradient tensor within 2e-2 of its
      * own L2 norm, every value finite. Why not a tighter, per-value bound: at initialization the
      * early layers sit on ReLU kinks, and Winograd's rounding (up to ~5e-6 of Σ|w||x| per output)
@@ -185,7 +185,7 @@ class WinogradConvTest {
      * step against the direct one, L2 2e-3 to 1e-2 in stages 1–2 (worst single value 11 % of its
      * tensor's largest, the input gradient), ≤ 5e-6 in stage 3 and the classifier; the direct path
      * against itself with the input scaled by 1 + 1e-6, L2 up to 2.4e-3, worst value 2 %. A wrong
-     * index or a lost term moves a tensor by far more than 2e-2 (checked by breaking WinogradNarrow's
+     * index or a lost term moves a tensor by far more than 2e-2 (checked by breaking WinogradChannelsLast's
      * output transform). Not resnet8x4 at batch 4 or 16: there the direct path alone moves 2–4 %
      * under the same input scaling.
      */

@@ -83,22 +83,26 @@ class WinogradFewTilesTest {
         }
     }
 
-    /** Through CpuBackend under a cache: the same bits as the kernel called directly, and the fused ReLU on top. */
+    /**
+     * Through CpuBackend under a cache: the same bits as the kernel called directly, and the fused
+     * ReLU on top (k = 40: channel counts in whole vectors of 16 go to WinogradChannelsLast instead).
+     */
     @Test
     void dispatchedUnderACache() {
         Assumptions.assumeTrue(GridGemm.VL == 16 && WinogradConv.enabled());
-        ConvGeometry g = ConvGeometry.of(1, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1, 1);
+        ConvGeometry g = ConvGeometry.of(1, 48, 16, 16, 40, 3, 3, 1, 1, 1, 1, 1);
         ConvKernels cpu = CpuBackend.INSTANCE.conv();
         try (Scope scope = Scope.open()) {
             Rng rng = new Rng(11);
-            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, 1, 128, 16, 16);
-            Tensor w = Tensor.uniform(rng, DType.F32, -0.03, 0.03, 128, 128, 3, 3);
-            Tensor bias = Tensor.uniform(rng, DType.F32, -1, 1, 128);
-            Tensor direct = Tensor.empty(DType.F32, 1, 128, 16, 16), viaBackend = Tensor.empty(DType.F32, 1, 128, 16, 16);
-            Tensor relu = Tensor.empty(DType.F32, 1, 128, 16, 16);
+            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, 1, 48, 16, 16);
+            Tensor w = Tensor.uniform(rng, DType.F32, -0.05, 0.05, 40, 48, 3, 3);
+            Tensor bias = Tensor.uniform(rng, DType.F32, -1, 1, 40);
+            Tensor direct = Tensor.empty(DType.F32, 1, 40, 16, 16), viaBackend = Tensor.empty(DType.F32, 1, 40, 16, 16);
+            Tensor relu = Tensor.empty(DType.F32, 1, 40, 16, 16);
             WeightCache cache = new WeightCache();
             cache.run(() -> {
                 assertTrue(WinogradFewTiles.supports(g), "the rule must pick the few-tiles path for " + g);
+                assertFalse(WinogradChannelsLast.supports(g, true), "k = 40 is not whole vectors: not WinogradChannelsLast's");
                 WinogradFewTiles.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias.segment(), bias.offset(),
                         direct.segment(), direct.offset());
                 cpu.forward(g, x, w, bias, viaBackend);

@@ -24,14 +24,15 @@ import org.stablekd.testing.Close;
 import org.stablekd.testing.Tolerance;
 
 /**
- * The narrow-layer Winograd ({@link WinogradNarrow}: 16 or 32 channels, channels along the
- * vectors) against the ref oracle with WinogradConv's documented bound, forward and input
- * gradient: resnet20's and wrn_16_2's shapes, sizes that are not multiples of the 4×4 tile, batches
- * whose tiles do not fill the 8-tile register tile; then the bits: the same for any cut of an image
- * into bands (the thread split), with and without a WeightCache, the fused ReLU, WinogradConv's bits
- * at 32 channels; the in-register 16×16 transpose; the CPU backend's dispatch and the selection rule.
+ * The channels-last Winograd ({@link WinogradChannelsLast}) against the ref oracle with
+ * WinogradConv's documented bound, forward and input gradient: resnet20's, wrn_16_2's and
+ * resnet8x4's shapes, sizes that are not multiples of the 4×4 tile, batches whose tiles do not fill
+ * a register tile, k not a multiple of the 64-channel register tile; then the bits: the same for
+ * any cut of an image into bands (the thread split), with and without a WeightCache, the fused ReLU,
+ * WinogradConv's and WinogradFewTiles' bits from 32 channels up; the in-register 16×16 transpose;
+ * the CPU backend's dispatch and the selection rule.
  */
-class WinogradNarrowTest {
+class WinogradChannelsLastTest {
     static Stream<Arguments> cases() {
         List<WinogradConvTest.Case> cs = new ArrayList<>();
         cs.add(new WinogradConvTest.Case("resnet20 stage 1 at batch 1, 16->16 at 32x32", 1, 16, 32, 32, 16, true));
@@ -43,6 +44,10 @@ class WinogradNarrowTest {
         cs.add(new WinogradConvTest.Case("batch 2, 5x6, 32->32", 2, 32, 5, 6, 32, false));
         cs.add(new WinogradConvTest.Case("1x1 image, 16->32", 1, 16, 1, 1, 32, true));
         cs.add(new WinogradConvTest.Case("batch 5, 20x36 (w past two vectors, uneven bands), 32->16", 5, 32, 20, 36, 16, true));
+        cs.add(new WinogradConvTest.Case("resnet20 stage 3 at batch 1, 64->64 at 8x8 (4 tiles on the 6-tile register tile)", 1, 64, 8, 8, 64, true));
+        cs.add(new WinogradConvTest.Case("resnet8x4 layer2 at batch 1, 128->128 at 16x16", 1, 128, 16, 16, 128, true));
+        cs.add(new WinogradConvTest.Case("11x13, 48->192 (k = 3 register tiles of 64, 12 tiles)", 1, 48, 11, 13, 192, false));
+        cs.add(new WinogradConvTest.Case("batch 2, 7x9, 64->80 (k not a multiple of 64)", 2, 64, 7, 9, 80, true));
         return cs.stream().map(Arguments::of);
     }
 
@@ -68,7 +73,7 @@ class WinogradNarrowTest {
             Tensor dxRef = Tensor.empty(DType.F32, g.n(), g.c(), g.h(), g.w());
             Tensor dx = Tensor.full(DType.F32, Double.NaN, g.n(), g.c(), g.h(), g.w());
             ref.backwardInput(g, dy, w, dxRef);
-            WinogradNarrow.backwardInput(g, dy.segment(), dy.offset(), w.segment(), w.offset(), dx.segment(), dx.offset());
+            WinogradChannelsLast.backwardInput(g, dy.segment(), dy.offset(), w.segment(), w.offset(), dx.segment(), dx.offset());
             Close.assertClose(dx, dxRef, Tolerance.F32_VS_REF, "input gradient " + tc);
             Tensor dxAbsSum = Tensor.empty(DType.F32, g.n(), g.c(), g.h(), g.w());
             ref.backwardInput(g, WinogradConvTest.abs(dy), WinogradConvTest.abs(w), dxAbsSum);
@@ -97,18 +102,24 @@ class WinogradNarrowTest {
             WeightCache cache = new WeightCache();
             for (int round = 0; round < 2; round++) {   // round 0 builds the cached weights, round 1 reuses them
                 Tensor cached = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.h(), g.w());
-                cache.run(() -> WinogradNarrow.forward(g, x.segment(), x.offset(), w.segment(), w.offset(),
+                cache.run(() -> WinogradChannelsLast.forward(g, x.segment(), x.offset(), w.segment(), w.offset(),
                         bias == null ? null : bias.segment(), bias == null ? 0 : bias.offset(), cached.segment(), cached.offset(), false));
                 Close.assertBitIdentical(first, cached.toFloatArray(), "under a WeightCache, round " + round + " " + tc);
             }
             float[] relu = forward(g, x, w, bias, true, -1).toFloatArray(), want = first.clone();
             for (int i = 0; i < want.length; i++) want[i] = Math.max(want[i], 0f);
             Close.assertBitIdentical(want, relu, "fused ReLU " + tc);
-            if (g.c() == 32 && g.k() == 32) {
-                Tensor wide = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
+            if (g.c() >= 32 && g.k() >= 32) {   // WinogradConv's rule covers these channel counts; its blocks change no sum
+                Tensor tilesAlongVectors = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
                 WinogradConv.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
-                        bias == null ? 0 : bias.offset(), wide.segment(), wide.offset());
-                Close.assertBitIdentical(wide.toFloatArray(), first, "WinogradConv's bits " + tc);
+                        bias == null ? 0 : bias.offset(), tilesAlongVectors.segment(), tilesAlongVectors.offset());
+                Close.assertBitIdentical(tilesAlongVectors.toFloatArray(), first, "WinogradConv's bits " + tc);
+                if (GridGemm.VL == 16) {
+                    Tensor fewTiles = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
+                    new WeightCache().run(() -> WinogradFewTiles.forward(g, x.segment(), x.offset(), w.segment(), w.offset(),
+                            bias == null ? null : bias.segment(), bias == null ? 0 : bias.offset(), fewTiles.segment(), fewTiles.offset()));
+                    Close.assertBitIdentical(fewTiles.toFloatArray(), first, "WinogradFewTiles' bits " + tc);
+                }
             }
         }
     }
@@ -117,10 +128,10 @@ class WinogradNarrowTest {
     private static Tensor forward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, boolean relu, int bands) {
         Tensor y = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.h(), g.w());
         if (bands < 0) {
-            WinogradNarrow.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
+            WinogradChannelsLast.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
                     bias == null ? 0 : bias.offset(), y.segment(), y.offset(), relu);
         } else {
-            WinogradNarrow.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
+            WinogradChannelsLast.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
                     bias == null ? 0 : bias.offset(), y.segment(), y.offset(), relu, bands);
         }
         return y;
@@ -133,7 +144,7 @@ class WinogradNarrowTest {
         float[] s = new float[3 + 15 * sStride + 16], d = new float[5 + 15 * dStride + 16 + 3];
         for (int i = 0; i < s.length; i++) s[i] = i;
         java.util.Arrays.fill(d, -1f);
-        WinogradNarrow.transpose16(s, 3, sStride, d, 5, dStride);
+        WinogradChannelsLast.transpose16(s, 3, sStride, d, 5, dStride);
         for (int i = 0; i < d.length; i++) {
             int rel = i - 5, row = rel / dStride, col = rel % dStride;
             boolean inside = rel >= 0 && row < 16 && col < 16;
@@ -145,7 +156,7 @@ class WinogradNarrowTest {
     /** Through CpuBackend: forward, fused ReLU, input gradient and both gradients reach it, with its bits. */
     @Test
     void dispatched() {
-        Assumptions.assumeTrue(WinogradNarrow.supports(ConvGeometry.of(2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)),
+        Assumptions.assumeTrue(WinogradChannelsLast.supports(ConvGeometry.of(2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1), false),
                 "runs on 16-float vectors with -Dstablekd.winograd on");
         ConvGeometry g = ConvGeometry.of(2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1);
         ConvKernels cpu = CpuBackend.INSTANCE.conv(), ref = Backends.ref().conv();
@@ -162,7 +173,7 @@ class WinogradNarrowTest {
             Close.assertBitIdentical(direct, y.toFloatArray(), "forward");
             Close.assertBitIdentical(forward(g, x, w, bias, true, -1).toFloatArray(), relu.toFloatArray(), "forwardRelu");
             Tensor dxDirect = Tensor.empty(DType.F32, 2, 16, 32, 32), dx = Tensor.empty(DType.F32, 2, 16, 32, 32);
-            WinogradNarrow.backwardInput(g, dy.segment(), dy.offset(), w.segment(), w.offset(), dxDirect.segment(), dxDirect.offset());
+            WinogradChannelsLast.backwardInput(g, dy.segment(), dy.offset(), w.segment(), w.offset(), dxDirect.segment(), dxDirect.offset());
             cpu.backwardInput(g, dy, w, dx);
             Close.assertBitIdentical(dxDirect.toFloatArray(), dx.toFloatArray(), "backwardInput");
             Tensor dx2 = Tensor.empty(DType.F32, 2, 16, 32, 32), dw2 = Tensor.empty(DType.F32, 16, 16, 3, 3), db2 = Tensor.empty(DType.F32, 16);
@@ -175,22 +186,35 @@ class WinogradNarrowTest {
         }
     }
 
-    /** Shape only: 3×3 stride-1 pad-1 one-group layers with 16 or 32 channels in and out, on 16-float vectors. */
+    /**
+     * Shape and cache only: 3×3 stride-1 pad-1 one-group layers, channels in whole vectors of 16,
+     * on 16-float vectors; 16 or 32 channels at every batch size (and their input gradient); wider
+     * ones only under a WeightCache, with native weights, below WinogradConv's 256 tiles.
+     */
     @Test
     void selection() {
         boolean on = GridGemm.VL == 16 && WinogradConv.enabled();
-        assertEquals(on, WinogradNarrow.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "resnet20 stage 1, training");
-        assertEquals(on, WinogradNarrow.supports(ConvGeometry.of(1, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1)), "resnet20 stage 2, batch 1");
-        assertEquals(on, WinogradNarrow.supports(ConvGeometry.of(64, 16, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1)), "wrn_16_2's widening layer");
-        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1)), "64 channels: WinogradConv's");
-        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 32, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1)), "k = 64");
-        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 24, 16, 16, 24, 3, 3, 1, 1, 1, 1, 1)), "not whole vectors");
-        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "the stem");
-        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1)), "stride 2");
-        assertFalse(WinogradNarrow.supports(ConvGeometry.of(1, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 2)), "groups");
+        ConvGeometry stage3 = ConvGeometry.of(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1);
+        assertEquals(on, WinogradChannelsLast.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1), false), "resnet20 stage 1, training");
+        assertEquals(on, WinogradChannelsLast.supportsInputGradient(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "its input gradient");
+        assertEquals(on, WinogradChannelsLast.supports(ConvGeometry.of(1, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1), false), "resnet20 stage 2, batch 1");
+        assertEquals(on, WinogradChannelsLast.supports(ConvGeometry.of(64, 16, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1), false), "wrn_16_2's widening layer");
+        assertFalse(WinogradChannelsLast.supports(stage3, true), "64 channels, no WeightCache (training): WinogradConv's");
+        assertFalse(WinogradChannelsLast.supportsInputGradient(stage3), "64 channels' input gradient: WinogradConv's");
+        new WeightCache().run(() -> {
+            assertEquals(on, WinogradChannelsLast.supports(stage3, true), "64 channels at batch 1 under a cache");
+            assertFalse(WinogradChannelsLast.supports(stage3, false), "weights it cannot cache");
+            assertEquals(on, WinogradChannelsLast.supports(ConvGeometry.of(3, 256, 36, 36, 32, 3, 3, 1, 1, 1, 1, 1), true), "243 tiles");
+            assertFalse(WinogradChannelsLast.supports(ConvGeometry.of(4, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1), true), "256 tiles: WinogradConv's");
+            assertEquals(on, WinogradChannelsLast.supports(ConvGeometry.of(64, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1), true), "narrow: every batch");
+        });
+        assertFalse(WinogradChannelsLast.supports(ConvGeometry.of(1, 24, 16, 16, 24, 3, 3, 1, 1, 1, 1, 1), false), "not whole vectors");
+        assertFalse(WinogradChannelsLast.supports(ConvGeometry.of(1, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1), false), "the stem");
+        assertFalse(WinogradChannelsLast.supports(ConvGeometry.of(1, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1), false), "stride 2");
+        assertFalse(WinogradChannelsLast.supports(ConvGeometry.of(1, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 2), false), "groups");
         boolean was = WinogradConv.enable(false);
         try {
-            assertFalse(WinogradNarrow.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "-Dstablekd.winograd=false");
+            assertFalse(WinogradChannelsLast.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1), true), "-Dstablekd.winograd=false");
         } finally {
             WinogradConv.enable(was);
         }

@@ -8,66 +8,81 @@ import org.stablekd.backend.ConvGeometry;
 import org.stablekd.backend.WeightCache;
 
 /**
- * {@link WinogradConv}'s F(4×4, 3×3) for narrow layers (16 or 32 channels in and out, as resnet20's
- * first stage), with the channels along the vectors: one vector holds 16 channels of one pixel, so
- * the transforms are whole-vector arithmetic and no patch is ever transposed lane by lane. Per
- * band of tile rows of one image:
+ * {@link WinogradConv}'s F(4×4, 3×3) with the channels along the vectors: one vector holds 16
+ * channels of one pixel, so the transforms are whole-vector arithmetic and no patch is ever
+ * transposed lane by lane. NCHW at both ends, channels-last inside. Per band of tile rows of one image:
  * <ol>
- *   <li>the input rows the band needs are copied, zero-padded, into channels-last rows
- *       xt (rows, wp, c) by scalar moves (about 5 moves per input float fewer than the per-tile patch
- *       transposes of the tiles-along-vectors layout);</li>
+ *   <li>the input rows the band needs are turned into zero-padded channels-last rows xt (rows, wp, c)
+ *       by 16×16 in-register transposes ({@link #transpose16});</li>
  *   <li>input transform per tile and vector of 16 channels: V (36, tiles, c) = Bᵀ d B;</li>
- *   <li>per position ξ the product M_ξ (tiles, k) = V_ξ (tiles, c) · U_ξ (c, k) on a register
- *       tile of 8 tiles × 16 output channels: per input channel one load of U and 8 broadcasts of V;</li>
- *   <li>output transform Aᵀ M A + bias (+ ReLU) per tile into channels-last output rows, which are
- *       turned back into NCHW rows by scalar moves.</li>
+ *   <li>per position ξ the product M_ξ (tiles, k) = V_ξ (tiles, c) · U_ξ (c, k), in order over c, on a
+ *       register tile of 8 tiles × 16 or 32 output channels, or 6 tiles × 64 where k is a multiple
+ *       of 64: per input channel, each broadcast of V feeds 1, 2 or 4 FMAs;</li>
+ *   <li>output transform Aᵀ M A + bias (+ ReLU) per tile into channels-last output rows, turned
+ *       back into NCHW rows by the same transposes.</li>
  * </ol>
- * At 16 channels WinogradConv's tiles-along-vectors layout spent most of its time moving data
- * (products 25 % of the layer, measured), and that is why its shape rule starts at 32 channels.
+ * Where it runs ({@link #supports}, measured on the 2-vCPU Zen 4, 2026-12-06, µs per call): layers
+ * with 16 or 32 channels in and out at every batch size, forward and input gradient (16→16 at
+ * 32×32, batch 1: 45 against the grid path's 48; batch 64, 2 threads: 1512 against 1645; 32→32 at
+ * 16×16: 29 against WinogradFewTiles' 44 at batch 1, 1067 against WinogradConv's 1241 at batch
+ * 64); wider layers (c and k multiples of 16) only at batch-1 sizes under an inference WeightCache,
+ * where it replaces WinogradFewTiles (64→64 at 8×8 22 against 27, 256→256 at 8×8 423 against 567,
+ * one thread). At batch 64 WinogradConv keeps the wide layers: one image's 4 to 16 tiles per pass
+ * over U (64→64 at 8×8: 1.3× slower here). At 16 channels WinogradConv's tiles-along-vectors layout
+ * spent most of its time moving data (products 25 % of the layer), which is why its rule starts at 32.
  *
  * <p>Threads: bands are whole images when the batch has at least as many images as threads, else
- * each image is cut into bands of tile rows, one per thread; a band does all four steps on its own
- * (one parallel section per call).
+ * each image is cut into bands of tile rows (at most one per thread, and none smaller than a
+ * register tile); a band does all four steps on its own (one parallel section per call).
  *
  * <p>Determinism and accuracy: every output is, per ξ, one in-order sum over c and then the same
  * transforms, whatever the bands, so the bits do not depend on the thread count (Note
- * [Determinism]); they are not WinogradConv's bits (its sums and transforms are arranged
- * differently) but obey its documented bound, |y − y_ref| ≤ 2e-5 · Σ|w||x| per output (tested).
+ * [Determinism]). They are WinogradConv's and WinogradFewTiles' bits (the same sums and transforms,
+ * turned around; tested at 32 and 64 channels) and obey their documented bound,
+ * |y − y_ref| ≤ 2e-5 · Σ|w||x| per output (tested).
  *
  * <p>The input gradient (stride 1) is the same convolution of dy with the flipped weights, c and k
  * swapped ({@link #backwardInput}). The transformed weights are cached under an inference
  * {@link WeightCache}, else computed per call (16×16 weights: a few µs).
  */
-final class WinogradNarrow {
+final class WinogradChannelsLast {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
     private static final int VL = 16;
     private static final int TILE = WinogradConv.TILE, ALPHA = WinogradConv.ALPHA, POSITIONS = WinogradConv.POSITIONS;
-    /** Tiles per register tile. */
-    private static final int TT = 8;
-    /** Most input or output channels where it runs. */
-    static final int MAX_CHANNELS = 32;
+    /** Tiles per register tile: 8 (16 or 32 output channels), 6 where k is a multiple of 64 (6 tiles × 4 vectors). */
+    private static final int TT = 8, WIDE_TT = 6;
+    /** Most input and output channels where it runs at every batch size (wider: batch-1 inference only). */
+    static final int NARROW = 32;
     // ConvScratch slots
     private static final int XT = 41, V = 42, M = 43, YT = 44, ROWS = 45, U = 46, AP = 47, W_COPY = 48, TMP = 49, BIAS = 50;
 
-    private WinogradNarrow() {}
+    private WinogradChannelsLast() {}
 
-    /** True for a layer it computes: WinogradConv's (3×3, stride 1, pad 1, one group), c and k 16 or 32, 16-float vectors. */
+    /** True for a layer it computes: WinogradConv's (3×3, stride 1, pad 1, one group), c and k multiples of 16, 16-float vectors. */
     static boolean computes(ConvGeometry g) {
-        return GridGemm.VL == VL && WinogradConv.computes(g) && narrow(g.c()) && narrow(g.k());
+        return GridGemm.VL == VL && WinogradConv.computes(g) && g.c() % VL == 0 && g.k() % VL == 0;
     }
 
-    private static boolean narrow(int channels) {
-        return channels % VL == 0 && channels <= MAX_CHANNELS;
+    private static boolean narrow(ConvGeometry g) {
+        return g.c() <= NARROW && g.k() <= NARROW;
     }
 
-    /** True where the forward runs here (shape only, and -Dstablekd.winograd). */
-    static boolean supports(ConvGeometry g) {
-        return WinogradConv.enabled() && computes(g);
+    /**
+     * True where the forward runs here: a layer it computes with 16 or 32 channels in and out; or
+     * wider, with fewer than {@link WinogradConv#MIN_TILES} tiles in the batch, under an inference
+     * WeightCache, and weights it can cache (native). Shape and cache only, never timing; off with
+     * -Dstablekd.winograd=false.
+     */
+    static boolean supports(ConvGeometry g, boolean nativeWeights) {
+        if (!WinogradConv.enabled() || !computes(g)) return false;
+        if (narrow(g)) return true;
+        long tiles = (long) g.n() * Sgemm.ceilDiv(g.h(), TILE) * Sgemm.ceilDiv(g.w(), TILE);
+        return nativeWeights && WeightCache.current() != null && tiles < WinogradConv.MIN_TILES;
     }
 
-    /** True where the input gradient (a forward of dy with c and k swapped) runs here. */
+    /** True where the input gradient (a forward of dy with c and k swapped) runs here: 16 or 32 channels in and out. */
     static boolean supportsInputGradient(ConvGeometry g) {
-        return supports(g);   // the swapped shape has the same channel counts, both narrow
+        return WinogradConv.enabled() && computes(g) && narrow(g);
     }
 
     // ---------------------------------------------------------------- weights
@@ -140,8 +155,15 @@ final class WinogradNarrow {
     // ---------------------------------------------------------------- the pipeline
 
     /** Splits the batch into bands (whole images, or tile rows of an image when there are fewer images than threads). */
+    private static int tilesPerRegisterTile(int k) {
+        return k % (4 * VL) == 0 ? WIDE_TT : TT;
+    }
+
     private static int bandsPerImage(ConvGeometry g) {
-        return g.n() >= Parallel.threads() ? 1 : Math.min(Sgemm.ceilDiv(g.h(), TILE), Sgemm.ceilDiv(Parallel.threads(), g.n()));
+        int th = Sgemm.ceilDiv(g.h(), TILE), tiles = th * Sgemm.ceilDiv(g.w(), TILE);
+        // a band of fewer tiles than a register tile would redo the same products on padding
+        int most = Math.max(1, Math.min(th, tiles / tilesPerRegisterTile(g.k())));
+        return g.n() >= Parallel.threads() ? 1 : Math.min(most, Sgemm.ceilDiv(Parallel.threads(), g.n()));
     }
 
     private static void run(ConvGeometry g, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
@@ -160,7 +182,7 @@ final class WinogradNarrow {
                              MemorySegment y, long yOff, int img, int ty0, int ty1) {
         int c = g.c(), k = g.k(), h = g.h(), w = g.w();
         int tw = Sgemm.ceilDiv(w, TILE), wp = TILE * tw + 2, wo = TILE * tw;
-        int tileRows = ty1 - ty0, nt = tileRows * tw, ntp = ConvGrid.roundUp(nt, TT);
+        int tt = tilesPerRegisterTile(k), tileRows = ty1 - ty0, nt = tileRows * tw, ntp = ConvGrid.roundUp(nt, tt);
         int inRows = TILE * tileRows + 2;                     // input rows 4·ty0 − 1 .. 4·ty1 + 1
         int y0 = TILE * ty0, y1 = Math.min(h, TILE * ty1);    // output rows of the band
         int vs = ntp * c + WinogradConv.LINE, ms = ntp * k + WinogradConv.LINE;   // between positions: see WinogradConv.Plan.vStride
@@ -186,11 +208,20 @@ final class WinogradNarrow {
             }
         }
         for (int xi = 0; xi < POSITIONS; xi++)
-            for (int t = 0; t < ntp; t += TT)
-                for (int kv = 0; kv < k; kv += 2 * VL) {
-                    if (k - kv >= 2 * VL) tile8x2(c, k, v, xi * vs + t * c, u, xi * c * k + kv, m, xi * ms + t * k + kv);
-                    else tile8(c, k, v, xi * vs + t * c, u, xi * c * k + kv, m, xi * ms + t * k + kv);
+            for (int t = 0; t < ntp; t += tt) {
+                int va = xi * vs + t * c, ua = xi * c * k, ma = xi * ms + t * k;
+                if (tt == WIDE_TT) {   // k a multiple of 64: 6 (or, for a last group of 4 or fewer, 4) tiles × 64 channels
+                    for (int kv = 0; kv < k; kv += 4 * VL) {
+                        if (nt - t <= 4) tile4x4(c, k, v, va, u, ua + kv, m, ma + kv);
+                        else tile6x4(c, k, v, va, u, ua + kv, m, ma + kv);
+                    }
+                } else {
+                    for (int kv = 0; kv < k; kv += 2 * VL) {
+                        if (k - kv >= 2 * VL) tile8x2(c, k, v, va, u, ua + kv, m, ma + kv);
+                        else tile8(c, k, v, va, u, ua + kv, m, ma + kv);
+                    }
                 }
+            }
         for (int t = 0; t < nt; t++) {
             int oy = TILE * (t / tw), ox = TILE * (t % tw);
             for (int kv = 0; kv < k; kv += VL) {
@@ -351,6 +382,63 @@ final class WinogradNarrow {
         }
         c0.intoArray(m, mAt); c1.intoArray(m, mAt + k); c2.intoArray(m, mAt + 2 * k); c3.intoArray(m, mAt + 3 * k);
         c4.intoArray(m, mAt + 4 * k); c5.intoArray(m, mAt + 5 * k); c6.intoArray(m, mAt + 6 * k); c7.intoArray(m, mAt + 7 * k);
+    }
+
+    /**
+     * m[mAt + j·k + q·16 + l] = Σ_ci v[vAt + j·c + ci] · u[uAt + ci·k + q·16 + l] for j < 6, q < 4, l < 16:
+     * 6 tiles × 64 output channels, each broadcast of v feeding four FMAs.
+     */
+    private static void tile6x4(int c, int k, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
+                c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
+        for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += k, b++) {
+            FloatVector w0 = FloatVector.fromArray(SPECIES, u, a), w1 = FloatVector.fromArray(SPECIES, u, a + VL),
+                        w2 = FloatVector.fromArray(SPECIES, u, a + 2 * VL), w3 = FloatVector.fromArray(SPECIES, u, a + 3 * VL);
+            FloatVector d = FloatVector.broadcast(SPECIES, v[b]);
+            c00 = w0.fma(d, c00); c01 = w1.fma(d, c01); c02 = w2.fma(d, c02); c03 = w3.fma(d, c03);
+            d = FloatVector.broadcast(SPECIES, v[b + c]);
+            c10 = w0.fma(d, c10); c11 = w1.fma(d, c11); c12 = w2.fma(d, c12); c13 = w3.fma(d, c13);
+            d = FloatVector.broadcast(SPECIES, v[b + 2 * c]);
+            c20 = w0.fma(d, c20); c21 = w1.fma(d, c21); c22 = w2.fma(d, c22); c23 = w3.fma(d, c23);
+            d = FloatVector.broadcast(SPECIES, v[b + 3 * c]);
+            c30 = w0.fma(d, c30); c31 = w1.fma(d, c31); c32 = w2.fma(d, c32); c33 = w3.fma(d, c33);
+            d = FloatVector.broadcast(SPECIES, v[b + 4 * c]);
+            c40 = w0.fma(d, c40); c41 = w1.fma(d, c41); c42 = w2.fma(d, c42); c43 = w3.fma(d, c43);
+            d = FloatVector.broadcast(SPECIES, v[b + 5 * c]);
+            c50 = w0.fma(d, c50); c51 = w1.fma(d, c51); c52 = w2.fma(d, c52); c53 = w3.fma(d, c53);
+        }
+        int o = mAt;
+        c00.intoArray(m, o); c01.intoArray(m, o + VL); c02.intoArray(m, o + 2 * VL); c03.intoArray(m, o + 3 * VL); o += k;
+        c10.intoArray(m, o); c11.intoArray(m, o + VL); c12.intoArray(m, o + 2 * VL); c13.intoArray(m, o + 3 * VL); o += k;
+        c20.intoArray(m, o); c21.intoArray(m, o + VL); c22.intoArray(m, o + 2 * VL); c23.intoArray(m, o + 3 * VL); o += k;
+        c30.intoArray(m, o); c31.intoArray(m, o + VL); c32.intoArray(m, o + 2 * VL); c33.intoArray(m, o + 3 * VL); o += k;
+        c40.intoArray(m, o); c41.intoArray(m, o + VL); c42.intoArray(m, o + 2 * VL); c43.intoArray(m, o + 3 * VL); o += k;
+        c50.intoArray(m, o); c51.intoArray(m, o + VL); c52.intoArray(m, o + 2 * VL); c53.intoArray(m, o + 3 * VL);
+    }
+
+    /** tile6x4 for the first 4 tiles only (a last group of 4 or fewer live tiles: 8×8 images at batch 1 have 4); same sums. */
+    private static void tile4x4(int c, int k, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
+                c30 = z, c31 = z, c32 = z, c33 = z;
+        for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += k, b++) {
+            FloatVector w0 = FloatVector.fromArray(SPECIES, u, a), w1 = FloatVector.fromArray(SPECIES, u, a + VL),
+                        w2 = FloatVector.fromArray(SPECIES, u, a + 2 * VL), w3 = FloatVector.fromArray(SPECIES, u, a + 3 * VL);
+            FloatVector d = FloatVector.broadcast(SPECIES, v[b]);
+            c00 = w0.fma(d, c00); c01 = w1.fma(d, c01); c02 = w2.fma(d, c02); c03 = w3.fma(d, c03);
+            d = FloatVector.broadcast(SPECIES, v[b + c]);
+            c10 = w0.fma(d, c10); c11 = w1.fma(d, c11); c12 = w2.fma(d, c12); c13 = w3.fma(d, c13);
+            d = FloatVector.broadcast(SPECIES, v[b + 2 * c]);
+            c20 = w0.fma(d, c20); c21 = w1.fma(d, c21); c22 = w2.fma(d, c22); c23 = w3.fma(d, c23);
+            d = FloatVector.broadcast(SPECIES, v[b + 3 * c]);
+            c30 = w0.fma(d, c30); c31 = w1.fma(d, c31); c32 = w2.fma(d, c32); c33 = w3.fma(d, c33);
+        }
+        int o = mAt;
+        c00.intoArray(m, o); c01.intoArray(m, o + VL); c02.intoArray(m, o + 2 * VL); c03.intoArray(m, o + 3 * VL); o += k;
+        c10.intoArray(m, o); c11.intoArray(m, o + VL); c12.intoArray(m, o + 2 * VL); c13.intoArray(m, o + 3 * VL); o += k;
+        c20.intoArray(m, o); c21.intoArray(m, o + VL); c22.intoArray(m, o + 2 * VL); c23.intoArray(m, o + 3 * VL); o += k;
+        c30.intoArray(m, o); c31.intoArray(m, o + VL); c32.intoArray(m, o + 2 * VL); c33.intoArray(m, o + 3 * VL);
     }
 
     /** tile8 for 32 output channels (two vectors): each broadcast of v feeds two FMAs. */
