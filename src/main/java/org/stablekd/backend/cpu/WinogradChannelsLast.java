@@ -125,16 +125,17 @@ final class WinogradChannelsLast {
     /** y = conv(x, w) + bias, then max(0, ·) if relu; x (n, c, h, w), w (k, c, 3, 3), y (n, k, h, w), all contiguous. */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
-        forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu, bandsPerImage(g));
+        int bands = bandsPerImage(g);
+        forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu, bands, kParts(g, bands));
     }
 
-    /** forward with each image cut into perImage bands (tests: the bits do not depend on it). */
+    /** forward with each image cut into perImage bands and k into kParts (tests: the bits do not depend on either). */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
-                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu, int perImage) {
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu, int perImage, int kParts) {
         float[] u = forwardWeights(g, w, wOff);
         float[] bf = zeros(ConvScratch.get().buffer(BIAS, g.k()), g.k());
         if (bias != null) MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, bf, 0, g.k());
-        run(g, x, xOff, u, bf, relu, y, yOff, perImage);
+        run(g, x, xOff, u, bf, relu, y, yOff, perImage, kParts);
     }
 
     /** dx = conv(dy, w') for dy (n, k, h, w), w (k, c, 3, 3), dx (n, c, h, w): w' flipped, channels swapped. */
@@ -144,7 +145,8 @@ final class WinogradChannelsLast {
         float[] u = s.buffer(U, (long) POSITIONS * c * k);
         transformWeights(w, wOff, c, k, true, u, s);
         ConvGeometry t = ConvGeometry.of(g.n(), k, g.h(), g.w(), c, 3, 3, 1, 1, 1, 1, 1);
-        run(t, dy, dyOff, u, zeros(s.buffer(BIAS, c), c), false, dx, dxOff, bandsPerImage(t));
+        int bands = bandsPerImage(t);
+        run(t, dy, dyOff, u, zeros(s.buffer(BIAS, c), c), false, dx, dxOff, bands, kParts(t, bands));
     }
 
     private static float[] zeros(float[] a, int n) {
@@ -166,32 +168,44 @@ final class WinogradChannelsLast {
         return g.n() >= Parallel.threads() ? 1 : Math.min(most, Sgemm.ceilDiv(Parallel.threads(), g.n()));
     }
 
+    /**
+     * Output-channel parts per band: with fewer bands than threads (batch 1, few tiles) a layer of
+     * 64+ output channels is also cut along k, in parts of whole vectors (each part redoes the input
+     * transform; what it saves is its share of the products and of U, which at 4 tiles is read once
+     * per 4 FMAs: 64→64 at 8×8 streams 590 KB of U per call).
+     */
+    private static int kParts(ConvGeometry g, int bands) {
+        int units = g.n() * bands;
+        return g.k() >= 4 * VL && units < Parallel.threads() ? Math.min(Sgemm.ceilDiv(Parallel.threads(), units), g.k() / (2 * VL)) : 1;
+    }
+
     private static void run(ConvGeometry g, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
-                    MemorySegment y, long yOff, int perImage) {
-        int th = Sgemm.ceilDiv(g.h(), TILE);
-        Parallel.forRange(g.n() * perImage, 1, (u0, u1) -> {
+                    MemorySegment y, long yOff, int perImage, int kParts) {
+        int th = Sgemm.ceilDiv(g.h(), TILE), vectors = g.k() / VL;
+        Parallel.forRange(g.n() * perImage * kParts, 1, (u0, u1) -> {
             for (int unit = u0; unit < u1; unit++) {
-                int img = unit / perImage, b = unit % perImage;
-                band(g, x, xOff, u, bias, relu, y, yOff, img, th * b / perImage, th * (b + 1) / perImage);
+                int img = unit / (perImage * kParts), b = unit / kParts % perImage, part = unit % kParts;
+                int k0 = VL * (vectors * part / kParts), k1 = VL * (vectors * (part + 1) / kParts);
+                band(g, x, xOff, u, bias, relu, y, yOff, img, th * b / perImage, th * (b + 1) / perImage, k0, k1);
             }
         });
     }
 
-    /** Output tile rows [ty0, ty1) of image img: the four steps of the class comment. */
+    /** Output tile rows [ty0, ty1) of image img, output channels [k0, k1): the four steps of the class comment. */
     private static void band(ConvGeometry g, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
-                             MemorySegment y, long yOff, int img, int ty0, int ty1) {
-        int c = g.c(), k = g.k(), h = g.h(), w = g.w();
+                             MemorySegment y, long yOff, int img, int ty0, int ty1, int k0, int k1) {
+        int c = g.c(), k = g.k(), kw = k1 - k0, h = g.h(), w = g.w();
         int tw = Sgemm.ceilDiv(w, TILE), wp = TILE * tw + 2, wo = TILE * tw;
-        int tt = tilesPerRegisterTile(k), tileRows = ty1 - ty0, nt = tileRows * tw, ntp = ConvGrid.roundUp(nt, tt);
+        int tt = tilesPerRegisterTile(kw), tileRows = ty1 - ty0, nt = tileRows * tw, ntp = ConvGrid.roundUp(nt, tt);
         int inRows = TILE * tileRows + 2;                     // input rows 4·ty0 − 1 .. 4·ty1 + 1
         int y0 = TILE * ty0, y1 = Math.min(h, TILE * ty1);    // output rows of the band
-        int vs = ntp * c + WinogradConv.LINE, ms = ntp * k + WinogradConv.LINE;   // between positions: see WinogradConv.Plan.vStride
+        int vs = ntp * c + WinogradConv.LINE, ms = ntp * kw + WinogradConv.LINE;   // between positions: see WinogradConv.Plan.vStride
         ConvScratch s = ConvScratch.get();
         float[] xt = s.buffer(XT, (long) inRows * wp * c);
-        float[] rows = s.buffer(ROWS, (long) Math.max(c * inRows * w, k * (y1 - y0) * w));
+        float[] rows = s.buffer(ROWS, (long) Math.max(c * inRows * w, kw * (y1 - y0) * w));
         float[] v = s.buffer(V, (long) POSITIONS * vs);
         float[] m = s.buffer(M, (long) POSITIONS * ms);
-        float[] yt = s.buffer(YT, (long) TILE * tileRows * wo * k);
+        float[] yt = s.buffer(YT, (long) TILE * tileRows * wo * kw);
         float[] tmp = s.buffer(TMP, POSITIONS * VL);
 
         toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt);
@@ -209,26 +223,27 @@ final class WinogradChannelsLast {
         }
         for (int xi = 0; xi < POSITIONS; xi++)
             for (int t = 0; t < ntp; t += tt) {
-                int va = xi * vs + t * c, ua = xi * c * k, ma = xi * ms + t * k;
-                if (tt == WIDE_TT) {   // k a multiple of 64: 6 (or, for a last group of 4 or fewer, 4) tiles × 64 channels
-                    for (int kv = 0; kv < k; kv += 4 * VL) {
-                        if (nt - t <= 4) tile4x4(c, k, v, va, u, ua + kv, m, ma + kv);
-                        else tile6x4(c, k, v, va, u, ua + kv, m, ma + kv);
+                int va = xi * vs + t * c, ua = xi * c * k + k0, ma = xi * ms + t * kw;
+                if (tt == WIDE_TT) {   // a multiple of 64 channels: 6 (or, for a last group of 4 or fewer, 4) tiles × 64 channels
+                    for (int kv = 0; kv < kw; kv += 4 * VL) {
+                        if (nt - t <= 4) tile4x4(c, k, kw, v, va, u, ua + kv, m, ma + kv);
+                        else tile6x4(c, k, kw, v, va, u, ua + kv, m, ma + kv);
                     }
                 } else {
-                    for (int kv = 0; kv < k; kv += 2 * VL) {
-                        if (k - kv >= 2 * VL) tile8x2(c, k, v, va, u, ua + kv, m, ma + kv);
-                        else tile8(c, k, v, va, u, ua + kv, m, ma + kv);
+                    for (int kv = 0; kv < kw; kv += 2 * VL) {
+                        if (kw - kv < 2 * VL) tile8(c, k, kw, v, va, u, ua + kv, m, ma + kv);
+                        else if (nt - t <= 4) tile4x2(c, k, kw, v, va, u, ua + kv, m, ma + kv);
+                        else tile8x2(c, k, kw, v, va, u, ua + kv, m, ma + kv);
                     }
                 }
             }
         for (int t = 0; t < nt; t++) {
             int oy = TILE * (t / tw), ox = TILE * (t % tw);
-            for (int kv = 0; kv < k; kv += VL) {
-                outputTile(m, t * k + kv, ms, bias, kv, relu, tmp, yt, (oy * wo + ox) * k + kv, wo * k, k);
+            for (int kv = 0; kv < kw; kv += VL) {
+                outputTile(m, t * kw + kv, ms, bias, k0 + kv, relu, tmp, yt, (oy * wo + ox) * kw + kv, wo * kw, kw);
             }
         }
-        toPlanes(yt, k, y1 - y0, w, wo, rows, y, yOff + (long) img * k * h * w + (long) y0 * w, h * w);
+        toPlanes(yt, kw, y1 - y0, w, wo, rows, y, yOff + ((long) img * k + k0) * h * w + (long) y0 * w, h * w);
     }
 
     /**
@@ -364,10 +379,10 @@ final class WinogradChannelsLast {
     }
 
     /**
-     * m[mAt + j·k + l] = Σ_ci v[vAt + j·c + ci] · u[uAt + ci·k + l] for j < 8, l < 16: 8 tiles × 16
-     * output channels of one position's product, in order over ci.
+     * m[mAt + j·mk + l] = Σ_ci v[vAt + j·c + ci] · u[uAt + ci·k + l] for j < 8, l < 16: 8 tiles × 16
+     * output channels of one position's product, in order over ci (U rows k floats apart, M rows mk).
      */
-    private static void tile8(int c, int k, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+    private static void tile8(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
         FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += k, b++) {
             FloatVector wv = FloatVector.fromArray(SPECIES, u, a);
@@ -380,15 +395,15 @@ final class WinogradChannelsLast {
             c6 = wv.fma(FloatVector.broadcast(SPECIES, v[b + 6 * c]), c6);
             c7 = wv.fma(FloatVector.broadcast(SPECIES, v[b + 7 * c]), c7);
         }
-        c0.intoArray(m, mAt); c1.intoArray(m, mAt + k); c2.intoArray(m, mAt + 2 * k); c3.intoArray(m, mAt + 3 * k);
-        c4.intoArray(m, mAt + 4 * k); c5.intoArray(m, mAt + 5 * k); c6.intoArray(m, mAt + 6 * k); c7.intoArray(m, mAt + 7 * k);
+        c0.intoArray(m, mAt); c1.intoArray(m, mAt + mk); c2.intoArray(m, mAt + 2 * mk); c3.intoArray(m, mAt + 3 * mk);
+        c4.intoArray(m, mAt + 4 * mk); c5.intoArray(m, mAt + 5 * mk); c6.intoArray(m, mAt + 6 * mk); c7.intoArray(m, mAt + 7 * mk);
     }
 
     /**
-     * m[mAt + j·k + q·16 + l] = Σ_ci v[vAt + j·c + ci] · u[uAt + ci·k + q·16 + l] for j < 6, q < 4, l < 16:
+     * m[mAt + j·mk + q·16 + l] = Σ_ci v[vAt + j·c + ci] · u[uAt + ci·k + q·16 + l] for j < 6, q < 4, l < 16:
      * 6 tiles × 64 output channels, each broadcast of v feeding four FMAs.
      */
-    private static void tile6x4(int c, int k, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+    private static void tile6x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
                 c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
@@ -409,16 +424,16 @@ final class WinogradChannelsLast {
             c50 = w0.fma(d, c50); c51 = w1.fma(d, c51); c52 = w2.fma(d, c52); c53 = w3.fma(d, c53);
         }
         int o = mAt;
-        c00.intoArray(m, o); c01.intoArray(m, o + VL); c02.intoArray(m, o + 2 * VL); c03.intoArray(m, o + 3 * VL); o += k;
-        c10.intoArray(m, o); c11.intoArray(m, o + VL); c12.intoArray(m, o + 2 * VL); c13.intoArray(m, o + 3 * VL); o += k;
-        c20.intoArray(m, o); c21.intoArray(m, o + VL); c22.intoArray(m, o + 2 * VL); c23.intoArray(m, o + 3 * VL); o += k;
-        c30.intoArray(m, o); c31.intoArray(m, o + VL); c32.intoArray(m, o + 2 * VL); c33.intoArray(m, o + 3 * VL); o += k;
-        c40.intoArray(m, o); c41.intoArray(m, o + VL); c42.intoArray(m, o + 2 * VL); c43.intoArray(m, o + 3 * VL); o += k;
+        c00.intoArray(m, o); c01.intoArray(m, o + VL); c02.intoArray(m, o + 2 * VL); c03.intoArray(m, o + 3 * VL); o += mk;
+        c10.intoArray(m, o); c11.intoArray(m, o + VL); c12.intoArray(m, o + 2 * VL); c13.intoArray(m, o + 3 * VL); o += mk;
+        c20.intoArray(m, o); c21.intoArray(m, o + VL); c22.intoArray(m, o + 2 * VL); c23.intoArray(m, o + 3 * VL); o += mk;
+        c30.intoArray(m, o); c31.intoArray(m, o + VL); c32.intoArray(m, o + 2 * VL); c33.intoArray(m, o + 3 * VL); o += mk;
+        c40.intoArray(m, o); c41.intoArray(m, o + VL); c42.intoArray(m, o + 2 * VL); c43.intoArray(m, o + 3 * VL); o += mk;
         c50.intoArray(m, o); c51.intoArray(m, o + VL); c52.intoArray(m, o + 2 * VL); c53.intoArray(m, o + 3 * VL);
     }
 
     /** tile6x4 for the first 4 tiles only (a last group of 4 or fewer live tiles: 8×8 images at batch 1 have 4); same sums. */
-    private static void tile4x4(int c, int k, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+    private static void tile4x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
                 c30 = z, c31 = z, c32 = z, c33 = z;
@@ -435,14 +450,14 @@ final class WinogradChannelsLast {
             c30 = w0.fma(d, c30); c31 = w1.fma(d, c31); c32 = w2.fma(d, c32); c33 = w3.fma(d, c33);
         }
         int o = mAt;
-        c00.intoArray(m, o); c01.intoArray(m, o + VL); c02.intoArray(m, o + 2 * VL); c03.intoArray(m, o + 3 * VL); o += k;
-        c10.intoArray(m, o); c11.intoArray(m, o + VL); c12.intoArray(m, o + 2 * VL); c13.intoArray(m, o + 3 * VL); o += k;
-        c20.intoArray(m, o); c21.intoArray(m, o + VL); c22.intoArray(m, o + 2 * VL); c23.intoArray(m, o + 3 * VL); o += k;
+        c00.intoArray(m, o); c01.intoArray(m, o + VL); c02.intoArray(m, o + 2 * VL); c03.intoArray(m, o + 3 * VL); o += mk;
+        c10.intoArray(m, o); c11.intoArray(m, o + VL); c12.intoArray(m, o + 2 * VL); c13.intoArray(m, o + 3 * VL); o += mk;
+        c20.intoArray(m, o); c21.intoArray(m, o + VL); c22.intoArray(m, o + 2 * VL); c23.intoArray(m, o + 3 * VL); o += mk;
         c30.intoArray(m, o); c31.intoArray(m, o + VL); c32.intoArray(m, o + 2 * VL); c33.intoArray(m, o + 3 * VL);
     }
 
     /** tile8 for 32 output channels (two vectors): each broadcast of v feeds two FMAs. */
-    private static void tile8x2(int c, int k, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+    private static void tile8x2(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
         FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         FloatVector d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0, d5 = c0, d6 = c0, d7 = c0;
         for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += k, b++) {
@@ -464,11 +479,30 @@ final class WinogradChannelsLast {
             e = FloatVector.broadcast(SPECIES, v[b + 7 * c]);
             c7 = w0.fma(e, c7); d7 = w1.fma(e, d7);
         }
-        c0.intoArray(m, mAt); c1.intoArray(m, mAt + k); c2.intoArray(m, mAt + 2 * k); c3.intoArray(m, mAt + 3 * k);
-        c4.intoArray(m, mAt + 4 * k); c5.intoArray(m, mAt + 5 * k); c6.intoArray(m, mAt + 6 * k); c7.intoArray(m, mAt + 7 * k);
+        c0.intoArray(m, mAt); c1.intoArray(m, mAt + mk); c2.intoArray(m, mAt + 2 * mk); c3.intoArray(m, mAt + 3 * mk);
+        c4.intoArray(m, mAt + 4 * mk); c5.intoArray(m, mAt + 5 * mk); c6.intoArray(m, mAt + 6 * mk); c7.intoArray(m, mAt + 7 * mk);
         int o = mAt + VL;
-        d0.intoArray(m, o); d1.intoArray(m, o + k); d2.intoArray(m, o + 2 * k); d3.intoArray(m, o + 3 * k);
-        d4.intoArray(m, o + 4 * k); d5.intoArray(m, o + 5 * k); d6.intoArray(m, o + 6 * k); d7.intoArray(m, o + 7 * k);
+        d0.intoArray(m, o); d1.intoArray(m, o + mk); d2.intoArray(m, o + 2 * mk); d3.intoArray(m, o + 3 * mk);
+        d4.intoArray(m, o + 4 * mk); d5.intoArray(m, o + 5 * mk); d6.intoArray(m, o + 6 * mk); d7.intoArray(m, o + 7 * mk);
+    }
+
+    /** tile8x2 for the first 4 tiles only (a last group of 4 or fewer live tiles); same sums. */
+    private static void tile4x2(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+        FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
+        for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += k, b++) {
+            FloatVector w0 = FloatVector.fromArray(SPECIES, u, a), w1 = FloatVector.fromArray(SPECIES, u, a + VL);
+            FloatVector e = FloatVector.broadcast(SPECIES, v[b]);
+            c0 = w0.fma(e, c0); d0 = w1.fma(e, d0);
+            e = FloatVector.broadcast(SPECIES, v[b + c]);
+            c1 = w0.fma(e, c1); d1 = w1.fma(e, d1);
+            e = FloatVector.broadcast(SPECIES, v[b + 2 * c]);
+            c2 = w0.fma(e, c2); d2 = w1.fma(e, d2);
+            e = FloatVector.broadcast(SPECIES, v[b + 3 * c]);
+            c3 = w0.fma(e, c3); d3 = w1.fma(e, d3);
+        }
+        c0.intoArray(m, mAt); c1.intoArray(m, mAt + mk); c2.intoArray(m, mAt + 2 * mk); c3.intoArray(m, mAt + 3 * mk);
+        int o = mAt + VL;
+        d0.intoArray(m, o); d1.intoArray(m, o + mk); d2.intoArray(m, o + 2 * mk); d3.intoArray(m, o + 3 * mk);
     }
 
     /**

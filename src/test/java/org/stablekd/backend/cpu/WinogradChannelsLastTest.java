@@ -64,7 +64,7 @@ class WinogradChannelsLastTest {
 
             Tensor yRef = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
             ref.forward(g, x, w, bias, yRef);
-            Tensor y = forward(g, x, w, bias, false, -1);
+            Tensor y = forward(g, x, w, bias, false, -1, -1);
             Close.assertClose(y, yRef, Tolerance.F32_VS_REF, "forward " + tc);
             Tensor absSum = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
             ref.forward(g, WinogradConvTest.abs(x), WinogradConvTest.abs(w), null, absSum);
@@ -82,8 +82,8 @@ class WinogradChannelsLastTest {
     }
 
     /**
-     * Bands (the thread split) change nothing: every cut of the images into 1 to 8 bands, and a
-     * WeightCache, give the first call's bits; the fused ReLU is max(0, ·) of them; at 32 channels
+     * Bands and parts of k (the thread split) change nothing: every cut of the images into 1 to 8
+     * bands, of k into 2 or 3 parts (with and without bands), and a WeightCache give the first call's bits; the fused ReLU is max(0, ·) of them; at 32 channels
      * in and out the bits are WinogradConv's (the same sums, in the same order, turned around).
      */
     @ParameterizedTest(name = "{0}")
@@ -94,10 +94,15 @@ class WinogradChannelsLastTest {
             Rng rng = new Rng(tc.name().hashCode() + 1);
             Tensor[] in = tc.inputs(rng);
             Tensor x = in[0], w = in[1], bias = in[2];
-            float[] first = forward(g, x, w, bias, false, 1).toFloatArray();
+            float[] first = forward(g, x, w, bias, false, 1, 1).toFloatArray();
             int tileRows = Sgemm.ceilDiv(g.h(), WinogradConv.TILE);
             for (int bands = 2; bands <= Math.min(8, tileRows); bands++) {
-                Close.assertBitIdentical(first, forward(g, x, w, bias, false, bands).toFloatArray(), bands + " bands " + tc);
+                Close.assertBitIdentical(first, forward(g, x, w, bias, false, bands, 1).toFloatArray(), bands + " bands " + tc);
+            }
+            for (int parts = 2; parts <= Math.min(3, g.k() / 16); parts++) {   // k cut into parts of whole vectors
+                Close.assertBitIdentical(first, forward(g, x, w, bias, false, 1, parts).toFloatArray(), parts + " parts of k " + tc);
+                Close.assertBitIdentical(first, forward(g, x, w, bias, false, Math.min(2, tileRows), parts).toFloatArray(),
+                        parts + " parts of k and bands " + tc);
             }
             WeightCache cache = new WeightCache();
             for (int round = 0; round < 2; round++) {   // round 0 builds the cached weights, round 1 reuses them
@@ -106,7 +111,7 @@ class WinogradChannelsLastTest {
                         bias == null ? null : bias.segment(), bias == null ? 0 : bias.offset(), cached.segment(), cached.offset(), false));
                 Close.assertBitIdentical(first, cached.toFloatArray(), "under a WeightCache, round " + round + " " + tc);
             }
-            float[] relu = forward(g, x, w, bias, true, -1).toFloatArray(), want = first.clone();
+            float[] relu = forward(g, x, w, bias, true, -1, -1).toFloatArray(), want = first.clone();
             for (int i = 0; i < want.length; i++) want[i] = Math.max(want[i], 0f);
             Close.assertBitIdentical(want, relu, "fused ReLU " + tc);
             if (g.c() >= 32 && g.k() >= 32) {   // WinogradConv's rule covers these channel counts; its blocks change no sum
@@ -124,15 +129,15 @@ class WinogradChannelsLastTest {
         }
     }
 
-    /** forward with bands per image (−1: the thread rule's), into a NaN-filled output. */
-    private static Tensor forward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, boolean relu, int bands) {
+    /** forward with bands per image and parts of k (−1: the thread rule's), into a NaN-filled output. */
+    private static Tensor forward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, boolean relu, int bands, int parts) {
         Tensor y = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.h(), g.w());
         if (bands < 0) {
             WinogradChannelsLast.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
                     bias == null ? 0 : bias.offset(), y.segment(), y.offset(), relu);
         } else {
             WinogradChannelsLast.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
-                    bias == null ? 0 : bias.offset(), y.segment(), y.offset(), relu, bands);
+                    bias == null ? 0 : bias.offset(), y.segment(), y.offset(), relu, bands, parts);
         }
         return y;
     }
@@ -166,12 +171,12 @@ class WinogradChannelsLastTest {
             Tensor w = Tensor.uniform(rng, DType.F32, -0.08, 0.08, 16, 16, 3, 3);
             Tensor bias = Tensor.uniform(rng, DType.F32, -1, 1, 16);
             Tensor dy = Tensor.uniform(rng, DType.F32, -1, 1, 2, 16, 32, 32);
-            float[] direct = forward(g, x, w, bias, false, -1).toFloatArray();
+            float[] direct = forward(g, x, w, bias, false, -1, -1).toFloatArray();
             Tensor y = Tensor.empty(DType.F32, 2, 16, 32, 32), relu = Tensor.empty(DType.F32, 2, 16, 32, 32);
             cpu.forward(g, x, w, bias, y);
             cpu.forwardRelu(g, x, w, bias, relu);
             Close.assertBitIdentical(direct, y.toFloatArray(), "forward");
-            Close.assertBitIdentical(forward(g, x, w, bias, true, -1).toFloatArray(), relu.toFloatArray(), "forwardRelu");
+            Close.assertBitIdentical(forward(g, x, w, bias, true, -1, -1).toFloatArray(), relu.toFloatArray(), "forwardRelu");
             Tensor dxDirect = Tensor.empty(DType.F32, 2, 16, 32, 32), dx = Tensor.empty(DType.F32, 2, 16, 32, 32);
             WinogradChannelsLast.backwardInput(g, dy.segment(), dy.offset(), w.segment(), w.offset(), dxDirect.segment(), dxDirect.offset());
             cpu.backwardInput(g, dy, w, dx);
