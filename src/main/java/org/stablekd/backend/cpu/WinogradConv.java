@@ -29,8 +29,10 @@ import org.stablekd.backend.WeightCache;
  * V (36, c, tiles). Then per 8 output channels the 36 products fill M (36, 8, tiles), and the
  * output transform (with the bias) scatters the 4×4 tiles into output rows copied into y.
  * Measured costs (one thread, batch 64): 64→64 at 8×8 products 50 %, input transform 35 %; 16→16
- * at 32×32 products only 25 %, the transforms' data movement the rest, which is why 16-channel
- * layers stay on the grid path. Vector gathers for the patches, and FloatVector arguments to
+ * at 32×32 products only 25 %, the transforms' data movement the rest, which is why 16- and
+ * 32-channel layers run on {@link WinogradChannelsLast} (channels along the vectors) instead; CpuConv
+ * asks it first, so this rule's 32-channel layers only reach here for their weight gradient
+ * ({@link WinogradWeightGrad}). Vector gathers for the patches, and FloatVector arguments to
  * calls the JIT did not inline (boxed), were each slower than the whole product.
  *
  * <p>Accuracy: the transforms multiply by up to 8 (Aᵀ) and 5 (Bᵀ) and G has non-dyadic entries
@@ -96,7 +98,8 @@ final class WinogradConv {
     static final int MIN_TILES = 256;
 
     /**
-     * True where the forward runs here: a layer it computes, with at least {@link #MIN_CHANNELS}
+     * True where the forward runs here unless {@link WinogradChannelsLast} takes it first (16 or 32
+     * channels in and out): a layer it computes, with at least {@link #MIN_CHANNELS}
      * input and output channels and {@link #MIN_TILES} output tiles in the batch (measured on a
      * 2-core Zen 4; see docs/design.md, Kernel families). Depends on the shape only, never on timing.
      */

@@ -8,7 +8,10 @@ import org.stablekd.backend.ConvGeometry;
 import org.stablekd.backend.WeightCache;
 
 /**
- * {@link WinogradConv}'s F(4×4, 3×3) forward for batches of few tiles (batch-1 inference), with
+ * Where channel counts are whole vectors of 16 (every zoo layer), {@link WinogradChannelsLast} now
+ * runs these layers, with the same bits in 0.75–0.9× the time; this kernel keeps the others.
+ *
+ * <p>{@link WinogradConv}'s F(4×4, 3×3) forward for batches of few tiles (batch-1 inference), with
  * the output channels, not the tiles, along the vectors: per position ξ of the 6×6 domain
  * <pre>
  *   Mᵀ_ξ (tiles, k) = Vᵀ_ξ (tiles, c) · U'_ξ (c, k)      U' = U transposed (k contiguous, blocks of 64), cached
