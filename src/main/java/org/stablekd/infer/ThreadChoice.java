@@ -7,13 +7,14 @@ import org.stablekd.backend.cpu.Parallel;
 /**
  * Whether a Predictor's calls of one batch size run on the CPU thread pool or on the calling
  * thread alone, chosen by measuring both. At batch 1 a layer split over two threads saves little
- * (its output moves between the cores' caches for the next layer; a cache line took ~165 ns
- * between this machine's two vCPUs on 2026-12-06), and the pool's gain is not even stable: a
- * batch-1 resnet20 on 2 threads ran 0.62–0.68 ms per call for thousands of calls and then
- * 1.4–1.6 ms for thousands more, in one JVM, against 0.76–0.84 ms on one thread (cause not found:
- * not the hardware, two FMA loops run at full speed side by side; not the hand-off, which costs
- * under a microsecond; not fixed by pinning the worker). So no fixed rule is right; the predictor
- * times both.
+ * (its output moves between the cores' caches for the next layer), and the pool's gain is not
+ * even stable: a batch-1 resnet20 on 2 threads ran 0.39–0.42 ms per call for thousands of calls
+ * and then 0.80–0.84 ms for thousands more, in one JVM, against 0.63 ms on one thread. Measured
+ * beside it (2026-12-06, scratch loop, 80 rounds): in every slow round a cache line took 163–283 ns
+ * between the two threads, in the fast ones mostly 34–41 ns, while two FMA loops ran at full
+ * speed together in both — the host moves the two vCPUs between places that share a cache and
+ * places that do not, and a call's ~30 hand-offs and its shared activations pay for it. No fixed
+ * rule is right; the predictor times both.
  *
  * <p>A probe runs {@link #PROBE} timed calls on the pool, then as many on the caller (each turn
  * after {@link #SETTLE} untimed ones: alternating single calls let the worker park between its
