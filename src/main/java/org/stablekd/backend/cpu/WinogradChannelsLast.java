@@ -38,7 +38,7 @@ import org.stablekd.backend.WeightCache;
  * <p>Determinism and accuracy: every output is, per ξ, one in-order sum over c and then the same
  * transforms, whatever the bands, so the bits do not depend on the thread count (Note
  * [Determinism]). They are WinogradConv's and WinogradFewTiles' bits (the same sums and transforms,
- * turned around; tested at 32 and 64 channels) and obey their documented bound,
+ * turned around; tested from 32 to 192 channels) and obey their documented bound,
  * |y − y_ref| ≤ 2e-5 · Σ|w||x| per output (tested).
  *
  * <p>The input gradient (stride 1) is the same convolution of dy with the flipped weights, c and k
@@ -88,7 +88,8 @@ final class WinogradChannelsLast {
     // ---------------------------------------------------------------- weights
 
     /**
-     * u[(ξ·c + ci)·k + kk] = U_ξ[kk][ci] = (G w[kk][ci] Gᵀ)[ξ], output channels contiguous; with flip,
+     * u[uAt(k, c, ξ, kk) + ci·uBlock(k)] = U_ξ[kk][ci] = (G w[kk][ci] Gᵀ)[ξ], output channels
+     * contiguous within a block (see {@link #uBlock}); with flip,
      * the input gradient's weights (w is then (c, k, 3, 3): see WinogradConv.transformWeights).
      * Computed by WinogradConv's transform, so the floats are its floats.
      */
@@ -124,7 +125,7 @@ final class WinogradChannelsLast {
         int k = g.k(), c = g.c();
         WeightCache cache = WeightCache.current();
         if (cache != null && w.isNative()) {
-            return cache.packed(w, wOff, "winograd-narrow", k, c * 9, () -> {
+            return cache.packed(w, wOff, "winograd-channels-last", k, c * 9, () -> {
                 float[] u = new float[POSITIONS * c * k];
                 transformWeights(w, wOff, k, c, false, u, ConvScratch.get());
                 return u;
@@ -172,11 +173,12 @@ final class WinogradChannelsLast {
 
     // ---------------------------------------------------------------- the pipeline
 
-    /** Splits the batch into bands (whole images, or tile rows of an image when there are fewer images than threads). */
+    /** Tiles per register tile for k output channels. */
     private static int tilesPerRegisterTile(int k) {
         return k % (4 * VL) == 0 ? WIDE_TT : TT;
     }
 
+    /** Bands per image: 1 (whole images) when there are as many images as threads, else tile rows split among the threads. */
     private static int bandsPerImage(ConvGeometry g) {
         int th = Sgemm.ceilDiv(g.h(), TILE), tiles = th * Sgemm.ceilDiv(g.w(), TILE);
         // a band of fewer tiles than a register tile would redo the same products on padding
