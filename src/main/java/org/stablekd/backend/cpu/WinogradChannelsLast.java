@@ -58,7 +58,11 @@ final class WinogradChannelsLast {
 
     private WinogradChannelsLast() {}
 
-    /** True for a layer it computes: WinogradConv's (3×3, stride 1, pad 1, one group), c and k multiples of 16, 16-float vectors. */
+    /**
+     * True for a layer it computes: WinogradConv's (3×3, stride 1, pad 1, one group), c and k
+     * multiples of 16, on 16-float vectors (AVX-512: the transforms are WinogradConv's, at its
+     * vector width, and must match this class's 16-channel vectors).
+     */
     static boolean computes(ConvGeometry g) {
         return GridGemm.VL == VL && WinogradConv.computes(g) && g.c() % VL == 0 && g.k() % VL == 0;
     }
