@@ -232,7 +232,7 @@ final class WinogradChannelsLast {
         float[] yt = s.buffer(YT, (long) TILE * tileRows * wo * kw);
         float[] tmp = s.buffer(TMP, POSITIONS * VL);
 
-        toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt);
+        toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt, tmp);
         for (int t = 0; t < ntp; t++) {
             for (int cv = 0; cv < c; cv += VL) {
                 int vAt = t * c + cv;
@@ -273,54 +273,70 @@ final class WinogradChannelsLast {
     /**
      * xt[(r·wp + 1 + col)·c + ci] = x[ci][row0 + r][col] for the rows r < inRows inside the image;
      * rows outside it, column 0 and the columns past w are zero. The image rows are first copied
-     * plane by plane into rows (c, rows, w) (one bulk copy per channel).
+     * plane by plane into rows (c, live rows, w) (one bulk copy per channel), then turned by
+     * transpose16: 16 pixels of a row straight into xt when w is a multiple of 16, else 16
+     * consecutive pixels (across rows) into tmp and each pixel's 16 channels on to its place.
      */
     private static void toChannelsLast(MemorySegment x, long xOff, int c, int h, int w, int row0, int inRows, int wp,
-                                       float[] rows, float[] xt) {
-        int r0 = Math.max(0, row0), r1 = Math.min(h, row0 + inRows), live = r1 - r0, rowLen = wp * c;
-        int[] planeIndex = new int[VL];
-        for (int l = 0; l < VL; l++) planeIndex[l] = l * live * w;
+                                       float[] rows, float[] xt, float[] tmp) {
+        int r0 = Math.max(0, row0), r1 = Math.min(h, row0 + inRows), live = r1 - r0, rowLen = wp * c, pixels = live * w;
         for (int ci = 0; ci < c; ci++) {
-            MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) ci * h + r0) * w) * Float.BYTES, rows, ci * live * w, live * w);
+            MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) ci * h + r0) * w) * Float.BYTES, rows, ci * pixels, pixels);
         }
         for (int r = 0; r < inRows; r++) {
-            int at = r * rowLen, src = row0 + r - r0;
+            int at = r * rowLen;
             if (row0 + r < r0 || row0 + r >= r1) {
                 java.util.Arrays.fill(xt, at, at + rowLen, 0f);
-                continue;
+            } else {
+                java.util.Arrays.fill(xt, at, at + c, 0f);
+                java.util.Arrays.fill(xt, at + (w + 1) * c, at + rowLen, 0f);
             }
-            java.util.Arrays.fill(xt, at, at + c, 0f);
-            java.util.Arrays.fill(xt, at + (w + 1) * c, at + rowLen, 0f);
-            int vecEnd = w - w % VL;
-            for (int col = 0; col < vecEnd; col += VL) {
-                for (int cv = 0; cv < c; cv += VL) transpose16(rows, cv * live * w + src * w + col, live * w, xt, at + (col + 1) * c + cv, c);
-            }
-            for (int col = vecEnd; col < w; col++) {
-                int d = at + (col + 1) * c, sIdx = src * w + col;
-                for (int cv = 0; cv < c; cv += VL) {
-                    FloatVector.fromArray(SPECIES, rows, sIdx + cv * live * w, planeIndex, 0).intoArray(xt, d + cv);
+        }
+        int first = (r0 - row0) * rowLen + c;   // xt index of pixel 0 of the live rows
+        if (w % VL == 0) {
+            for (int rr = 0; rr < live; rr++)
+                for (int col = 0; col < w; col += VL)
+                    for (int cv = 0; cv < c; cv += VL) transpose16(rows, cv * pixels + rr * w + col, pixels, xt, first + rr * rowLen + col * c + cv, c);
+            return;
+        }
+        int vecEnd = pixels - pixels % VL;
+        for (int cv = 0; cv < c; cv += VL) {
+            for (int p0 = 0; p0 < vecEnd; p0 += VL) {
+                transpose16(rows, cv * pixels + p0, pixels, tmp, 0, VL);
+                for (int j = 0; j < VL; j++) {
+                    int p = p0 + j;
+                    FloatVector.fromArray(SPECIES, tmp, j * VL).intoArray(xt, first + (p / w) * rowLen + (p % w) * c + cv);
                 }
+            }
+            for (int p = vecEnd; p < pixels; p++) {
+                int d = first + (p / w) * rowLen + (p % w) * c + cv;
+                for (int i = 0; i < VL; i++) xt[d + i] = rows[(cv + i) * pixels + p];
             }
         }
     }
 
     /**
      * y[kk][r][col] (plane stride hw, from yOff) = yt[(r·wo + col)·k + kk] for r < nRows, col < w:
-     * through rows (k, nRows, w), one bulk copy per channel.
+     * through rows (k, nRows, w), one bulk copy per channel. transpose16 takes 16 pixels at a time
+     * (across rows when the tiles end at w, wo = w), the rest go one by one.
      */
     private static void toPlanes(float[] yt, int k, int nRows, int w, int wo, float[] rows, MemorySegment y, long yOff, int hw) {
-        int run = nRows * w, vecEnd = w - w % VL;
-        int[] pixelIndex = new int[VL];
-        for (int l = 0; l < VL; l++) pixelIndex[l] = l * k;
-        for (int kk = 0; kk < k; kk++) {
+        int run = nRows * w;
+        if (wo == w) {   // yt's pixels are rows' pixels: p = r·w + col
+            int vecEnd = run - run % VL;
+            for (int p0 = 0; p0 < vecEnd; p0 += VL)
+                for (int kv = 0; kv < k; kv += VL) transpose16(yt, p0 * k + kv, k, rows, kv * run + p0, run);
+            for (int p = vecEnd; p < run; p++)
+                for (int kk = 0; kk < k; kk++) rows[kk * run + p] = yt[p * k + kk];
+        } else {
+            int vecEnd = w - w % VL;
             for (int r = 0; r < nRows; r++) {
-                int src = r * wo * k + kk, d = kk * run + r * w;
-                for (int col = vecEnd; col < w; col++) rows[d + col] = yt[src + col * k];
+                for (int col = 0; col < vecEnd; col += VL)
+                    for (int kv = 0; kv < k; kv += VL) transpose16(yt, (r * wo + col) * k + kv, k, rows, kv * run + r * w + col, run);
+                for (int col = vecEnd; col < w; col++)
+                    for (int kk = 0; kk < k; kk++) rows[kk * run + r * w + col] = yt[(r * wo + col) * k + kk];
             }
         }
-        for (int r = 0; r < nRows; r++)
-            for (int col = 0; col < vecEnd; col += VL)
-                for (int kv = 0; kv < k; kv += VL) transpose16(yt, (r * wo + col) * k + kv, k, rows, kv * run + r * w + col, run);
         for (int kk = 0; kk < k; kk++) {
             MemorySegment.copy(rows, kk * run, y, ValueLayout.JAVA_FLOAT, (yOff + (long) kk * hw) * Float.BYTES, run);
         }

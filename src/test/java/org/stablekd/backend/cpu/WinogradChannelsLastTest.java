@@ -48,6 +48,7 @@ class WinogradChannelsLastTest {
         cs.add(new WinogradConvTest.Case("resnet8x4 layer2 at batch 1, 128->128 at 16x16", 1, 128, 16, 16, 128, true));
         cs.add(new WinogradConvTest.Case("11x13, 48->192 (k = 3 register tiles of 64, 12 tiles)", 1, 48, 11, 13, 192, false));
         cs.add(new WinogradConvTest.Case("batch 2, 7x9, 64->80 (k not a multiple of 64)", 2, 64, 7, 9, 80, true));
+        cs.add(new WinogradConvTest.Case("5x12 (rows x w not a multiple of 16: a last group of pixels), 32->48", 1, 32, 5, 12, 48, true));
         return cs.stream().map(Arguments::of);
     }
 
