@@ -23,10 +23,10 @@ import org.stablekd.backend.WeightCache;
  * </ol>
  * Where it runs ({@link #supports}, measured on the 2-vCPU Zen 4, 2026-12-06, µs per call): layers
  * with 16 or 32 channels in and out at every batch size, forward and input gradient (16→16 at
- * 32×32, batch 1: 45 against the grid path's 48; batch 64, 2 threads: 1512 against 1645; 32→32 at
- * 16×16: 29 against WinogradFewTiles' 44 at batch 1, 1067 against WinogradConv's 1241 at batch
+ * 32×32, batch 1: 40 against the grid path's 48; batch 64, 2 threads: 1512 against 1645; 32→32 at
+ * 16×16: 24 against WinogradFewTiles' 43 at batch 1, 1067 against WinogradConv's 1241 at batch
  * 64); wider layers (c and k multiples of 16) only at batch-1 sizes under an inference WeightCache,
- * where it replaces WinogradFewTiles (64→64 at 8×8 22 against 27, 256→256 at 8×8 423 against 567,
+ * where it replaces WinogradFewTiles (64→64 at 8×8 18 against 29, 256→256 at 8×8 423 against 567,
  * one thread). At batch 64 WinogradConv keeps the wide layers: one image's 4 to 16 tiles per pass
  * over U (64→64 at 8×8: 1.3× slower here). At 16 channels WinogradConv's tiles-along-vectors layout
  * spent most of its time moving data (products 25 % of the layer), which is why its rule starts at 32.
