@@ -31,8 +31,9 @@ import org.stablekd.tensor.Tensor;
  * run {@link DepthwiseConv}, direct. Before any of these: 3×3 stride-1 pad-1 layers with 16 or 32
  * channels in and out run the forward and input gradient on {@link WinogradChannelsLast} (channels along
  * the vectors), as do wider ones (multiples of 16) at batch 1 under an inference WeightCache; other
- * layers the shape rule of {@link WinogradConv} picks (32+ channels, 256+ tiles) run on WinogradConv,
- * and their weight gradient on {@link WinogradWeightGrad} (AVX-512, whole vectors of channels), and under an
+ * layers the shape rule of {@link WinogradConv} picks (32+ channels, 256+ tiles) run on WinogradConv.
+ * The weight gradient of the 3×3 stride-1 layers in whole vectors of 16 channels (AVX-512) runs on
+ * {@link WinogradWeightGradBands} up to 64 channels and on {@link WinogradWeightGrad} above; under an
  * inference WeightCache the same layers with fewer tiles (batch 1) whose channels are not multiples
  * of 16 run the forward on {@link WinogradFewTiles}; then the CIFAR-style layers run on {@link GridConv}.
  *
@@ -362,6 +363,10 @@ final class CpuConv implements ConvKernels {
 
     static void backwardWeight(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
+        if (WinogradWeightGradBands.supports(g)) {
+            WinogradWeightGradBands.backwardWeight(g, x, xOff, dy, dyOff, dw, dwOff, dbias, dbOff);
+            return;
+        }
         if (WinogradWeightGrad.supports(g)) {
             WinogradWeightGrad.backwardWeight(g, x, xOff, dy, dyOff, dw, dwOff, dbias, dbOff);
             return;

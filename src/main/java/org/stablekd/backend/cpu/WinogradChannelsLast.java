@@ -277,7 +277,7 @@ final class WinogradChannelsLast {
      * transpose16: 16 pixels of a row straight into xt when w is a multiple of 16, else 16
      * consecutive pixels (across rows) into tmp and each pixel's 16 channels on to its place.
      */
-    private static void toChannelsLast(MemorySegment x, long xOff, int c, int h, int w, int row0, int inRows, int wp,
+    static void toChannelsLast(MemorySegment x, long xOff, int c, int h, int w, int row0, int inRows, int wp,
                                        float[] rows, float[] xt, float[] tmp) {
         int r0 = Math.max(0, row0), r1 = Math.min(h, row0 + inRows), live = r1 - r0, rowLen = wp * c, pixels = live * w;
         for (int ci = 0; ci < c; ci++) {

@@ -97,15 +97,18 @@ final class WinogradWeightGrad {
                 for (int xi = a; xi < b; xi++) accumulate(p, xi, tiles, first == 0, v, dm, du);
             });
         }
-        Parallel.forRange(k, 1, (a, b) -> weightsFromPositions(p, du, a, b, dw, dwOff));
-        if (dbias != null) {
-            int hw = g.h() * g.w();
-            Parallel.forRange(k, 1, (a, b) -> {
-                float[] sums = new float[b - a];
-                for (int img = 0; img < g.n(); img++) CpuConv.addRowSums(dy, dyOff + ((long) img * k + a) * hw, b - a, hw, sums, 0);
-                for (int kk = a; kk < b; kk++) dbias.setAtIndex(ValueLayout.JAVA_FLOAT, dbOff + kk, sums[kk - a]);
-            });
-        }
+        Parallel.forRange(k, 1, (a, b) -> weightsFromPositions(c, p.duStride(), du, a, b, dw, dwOff));
+        if (dbias != null) biasGradient(g, dy, dyOff, dbias, dbOff);
+    }
+
+    /** dbias[kk] = Σ over images and pixels of dy[img][kk] (threads split k). */
+    static void biasGradient(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment dbias, long dbOff) {
+        int k = g.k(), hw = g.h() * g.w();
+        Parallel.forRange(k, 1, (a, b) -> {
+            float[] sums = new float[b - a];
+            for (int img = 0; img < g.n(); img++) CpuConv.addRowSums(dy, dyOff + ((long) img * k + a) * hw, b - a, hw, sums, 0);
+            for (int kk = a; kk < b; kk++) dbias.setAtIndex(ValueLayout.JAVA_FLOAT, dbOff + kk, sums[kk - a]);
+        });
     }
 
     // ---------------------------------------------------------------- step 1: the transforms
@@ -169,7 +172,7 @@ final class WinogradWeightGrad {
      * out[oAt + e·oStride] = (A y)[e] for the four vectors y[a] = in[iAt + a·iStride], A = (Aᵀ)ᵀ of the
      * forward's output transform: (y0, y0 + y1 + y2 + y3, y0 − y1 + y2 − y3, y0 + 2y1 + 4y2 + 8y3, y0 − 2y1 + 4y2 − 8y3, y3).
      */
-    private static void gradientRow(float[] in, int iAt, int iStride, float[] out, int oAt, int oStride) {
+    static void gradientRow(float[] in, int iAt, int iStride, float[] out, int oAt, int oStride) {
         FloatVector y0 = FloatVector.fromArray(SPECIES, in, iAt), y1 = FloatVector.fromArray(SPECIES, in, iAt + iStride),
                 y2 = FloatVector.fromArray(SPECIES, in, iAt + 2 * iStride), y3 = FloatVector.fromArray(SPECIES, in, iAt + 3 * iStride);
         FloatVector four = FloatVector.broadcast(SPECIES, 4f), two = FloatVector.broadcast(SPECIES, 2f);
@@ -206,7 +209,7 @@ final class WinogradWeightGrad {
         return FloatVector.broadcast(SPECIES, f);
     }
 
-    private static FloatVector start(float[] du, int at, boolean fresh) {
+    static FloatVector start(float[] du, int at, boolean fresh) {
         return fresh ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, du, at);
     }
 
@@ -252,7 +255,7 @@ final class WinogradWeightGrad {
     }
 
     // 8 output channels × 2 vectors of input channels
-    private static void tile8x2(int tiles, float[] dm, int d, int ldd, float[] v, int b, int ldv, float[] du, int u, int ldu, boolean fresh) {
+    static void tile8x2(int tiles, float[] dm, int d, int ldd, float[] v, int b, int ldv, float[] du, int u, int ldu, boolean fresh) {
         int v1 = VL;
         FloatVector c00 = start(du, u, fresh), c01 = start(du, u + v1, fresh), c10 = start(du, u + ldu, fresh), c11 = start(du, u + ldu + v1, fresh);
         FloatVector c20 = start(du, u + 2 * ldu, fresh), c21 = start(du, u + 2 * ldu + v1, fresh);
@@ -306,9 +309,8 @@ final class WinogradWeightGrad {
 
     // ---------------------------------------------------------------- step 3: back to 3×3
 
-    /** dw[kk][ci] = Gᵀ dU[kk][ci] G for kk in [k0, k1), in double. */
-    private static void weightsFromPositions(Plan p, float[] du, int k0, int k1, MemorySegment dw, long dwOff) {
-        int c = p.g().c(), us = p.duStride();
+    /** dw[kk][ci] = Gᵀ dU[kk][ci] G for kk in [k0, k1), in double; dU_ξ[kk][ci] = du[ξ·us + kk·c + ci]. */
+    static void weightsFromPositions(int c, int us, float[] du, int k0, int k1, MemorySegment dw, long dwOff) {
         double[] u = new double[POSITIONS], half = new double[ALPHA * 3], out = new double[9];
         for (int kk = k0; kk < k1; kk++) {
             for (int ci = 0; ci < c; ci++) {

@@ -1,0 +1,125 @@
+package org.stablekd.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.stablekd.backend.Backends;
+import org.stablekd.backend.ConvGeometry;
+import org.stablekd.backend.ConvKernels;
+import org.stablekd.tensor.DType;
+import org.stablekd.tensor.Rng;
+import org.stablekd.tensor.Scope;
+import org.stablekd.tensor.Tensor;
+import org.stablekd.testing.Close;
+import org.stablekd.testing.Tolerance;
+
+/**
+ * The banded Winograd weight gradient ({@link WinogradWeightGradBands}) against the ref oracle:
+ * dw within WinogradWeightGrad's documented bound |dw − dw_ref| ≤ 1e-5·Σ|dy||x| per weight, dbias
+ * within F32_VS_REF; bands of tile rows and of several small images, the last partial band and
+ * group, sizes that are not multiples of the tile (dy's overhang counts as zero) or of 16 pixels;
+ * bits that do not depend on the thread count or on repetition; the rule and the dispatch.
+ */
+class WinogradWeightGradBandsTest {
+
+    @ParameterizedTest(name = "n={0} {1}->{4} at {2}x{3}")
+    @CsvSource({
+            "64, 16, 32, 32, 16",     // resnet20's first stage: bands of tile rows, 16 groups
+            "9, 32, 16, 16, 32",      // second stage: 2 images per band, a last group of one image
+            "6, 64, 8, 8, 64",        // third stage: 8 images per band, one partial group
+            "5, 16, 13, 11, 32",      // overhang in both directions, c = 16 (16 × 1 tiles) and k = 32
+            "3, 48, 20, 36, 16",      // 9 tiles per row (bands of 3 rows, a last one of 2), c = 48 (8×2 + 16×1 tiles)
+            "2, 32, 5, 6, 48",        // pixels not in whole vectors of 16
+            "7, 16, 1, 1, 16",        // a 1×1 image: all padding but the centre
+            "1, 64, 64, 64, 16"})     // one image of many bands
+    void matchesRefWithinTheBound(int n, int c, int h, int w, int k) {
+        assumeTrue(GridGemm.VL == 16, "runs on AVX-512 only");
+        ConvGeometry g = ConvGeometry.of(n, c, h, w, k, 3, 3, 1, 1, 1, 1, 1);
+        ConvKernels ref = Backends.ref().conv();
+        try (Scope scope = Scope.open()) {
+            Rng rng = new Rng(n * 31 + c * 7 + k + h);
+            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, n, c, h, w);
+            Tensor dy = Tensor.uniform(rng, DType.F32, -1, 1, n, k, h, w);
+            Tensor dwRef = Tensor.empty(DType.F32, k, c, 3, 3), dbRef = Tensor.empty(DType.F32, k);
+            ref.backwardWeight(g, x, dy, dwRef, dbRef);
+            Tensor dw = Tensor.full(DType.F32, Double.NaN, k, c, 3, 3), db = Tensor.full(DType.F32, Double.NaN, k);
+            WinogradWeightGradBands.backwardWeight(g, x.segment(), x.offset(), dy.segment(), dy.offset(), dw.segment(), dw.offset(),
+                    db.segment(), db.offset());
+            Tensor absSum = Tensor.empty(DType.F32, k, c, 3, 3);
+            ref.backwardWeight(g, WinogradConvTest.abs(x), WinogradConvTest.abs(dy), absSum, null);
+            WinogradWeightGradTest.assertWithinBound(dw.toFloatArray(), dwRef.toFloatArray(), absSum.toFloatArray(), "bands " + g);
+            Close.assertClose(db, dbRef, Tolerance.F32_VS_REF, "dbias " + g);
+        }
+    }
+
+    /** All groups on the calling thread, then on the pool, then again: the same bits each time. */
+    @Test
+    void bitsDoNotDependOnTheThreadsOrTheRun() {
+        assumeTrue(GridGemm.VL == 16, "runs on AVX-512 only");
+        ConvGeometry g = ConvGeometry.of(21, 32, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1);
+        try (Scope scope = Scope.open()) {
+            Rng rng = new Rng(5);
+            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, 21, 32, 16, 16);
+            Tensor dy = Tensor.uniform(rng, DType.F32, -1, 1, 21, 16, 16, 16);
+            Tensor one = Tensor.empty(DType.F32, 16, 32, 3, 3);
+            Parallel.onCaller(() -> WinogradWeightGradBands.backwardWeight(g, x.segment(), x.offset(), dy.segment(), dy.offset(),
+                    one.segment(), one.offset(), null, 0));
+            for (int round = 0; round < 2; round++) {
+                Tensor dw = Tensor.empty(DType.F32, 16, 32, 3, 3);
+                WinogradWeightGradBands.backwardWeight(g, x.segment(), x.offset(), dy.segment(), dy.offset(), dw.segment(), dw.offset(), null, 0);
+                Close.assertBitIdentical(one.toFloatArray(), dw.toFloatArray(), "pool against one thread, round " + round);
+            }
+        }
+    }
+
+    /** The rule: WinogradChannelsLast's layers up to 64 channels; wider ones stay on WinogradWeightGrad. */
+    @Test
+    void selection() {
+        boolean was = WinogradConv.enable(true);
+        try {
+            boolean avx512 = GridGemm.VL == 16;
+            assertTrue(WinogradWeightGradBands.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)) == avx512, "16 channels");
+            assertTrue(WinogradWeightGradBands.supports(ConvGeometry.of(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1)) == avx512, "64 channels, batch 1");
+            assertFalse(WinogradWeightGradBands.supports(ConvGeometry.of(64, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1)), "128 channels");
+            assertFalse(WinogradWeightGradBands.supports(ConvGeometry.of(64, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1)), "128 out");
+            assertFalse(WinogradWeightGradBands.supports(ConvGeometry.of(64, 16, 32, 32, 24, 3, 3, 1, 1, 1, 1, 1)), "k not whole vectors");
+            assertFalse(WinogradWeightGradBands.supports(ConvGeometry.of(64, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1)), "stride 2");
+            WinogradConv.enable(false);
+            assertFalse(WinogradWeightGradBands.supports(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "-Dstablekd.winograd=false");
+        } finally {
+            WinogradConv.enable(was);
+        }
+    }
+
+    /** Through the CPU backend: backwardWeight and backward (both gradients) reach it, same bits as the direct call. */
+    @Test
+    void dispatchedThroughTheBackend() {
+        assumeTrue(GridGemm.VL == 16, "runs on AVX-512 only");
+        ConvGeometry g = ConvGeometry.of(8, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1);
+        boolean was = WinogradConv.enable(true);
+        try (Scope scope = Scope.open()) {
+            Rng rng = new Rng(11);
+            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, 8, 16, 32, 32);
+            Tensor w = Tensor.uniform(rng, DType.F32, -0.1, 0.1, 16, 16, 3, 3);
+            Tensor dy = Tensor.uniform(rng, DType.F32, -0.05, 0.05, 8, 16, 32, 32);
+            Tensor direct = Tensor.empty(DType.F32, 16, 16, 3, 3);
+            WinogradWeightGradBands.backwardWeight(g, x.segment(), x.offset(), dy.segment(), dy.offset(), direct.segment(), direct.offset(), null, 0);
+            ConvKernels cpu = CpuBackend.INSTANCE.conv();
+            Tensor dw = Tensor.full(DType.F32, Double.NaN, 16, 16, 3, 3), db = Tensor.full(DType.F32, Double.NaN, 16);
+            cpu.backwardWeight(g, x, dy, dw, db);
+            Close.assertBitIdentical(direct.toFloatArray(), dw.toFloatArray(), "backwardWeight");
+            Tensor dbRef = Tensor.empty(DType.F32, 16), dwRef = Tensor.empty(DType.F32, 16, 16, 3, 3);
+            Backends.ref().conv().backwardWeight(g, x, dy, dwRef, dbRef);
+            Close.assertClose(db, dbRef, Tolerance.F32_VS_REF, "dbias");
+            Tensor dx = Tensor.full(DType.F32, Double.NaN, 8, 16, 32, 32), dw2 = Tensor.full(DType.F32, Double.NaN, 16, 16, 3, 3);
+            cpu.backward(g, x, dy, w, dx, dw2, null);
+            Close.assertBitIdentical(direct.toFloatArray(), dw2.toFloatArray(), "backward (both gradients)");
+        } finally {
+            WinogradConv.enable(was);
+        }
+    }
+}
