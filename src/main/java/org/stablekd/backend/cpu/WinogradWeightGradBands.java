@@ -23,10 +23,10 @@ import org.stablekd.backend.ConvGeometry;
  * channels the products are a small part of the work, so that data movement is the layer
  * (16→16 at 32×32, batch 64, 2 threads: 5.6 ms against the direct grid path's 2.0).
  *
- * <p>Threads and determinism: the batch is cut into groups of {@value #GROUP} images, a group
- * per work item, each with its own dU (one in-order sum over its images' tiles); the groups' dU
- * are then added in group order. The grouping depends on the batch size only, so the bits do not
- * depend on the thread count (Note [Determinism]).
+ * <p>Threads and determinism: the batch is cut into groups of up to {@value #GROUP} images (more
+ * past 64 images), a group per work item, each with its own dU (one in-order sum over its images'
+ * tiles); the groups' dU are then added in group order. The grouping depends on the shape only,
+ * so the bits do not depend on the thread count (Note [Determinism]).
  *
  * <p>Accuracy: the same products and transforms as WinogradWeightGrad, summed in a different
  * order; its documented bound |dw − dw_ref| ≤ 1e-5 · Σ|dy||x| per weight holds (tested).
@@ -35,7 +35,7 @@ final class WinogradWeightGradBands {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
     private static final int VL = 16;
     private static final int TILE = WinogradConv.TILE, ALPHA = WinogradConv.ALPHA, POSITIONS = WinogradConv.POSITIONS;
-    /** Images per group: each group owns a partial dU. */
+    /** Most images per group up to 64 images (see {@link #groupImages}): each group owns a partial dU. */
     static final int GROUP = 4;
     /**
      * Floats of V and dM per band, about (288 KiB: L2-resident), in 32 to 64 tiles: fewer tiles
@@ -72,10 +72,20 @@ final class WinogradWeightGradBands {
         static Plan of(ConvGeometry g) {
             int th = Sgemm.ceilDiv(g.h(), TILE), tw = Sgemm.ceilDiv(g.w(), TILE), perImage = th * tw;
             int bandTiles = Math.clamp(BAND_FLOATS / (POSITIONS * (g.c() + g.k())), 32, 64);
-            if (perImage >= bandTiles) return new Plan(th, tw, Math.max(1, Math.min(th, bandTiles / tw)), 1, GROUP);
+            int group = groupImages(g.n());
+            if (perImage >= bandTiles) return new Plan(th, tw, Math.max(1, Math.min(th, bandTiles / tw)), 1, group);
             int images = bandTiles / perImage;
-            return new Plan(th, tw, th, images, images * Sgemm.ceilDiv(GROUP, images));
+            return new Plan(th, tw, th, images, images * Sgemm.ceilDiv(group, images));
         }
+    }
+
+    /**
+     * Images per group, from the batch size alone: up to 4 (n / 8, so that a batch of 8 still
+     * gives every thread of a small machine work: 16→16 at 32×32, batch 4, was 1.3× slower than
+     * the grid path on one group), more past 64 images so that there are at most 16 partial dU.
+     */
+    static int groupImages(int n) {
+        return Math.max(Math.clamp(n / 8, 1, GROUP), Sgemm.ceilDiv(n, 16));
     }
 
     /** dw (k, c, 3, 3) and, if dbias != null, dbias (k) = Σ dy, for x (n, c, h, w) and dy (n, k, h, w). */

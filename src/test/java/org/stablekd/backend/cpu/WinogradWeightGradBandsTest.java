@@ -35,7 +35,8 @@ class WinogradWeightGradBandsTest {
             "3, 48, 20, 36, 16",      // 9 tiles per row (bands of 3 rows, a last one of 2), c = 48 (8×2 + 16×1 tiles)
             "2, 32, 5, 6, 48",        // pixels not in whole vectors of 16
             "7, 16, 1, 1, 16",        // a 1×1 image: all padding but the centre
-            "1, 64, 64, 64, 16"})     // one image of many bands
+            "1, 64, 64, 64, 16",      // one image of many bands
+            "100, 32, 8, 8, 16"})     // past 64 images: groups of 8 (bands of 8 images), a last one of 4
     void matchesRefWithinTheBound(int n, int c, int h, int w, int k) {
         assumeTrue(GridGemm.VL == 16, "runs on AVX-512 only");
         ConvGeometry g = ConvGeometry.of(n, c, h, w, k, 3, 3, 1, 1, 1, 1, 1);
@@ -73,6 +74,15 @@ class WinogradWeightGradBandsTest {
                 WinogradWeightGradBands.backwardWeight(g, x.segment(), x.offset(), dy.segment(), dy.offset(), dw.segment(), dw.offset(), null, 0);
                 Close.assertBitIdentical(one.toFloatArray(), dw.toFloatArray(), "pool against one thread, round " + round);
             }
+        }
+    }
+
+    /** Groups from the batch size alone: one image each up to 15, then n / 8 up to 4, then at most 16 groups. */
+    @Test
+    void groupsDependOnTheBatchOnly() {
+        int[][] expect = {{1, 1}, {4, 1}, {15, 1}, {16, 2}, {31, 3}, {32, 4}, {64, 4}, {65, 5}, {256, 16}};
+        for (int[] e : expect) {
+            org.junit.jupiter.api.Assertions.assertEquals(e[1], WinogradWeightGradBands.groupImages(e[0]), "images per group at n = " + e[0]);
         }
     }
 
