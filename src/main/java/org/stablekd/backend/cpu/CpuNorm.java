@@ -8,7 +8,6 @@ import static org.stablekd.backend.cpu.Simd.set;
 import static org.stablekd.backend.cpu.Simd.store;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Set;
 import jdk.incubator.vector.FloatVector;
@@ -40,12 +39,16 @@ import org.stablekd.tensor.Tensor;
  * tensor: 3 instead of 5 streams over memory forward, 5 instead of 8 backward (reading the saved
  * output as the mask instead, 7, measured no faster than the two ops: one stream too many).
  *
- * <p>Threads take blocks of whole channels. Each pass walks its block in memory order (sample by
- * sample, the block's planes one after the other) rather than channel by channel: a channel's
- * planes lie c·h·w apart, and reading 4 KiB pieces at a 256 KiB stride is ~2× slower than a
- * stream (64×64×32×32, one thread: moments 1.13 → 0.44 ms, normalize 1.8 → 1.0 ms). A channel's
- * sums still run over samples in order, so results do not depend on the thread count (see
- * Note [Determinism]).
+ * <p>Threads take contiguous ranges of whole images, the ranges the convolutions before and after
+ * give them (Parallel's home ranges), so each thread reads the activations it wrote itself: on
+ * the 2-vCPU Zen 4 reading what the other thread wrote was up to 2× slower (see {@link Parallel}).
+ * Each pass walks its range in memory order (image by image, all planes) rather than channel by
+ * channel: a channel's planes lie c·h·w apart, and reading 4 KiB pieces at a 256 KiB stride is
+ * ~2× slower than a stream (64×64×32×32, one thread: moments 1.13 → 0.44 ms, normalize 1.8 →
+ * 1.0 ms). Each range gives a partial sum per channel (float block partials added in double, its
+ * images in order), and the partials are added in range order: a fixed order for a given thread
+ * count (Note [Determinism]). Until 2026-12-06 threads took blocks of channels, and the bits did
+ * not depend on the thread count at all.
  */
 final class CpuNorm implements NormKernels {
     static final Set<Op> SUPPORTED = EnumSet.of(Op.BATCH_NORM, Op.SYNC_BATCH_NORM);
@@ -266,53 +269,73 @@ final class CpuNorm implements NormKernels {
         long smo = saveMean.offset(), sio = saveInvStd.offset();
         MemorySegment as = relu ? affine.segment() : null;
         long ao = relu ? affine.offset() : 0;
-        Parallel.forRange(c, grainChannels(m), (c0, c1) -> {
-            int k = c1 - c0;
-            double[] acc = Simd.doubles(2 * k);   // per channel j: S1, S2
-            float[] par = Simd.floats(3 * k);     // per channel j: pivot then mean, scale, shift
-            Arrays.fill(acc, 0, 2 * k, 0);
-            for (int j = 0; j < k; j++) par[3 * j] = (float) (CpuReduce.sum(xs, xo + (long) (c0 + j) * hw, hw) / hw);
-            // pass 1: shifted moments, in memory order
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < k; j++) planeMoments(xs, xo + ((long) i * c + c0 + j) * hw, hw, par[3 * j], acc, 2 * j);
-            for (int j = 0; j < k; j++) {
-                int ch = c0 + j;
-                double fromPivot = acc[2 * j] / m, mean = par[3 * j] + fromPivot;
-                double sq = Math.max(0, acc[2 * j + 1] - acc[2 * j] * fromPivot); // m·σ²
-                float meanF = (float) mean;
-                if (fromPivot * fromPivot * m > MAX_PIVOT_DISTANCE2 * sq) {
-                    // the pivot was far from the mean and S2 − S1²/m cancelled digits: the moments
-                    // again around meanF (S1 is then tiny, so nothing cancels)
-                    double[] again = new double[2];
-                    for (int i = 0; i < n; i++) planeMoments(xs, xo + ((long) i * c + ch) * hw, hw, meanF, again, 0);
-                    sq = Math.max(0, again[1] - again[0] * again[0] / m);
-                    mean = meanF + again[0] / m;
-                    meanF = (float) mean;
-                }
-                double invStd = 1.0 / Math.sqrt(sq / m + eps);
-                double scale = get(gs, go + ch) * invStd;
-                par[3 * j] = meanF;
-                par[3 * j + 1] = (float) scale;
-                // y = (x − meanF)·scale + β − (mean − meanF)·scale: the float mean's rounding (up
-                // to half an ulp of |mean|, large next to a small σ) goes into the shift
-                par[3 * j + 2] = (float) (get(bs, bo + ch) - (mean - meanF) * scale);
-                set(sms, smo + ch, meanF);
-                set(sis, sio + ch, (float) invStd);
-                if (relu) {
-                    set(as, ao + ch, par[3 * j + 1]);
-                    set(as, ao + c + ch, par[3 * j + 2]);
-                }
-                set(rms, rmo + ch, (float) ((1 - momentum) * get(rms, rmo + ch) + momentum * mean));
-                set(rvs, rvo + ch, (float) ((1 - momentum) * get(rvs, rvo + ch) + momentum * sq / (m - 1)));
+        int parts = imageParts(n, (long) c * hw);
+        double[][] partial = new double[parts][2 * c];   // per part, per channel: S1, S2 of its images
+        float[] par = new float[3 * c];                  // per channel: pivot then mean, scale, shift
+        for (int ch = 0; ch < c; ch++) par[3 * ch] = (float) (CpuReduce.sum(xs, xo + (long) ch * hw, hw) / hw);
+        // pass 1: shifted moments, each part over its own images in memory order
+        Parallel.forChunks(parts, part -> {
+            for (int i = firstImage(n, parts, part), end = firstImage(n, parts, part + 1); i < end; i++)
+                for (int ch = 0; ch < c; ch++) planeMoments(xs, xo + ((long) i * c + ch) * hw, hw, par[3 * ch], partial[part], 2 * ch);
+        });
+        for (int ch = 0; ch < c; ch++) {
+            double s1 = 0, s2 = 0;
+            for (double[] q : partial) {   // the parts in order
+                s1 += q[2 * ch];
+                s2 += q[2 * ch + 1];
             }
-            // pass 2: normalize, in memory order
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < k; j++) {
-                    long p = ((long) i * c + c0 + j) * hw;
-                    if (relu) normalizeRelu(xs, xo + p, ys, yo + p, hw, par[3 * j], par[3 * j + 1], par[3 * j + 2]);
-                    else normalize(xs, xo + p, ys, yo + p, hw, par[3 * j], par[3 * j + 1], par[3 * j + 2]);
+            double fromPivot = s1 / m, mean = par[3 * ch] + fromPivot;
+            double sq = Math.max(0, s2 - s1 * fromPivot); // m·σ²
+            float meanF = (float) mean;
+            if (fromPivot * fromPivot * m > MAX_PIVOT_DISTANCE2 * sq) {
+                // the pivot was far from the mean and S2 − S1²/m cancelled digits: the moments
+                // again around meanF (S1 is then tiny, so nothing cancels)
+                double[] again = new double[2];
+                for (int i = 0; i < n; i++) planeMoments(xs, xo + ((long) i * c + ch) * hw, hw, meanF, again, 0);
+                sq = Math.max(0, again[1] - again[0] * again[0] / m);
+                mean = meanF + again[0] / m;
+                meanF = (float) mean;
+            }
+            double invStd = 1.0 / Math.sqrt(sq / m + eps);
+            double scale = get(gs, go + ch) * invStd;
+            par[3 * ch] = meanF;
+            par[3 * ch + 1] = (float) scale;
+            // y = (x − meanF)·scale + β − (mean − meanF)·scale: the float mean's rounding (up
+            // to half an ulp of |mean|, large next to a small σ) goes into the shift
+            par[3 * ch + 2] = (float) (get(bs, bo + ch) - (mean - meanF) * scale);
+            set(sms, smo + ch, meanF);
+            set(sis, sio + ch, (float) invStd);
+            if (relu) {
+                set(as, ao + ch, par[3 * ch + 1]);
+                set(as, ao + c + ch, par[3 * ch + 2]);
+            }
+            set(rms, rmo + ch, (float) ((1 - momentum) * get(rms, rmo + ch) + momentum * mean));
+            set(rvs, rvo + ch, (float) ((1 - momentum) * get(rvs, rvo + ch) + momentum * sq / (m - 1)));
+        }
+        // pass 2: normalize, each part its own images in memory order
+        Parallel.forChunks(parts, part -> {
+            for (int i = firstImage(n, parts, part), end = firstImage(n, parts, part + 1); i < end; i++)
+                for (int ch = 0; ch < c; ch++) {
+                    long p = ((long) i * c + ch) * hw;
+                    if (relu) normalizeRelu(xs, xo + p, ys, yo + p, hw, par[3 * ch], par[3 * ch + 1], par[3 * ch + 2]);
+                    else normalize(xs, xo + p, ys, yo + p, hw, par[3 * ch], par[3 * ch + 1], par[3 * ch + 2]);
                 }
         });
+    }
+
+    /**
+     * Parts of the batch for the training passes: contiguous ranges of whole images, one per
+     * thread (the ranges the convolutions give each thread, so a thread reads what it wrote), or
+     * fewer for small tensors (at least GRAIN_VALUES values per part).
+     */
+    private static int imageParts(int n, long valuesPerImage) {
+        long grain = Math.max(1, GRAIN_VALUES / Math.max(1, valuesPerImage));
+        return (int) Math.min(Parallel.threads(), Math.max(1, n / grain));
+    }
+
+    /** First image of part {@code part} of {@code parts} (Parallel.forRange's split). */
+    private static int firstImage(int n, int parts, int part) {
+        return (int) ((long) n * part / parts);
     }
 
     @Override
@@ -389,49 +412,54 @@ final class CpuNorm implements NormKernels {
         MemorySegment dgs = dgamma == null ? null : dgamma.segment(), dbs = dbeta == null ? null : dbeta.segment();
         long dxo = dx == null ? 0 : dx.offset();
         long dgo = dgamma == null ? 0 : dgamma.offset(), dbo = dbeta == null ? 0 : dbeta.offset();
-        Parallel.forRange(c, grainChannels(m), (c0, c1) -> {
-            int k = c1 - c0;
-            double[] acc = Simd.doubles(2 * k);   // per channel j: Σdy, Σdy·(x − μ)
-            float[] par = Simd.floats(6 * k);     // per channel j: μ, a, b, k of gradInput, then the relu's scale, shift
-            Arrays.fill(acc, 0, 2 * k, 0);
-            for (int j = 0; j < k; j++) {
-                par[6 * j] = get(ms, mo + c0 + j);
-                if (relu) {
-                    par[6 * j + 4] = get(as, ao + c0 + j);
-                    par[6 * j + 5] = get(as, ao + c + c0 + j);
-                }
+        int parts = imageParts(n, (long) c * hw);
+        double[][] partial = new double[parts][2 * c];   // per part, per channel: Σdy, Σdy·(x − μ) over its images
+        float[] par = new float[6 * c];                   // per channel: μ, a, b, k of gradInput, then the relu's scale, shift
+        for (int ch = 0; ch < c; ch++) {
+            par[6 * ch] = get(ms, mo + ch);
+            if (relu) {
+                par[6 * ch + 4] = get(as, ao + ch);
+                par[6 * ch + 5] = get(as, ao + c + ch);
             }
-            if (needSums) {
-                for (int i = 0; i < n; i++)
-                    for (int j = 0; j < k; j++) {
-                        long p = ((long) i * c + c0 + j) * hw;
-                        if (relu) planeGradSumsMasked(xs, xo + p, dys, dyo + p, hw, par[6 * j], par[6 * j + 4], par[6 * j + 5], acc, 2 * j);
-                        else planeGradSums(xs, xo + p, dys, dyo + p, hw, par[6 * j], acc, 2 * j);
+        }
+        if (needSums) {
+            Parallel.forChunks(parts, part -> {
+                for (int i = firstImage(n, parts, part), end = firstImage(n, parts, part + 1); i < end; i++)
+                    for (int ch = 0; ch < c; ch++) {
+                        long p = ((long) i * c + ch) * hw;
+                        if (relu) planeGradSumsMasked(xs, xo + p, dys, dyo + p, hw, par[6 * ch], par[6 * ch + 4], par[6 * ch + 5], partial[part], 2 * ch);
+                        else planeGradSums(xs, xo + p, dys, dyo + p, hw, par[6 * ch], partial[part], 2 * ch);
                     }
+            });
+        }
+        for (int ch = 0; ch < c; ch++) {
+            double sumDy = 0, sumDyXc = 0;
+            for (double[] q : partial) {   // the parts in order
+                sumDy += q[2 * ch];
+                sumDyXc += q[2 * ch + 1];
             }
-            for (int j = 0; j < k; j++) {
-                int ch = c0 + j;
-                double is = get(iss, iso + ch);
-                double sumDy = acc[2 * j], sumDyXhat = acc[2 * j + 1] * is;
-                if (dgs != null) set(dgs, dgo + ch, (float) sumDyXhat);
-                if (dbs != null) set(dbs, dbo + ch, (float) sumDy);
-                // training: dx = gm·dy − gm·is·Σdy·x̂/m·(x − μ) − gm·Σdy/m;  eval: dx = gm·dy
-                double gm = get(gs, go + ch) * is;
-                par[6 * j + 1] = (float) gm;
-                par[6 * j + 2] = (float) (-gm * is * sumDyXhat / m);
-                par[6 * j + 3] = (float) (-gm * sumDy / m);
-            }
-            if (dxs == null) return;
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < k; j++) {
-                    long p = ((long) i * c + c0 + j) * hw;
-                    float mu = par[6 * j], a = par[6 * j + 1], b = par[6 * j + 2], kk = par[6 * j + 3];
+            double is = get(iss, iso + ch);
+            double sumDyXhat = sumDyXc * is;
+            if (dgs != null) set(dgs, dgo + ch, (float) sumDyXhat);
+            if (dbs != null) set(dbs, dbo + ch, (float) sumDy);
+            // training: dx = gm·dy − gm·is·Σdy·x̂/m·(x − μ) − gm·Σdy/m;  eval: dx = gm·dy
+            double gm = get(gs, go + ch) * is;
+            par[6 * ch + 1] = (float) gm;
+            par[6 * ch + 2] = (float) (-gm * is * sumDyXhat / m);
+            par[6 * ch + 3] = (float) (-gm * sumDy / m);
+        }
+        if (dxs == null) return;
+        Parallel.forChunks(parts, part -> {
+            for (int i = firstImage(n, parts, part), end = firstImage(n, parts, part + 1); i < end; i++)
+                for (int ch = 0; ch < c; ch++) {
+                    long p = ((long) i * c + ch) * hw;
+                    float mu = par[6 * ch], a = par[6 * ch + 1], b = par[6 * ch + 2], kk = par[6 * ch + 3];
                     if (training && relu) {
-                        gradInputMasked(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, mu, a, b, kk, par[6 * j + 4], par[6 * j + 5]);
+                        gradInputMasked(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, mu, a, b, kk, par[6 * ch + 4], par[6 * ch + 5]);
                     } else if (training) {
                         gradInput(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, mu, a, b, kk);
                     } else if (relu) {
-                        scaleMasked(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, mu, a, par[6 * j + 4], par[6 * j + 5]);
+                        scaleMasked(xs, xo + p, dys, dyo + p, dxs, dxo + p, hw, mu, a, par[6 * ch + 4], par[6 * ch + 5]);
                     } else {
                         CpuPointwise.scale(dys, dyo + p, a, dxs, dxo + p, hw);
                     }
@@ -461,9 +489,5 @@ final class CpuNorm implements NormKernels {
     public void batchNormSyncBackward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, Tensor localSums,
                                       Tensor globalSums, long count, Tensor dx, Tensor dgamma, Tensor dbeta) {
         CpuSyncNorm.backward(x, dy, gamma, mean, invStd, localSums, globalSums, count, dx, dgamma, dbeta);
-    }
-
-    private static int grainChannels(long valuesPerChannel) {
-        return (int) Math.max(1, GRAIN_VALUES / Math.max(1, valuesPerChannel));
     }
 }
