@@ -38,7 +38,9 @@ import org.stablekd.backend.ConvGeometry;
  * Kernel families, states the bound; {@code WinogradWeightGradTest} checks it).
  *
  * <p>Runs where {@link #supports} (AVX-512: the register tile needs 32 vector registers; c and k
- * whole numbers of vectors: both transforms run a vector of channels at a time); elsewhere the direct grid path computes the gradient.
+ * whole numbers of vectors: both transforms run a vector of channels at a time) and
+ * {@link WinogradWeightGradBands} does not (CpuConv asks that first: layers of up to 64 channels,
+ * where its L2-resident bands win); elsewhere the direct grid path computes the gradient.
  */
 final class WinogradWeightGrad {
     private static final VectorSpecies<Float> SPECIES = GridGemm.SPECIES;
