@@ -21,6 +21,20 @@ public interface ConvKernels {
     }
 
     /**
+     * y = max(0, conv(x, w) + bias + r), r (n,k,p,q): the end of a residual block at inference (a
+     * folded conv → BatchNorm, plus the shortcut, then ReLU) in one kernel, the same bits as the
+     * forward followed by the ADD_RELU pointwise op. Called only where {@link #fusesAddRelu()} is true.
+     */
+    default void forwardAddRelu(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor r, Tensor y) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not fuse a residual add into the convolution");
+    }
+
+    /** Whether {@link #forwardAddRelu} is implemented (else the frontend runs the convolution, then ADD_RELU). */
+    default boolean fusesAddRelu() {
+        return false;
+    }
+
+    /**
      * y (n,k,p,q) = a MobileNetV2 inverted-residual block of x (n,c,h,w) at inference:
      * conv1×1(relu(depthwise3×3(relu(conv1×1(x, w1) + b1), wd, stride) + bd), w2) + b2, plus x
      * if {@code g.residual()}. Weights (m,c,1,1), (m,1,3,3), (k,m,1,1); biases present. Called

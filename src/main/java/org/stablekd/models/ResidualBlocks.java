@@ -4,7 +4,6 @@ import org.stablekd.nn.BatchNorm2d;
 import org.stablekd.nn.Conv2d;
 import org.stablekd.nn.Module;
 import org.stablekd.nn.Sequential;
-import org.stablekd.ops.Pointwise;
 import org.stablekd.tensor.Tensor;
 
 /**
@@ -34,8 +33,7 @@ final class ResidualBlocks {
         @Override
         public Tensor forward(Tensor x) { // x (N,in,H,W) → (N,out,H/s,W/s)
             Tensor y = bn1.forwardRelu(conv1.forward(x));
-            y = bn2.forward(conv2.forward(y));
-            return Pointwise.addRelu(y, shortcut == null ? x : shortcut.forward(x));
+            return conv2.forwardBatchNormAddRelu(y, bn2, shortcut == null ? x : shortcut.forward(x));
         }
     }
 
@@ -65,8 +63,7 @@ final class ResidualBlocks {
         public Tensor forward(Tensor x) { // x (N,in,H,W) → (N,4·planes,H/s,W/s)
             Tensor y = bn1.forwardRelu(conv1.forward(x));
             y = bn2.forwardRelu(conv2.forward(y));
-            y = bn3.forward(conv3.forward(y));
-            return Pointwise.addRelu(y, shortcut == null ? x : shortcut.forward(x));
+            return conv3.forwardBatchNormAddRelu(y, bn3, shortcut == null ? x : shortcut.forward(x));
         }
     }
 

@@ -64,6 +64,11 @@ public final class BatchNorm2d extends Module {
         return syncGroup;
     }
 
+    /** Whether this BatchNorm was folded into the convolution before it (inference; see BatchNormFolding). */
+    boolean isFolded() {
+        return folded;
+    }
+
     void setFolded(boolean on) {
         this.folded = on;
     }

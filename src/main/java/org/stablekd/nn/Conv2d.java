@@ -49,6 +49,18 @@ public final class Conv2d extends Module {
         return y;
     }
 
+    /**
+     * relu(bn(this(x)) + r): the end of a residual block. At inference, with bn folded into this
+     * convolution (and no ReLU folded with it), one kernel where the backend fuses the add and the
+     * ReLU; otherwise the ops one by one. The same bits either way.
+     */
+    public Tensor forwardBatchNormAddRelu(Tensor x, BatchNorm2d bn, Tensor r) {
+        if (foldedWeight != null && !foldedRelu && bn.isFolded()) {
+            return Conv.conv2dAddRelu(x, foldedWeight, foldedBias, r, stride, padding, groups);
+        }
+        return org.stablekd.ops.Pointwise.addRelu(bn.forward(forward(x)), r);
+    }
+
     @Override
     void moveExtras(org.stablekd.tensor.Device device) {
         if (foldedWeight != null) foldedWeight = org.stablekd.backend.Transfers.to(foldedWeight, device);

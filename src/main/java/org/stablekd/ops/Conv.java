@@ -51,6 +51,27 @@ public final class Conv {
     }
 
     /**
+     * relu(conv2d(x, w, bias) + r) with square stride and padding, for inference (the end of a
+     * residual block whose BatchNorm is folded): one kernel with the add and the ReLU in its
+     * epilogue where the backend fuses them and nothing needs a gradient, else the two recorded
+     * ops. Either way the same bits.
+     */
+    public static Tensor conv2dAddRelu(Tensor x, Tensor w, Tensor bias, Tensor r, int stride, int padding, int groups) {
+        ConvGeometry g = geometry(x, w, bias, stride, stride, padding, padding, groups);
+        ConvKernels kernels = Checks.backend(Op.CONV2D, x).conv();
+        if (!kernels.fusesAddRelu() || Autograd.needsGrad(x, w, bias, r)) {
+            return Pointwise.addRelu(conv2d(x, w, bias, stride, stride, padding, padding, groups), r);
+        }
+        Checks.floats("conv2dAddRelu", r);
+        Checks.shape("conv2dAddRelu", "residual", r, Shape.of(g.n(), g.k(), g.p(), g.q()));
+        Tensor xc = Checks.contiguous(x), wc = Checks.contiguous(w), bc = Checks.contiguous(bias), rc = Checks.contiguous(r);
+        Tensor y = Tensor.emptyLike(x, Shape.of(g.n(), g.k(), g.p(), g.q()));
+        kernels.forwardAddRelu(g, xc, wc, bc, rc, y);
+        MacCounter.add(g.macs());
+        return y;
+    }
+
+    /**
      * A MobileNetV2 inverted-residual block with its BatchNorms folded, for inference:
      * <pre>
      *   y = conv1×1(relu(depthwise3×3_s(relu(conv1×1(x, w1) + b1), wd) + bd), w2) + b2  [+ x if residual]

@@ -99,6 +99,31 @@ final class CpuConv implements ConvKernels {
     }
 
     @Override
+    public boolean fusesAddRelu() {
+        return true;
+    }
+
+    /**
+     * The forward with y = max(y + r, 0): in WinogradChannelsLast's copy out where it runs the
+     * layer (the end of resnet20's and resnet8x4's blocks at inference), else as one pass over y
+     * after the forward. CpuPointwise's ADD_RELU arithmetic either way, so the same bits.
+     */
+    @Override
+    public void forwardAddRelu(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor r, Tensor y) {
+        MemorySegment bs = bias == null ? null : bias.segment();
+        long bo = bias == null ? 0 : bias.offset();
+        if (!g.depthwise() && WinogradChannelsLast.supports(g, w.segment().isNative())) {
+            WinogradChannelsLast.forwardAddRelu(g, x.segment(), x.offset(), w.segment(), w.offset(), bs, bo,
+                    r.segment(), r.offset(), y.segment(), y.offset());
+            return;
+        }
+        forward(g, x, w, bias, y);
+        MemorySegment rs = r.segment(), ys = y.segment();
+        long ro = r.offset(), yo = y.offset();
+        Simd.forSpans(y.numel(), (i, n) -> CpuPointwise.addRelu(ys, yo + i, rs, ro + i, ys, yo + i, n));
+    }
+
+    @Override
     public boolean fusesInvertedResidual() {
         return true;
     }

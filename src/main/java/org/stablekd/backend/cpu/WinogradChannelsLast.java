@@ -47,6 +47,7 @@ import org.stablekd.backend.WeightCache;
  */
 final class WinogradChannelsLast {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
+    private static final java.nio.ByteOrder ORDER = java.nio.ByteOrder.nativeOrder();
     private static final int VL = 16;
     private static final int TILE = WinogradConv.TILE, ALPHA = WinogradConv.ALPHA, POSITIONS = WinogradConv.POSITIONS;
     /** Tiles per register tile: 8 (16 or 32 output channels), 6 where k is a multiple of 64 (6 tiles × 4 vectors). */
@@ -153,10 +154,26 @@ final class WinogradChannelsLast {
     /** forward with each image cut into perImage bands and k into kParts (tests: the bits do not depend on either). */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu, int perImage, int kParts) {
+        forward(g, x, xOff, w, wOff, bias, bOff, null, 0, y, yOff, relu, perImage, kParts);
+    }
+
+    /**
+     * y = max(conv(x, w) + bias + r, 0) for r (n, k, h, w) contiguous: the add and the ReLU in the
+     * copy out of each band (CpuPointwise.addRelu's arithmetic: the same bits as the two ops).
+     */
+    static void forwardAddRelu(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                               MemorySegment bias, long bOff, MemorySegment r, long rOff, MemorySegment y, long yOff) {
+        int bands = bandsPerImage(g);
+        forward(g, x, xOff, w, wOff, bias, bOff, r, rOff, y, yOff, false, bands, kParts(g, bands));
+    }
+
+    /** The forward; with r != null, y = max(· + r, 0) (relu must then be false). */
+    static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment bias, long bOff,
+                        MemorySegment r, long rOff, MemorySegment y, long yOff, boolean relu, int perImage, int kParts) {
         float[] u = forwardWeights(g, w, wOff);
         float[] bf = zeros(ConvScratch.get().buffer(BIAS, g.k()), g.k());
         if (bias != null) MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, bf, 0, g.k());
-        run(g, x, xOff, u, bf, relu, y, yOff, perImage, kParts);
+        run(g, x, xOff, u, bf, relu, r, rOff, y, yOff, perImage, kParts);
     }
 
     /** dx = conv(dy, w') for dy (n, k, h, w), w (k, c, 3, 3), dx (n, c, h, w): w' flipped, channels swapped. */
@@ -167,7 +184,7 @@ final class WinogradChannelsLast {
         transformWeights(w, wOff, c, k, true, u, s);
         ConvGeometry t = ConvGeometry.of(g.n(), k, g.h(), g.w(), c, 3, 3, 1, 1, 1, 1, 1);
         int bands = bandsPerImage(t);
-        run(t, dy, dyOff, u, zeros(s.buffer(BIAS, c), c), false, dx, dxOff, bands, kParts(t, bands));
+        run(t, dy, dyOff, u, zeros(s.buffer(BIAS, c), c), false, null, 0, dx, dxOff, bands, kParts(t, bands));
     }
 
     private static float[] zeros(float[] a, int n) {
@@ -202,7 +219,7 @@ final class WinogradChannelsLast {
     }
 
     private static void run(ConvGeometry g, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
-                    MemorySegment y, long yOff, int perImage, int kParts) {
+                    MemorySegment r, long rOff, MemorySegment y, long yOff, int perImage, int kParts) {
         // parts of k in steps of 32 channels where U comes in 64-channel blocks (a 32-channel register tile never straddles two)
         int th = Sgemm.ceilDiv(g.h(), TILE), step = uBlock(g.k()) == 4 * VL ? 2 * VL : VL, steps = g.k() / step;
         Parallel.forRange(g.n() * perImage * kParts, 1, (u0, u1) -> {
@@ -210,14 +227,14 @@ final class WinogradChannelsLast {
                 int img = unit / (perImage * kParts), b = unit / kParts % perImage, part = unit % kParts;
                 int k0 = step * (steps * part / kParts), k1 = step * (steps * (part + 1) / kParts);
                 if (k1 == k0) continue;   // more parts than steps (tests only)
-                band(g, x, xOff, u, bias, relu, y, yOff, img, th * b / perImage, th * (b + 1) / perImage, k0, k1);
+                band(g, x, xOff, u, bias, relu, r, rOff, y, yOff, img, th * b / perImage, th * (b + 1) / perImage, k0, k1);
             }
         });
     }
 
     /** Output tile rows [ty0, ty1) of image img, output channels [k0, k1): the four steps of the class comment. */
     private static void band(ConvGeometry g, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
-                             MemorySegment y, long yOff, int img, int ty0, int ty1, int k0, int k1) {
+                             MemorySegment r, long rOff, MemorySegment y, long yOff, int img, int ty0, int ty1, int k0, int k1) {
         int c = g.c(), k = g.k(), kw = k1 - k0, h = g.h(), w = g.w();
         int tw = Sgemm.ceilDiv(w, TILE), wp = TILE * tw + 2, wo = TILE * tw;
         int tt = tilesPerRegisterTile(kw), tileRows = ty1 - ty0, nt = tileRows * tw, ntp = ConvGrid.roundUp(nt, tt);
@@ -267,7 +284,8 @@ final class WinogradChannelsLast {
                 outputTile(m, t * kw + kv, ms, bias, k0 + kv, relu, tmp, yt, (oy * wo + ox) * kw + kv, wo * kw, kw);
             }
         }
-        toPlanes(yt, kw, y1 - y0, w, wo, rows, y, yOff + ((long) img * k + k0) * h * w + (long) y0 * w, h * w);
+        long at = ((long) img * k + k0) * h * w + (long) y0 * w;   // the band's first output, plane k0
+        toPlanes(yt, kw, y1 - y0, w, wo, rows, r, rOff + at, y, yOff + at, h * w);
     }
 
     /**
@@ -317,10 +335,12 @@ final class WinogradChannelsLast {
 
     /**
      * y[kk][r][col] (plane stride hw, from yOff) = yt[(r·wo + col)·k + kk] for r < nRows, col < w:
-     * through rows (k, nRows, w), one bulk copy per channel. transpose16 takes 16 pixels at a time
-     * (across rows when the tiles end at w, wo = w), the rest go one by one.
+     * through rows (k, nRows, w), one bulk copy per channel (with res != null, y = max(· + res, 0)
+     * instead, res laid out as y). transpose16 takes 16 pixels at a time (across rows when the
+     * tiles end at w, wo = w), the rest go one by one.
      */
-    private static void toPlanes(float[] yt, int k, int nRows, int w, int wo, float[] rows, MemorySegment y, long yOff, int hw) {
+    private static void toPlanes(float[] yt, int k, int nRows, int w, int wo, float[] rows, MemorySegment res, long resOff,
+                                 MemorySegment y, long yOff, int hw) {
         int run = nRows * w;
         if (wo == w) {   // yt's pixels are rows' pixels: p = r·w + col
             int vecEnd = run - run % VL;
@@ -338,7 +358,20 @@ final class WinogradChannelsLast {
             }
         }
         for (int kk = 0; kk < k; kk++) {
-            MemorySegment.copy(rows, kk * run, y, ValueLayout.JAVA_FLOAT, (yOff + (long) kk * hw) * Float.BYTES, run);
+            if (res == null) MemorySegment.copy(rows, kk * run, y, ValueLayout.JAVA_FLOAT, (yOff + (long) kk * hw) * Float.BYTES, run);
+            else addRelu(rows, kk * run, res, resOff + (long) kk * hw, y, yOff + (long) kk * hw, run);
+        }
+    }
+
+    /** y[yOff + i] = max(rows[at + i] + r[rOff + i], 0) for i < n: CpuPointwise.addRelu's arithmetic. */
+    private static void addRelu(float[] rows, int at, MemorySegment r, long rOff, MemorySegment y, long yOff, int n) {
+        int i = 0;
+        for (int bound = n - n % VL; i < bound; i += VL) {
+            FloatVector.fromArray(SPECIES, rows, at + i).add(FloatVector.fromMemorySegment(SPECIES, r, (rOff + i) * Float.BYTES, ORDER))
+                    .max(0f).intoMemorySegment(y, (yOff + i) * Float.BYTES, ORDER);
+        }
+        for (; i < n; i++) {
+            y.setAtIndex(ValueLayout.JAVA_FLOAT, yOff + i, Math.max(rows[at + i] + r.getAtIndex(ValueLayout.JAVA_FLOAT, rOff + i), 0f));
         }
     }
 

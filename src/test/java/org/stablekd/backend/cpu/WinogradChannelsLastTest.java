@@ -117,6 +117,17 @@ class WinogradChannelsLastTest {
             float[] relu = forward(g, x, w, bias, true, -1, -1).toFloatArray(), want = first.clone();
             for (int i = 0; i < want.length; i++) want[i] = Math.max(want[i], 0f);
             Close.assertBitIdentical(want, relu, "fused ReLU " + tc);
+            Tensor res = Tensor.uniform(rng, DType.F32, -1, 1, g.n(), g.k(), g.h(), g.w());
+            float[] rv = res.toFloatArray(), wantAdd = first.clone();
+            for (int i = 0; i < wantAdd.length; i++) wantAdd[i] = Math.max(first[i] + rv[i], 0f);
+            for (int bands : new int[] {1, Math.min(2, tileRows)}) {
+                for (int parts : new int[] {1, Math.max(1, Math.min(2, g.k() / 16))}) {
+                    Tensor yr = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.h(), g.w());
+                    WinogradChannelsLast.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
+                            bias == null ? 0 : bias.offset(), res.segment(), res.offset(), yr.segment(), yr.offset(), false, bands, parts);
+                    Close.assertBitIdentical(wantAdd, yr.toFloatArray(), "fused add and ReLU, " + bands + " bands, " + parts + " parts " + tc);
+                }
+            }
             if (g.c() >= 32 && g.k() >= 32) {   // WinogradConv's rule covers these channel counts; its blocks change no sum
                 Tensor tilesAlongVectors = Tensor.empty(DType.F32, g.n(), g.k(), g.h(), g.w());
                 WinogradConv.forward(g, x.segment(), x.offset(), w.segment(), w.offset(), bias == null ? null : bias.segment(),
@@ -159,7 +170,7 @@ class WinogradChannelsLastTest {
         }
     }
 
-    /** Through CpuBackend: forward, fused ReLU, input gradient and both gradients reach it, with its bits. */
+    /** Through CpuBackend: forward, fused ReLU, fused add and ReLU, input gradient and both gradients reach it, with its bits. */
     @Test
     void dispatched() {
         Assumptions.assumeTrue(WinogradChannelsLast.supports(ConvGeometry.of(2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1), false),
@@ -178,6 +189,11 @@ class WinogradChannelsLastTest {
             cpu.forwardRelu(g, x, w, bias, relu);
             Close.assertBitIdentical(direct, y.toFloatArray(), "forward");
             Close.assertBitIdentical(forward(g, x, w, bias, true, -1, -1).toFloatArray(), relu.toFloatArray(), "forwardRelu");
+            Tensor addRelu = Tensor.empty(DType.F32, 2, 16, 32, 32), direct2 = Tensor.full(DType.F32, Double.NaN, 2, 16, 32, 32);
+            cpu.forwardAddRelu(g, x, w, bias, dy, addRelu);
+            WinogradChannelsLast.forwardAddRelu(g, x.segment(), x.offset(), w.segment(), w.offset(), bias.segment(), bias.offset(),
+                    dy.segment(), dy.offset(), direct2.segment(), direct2.offset());
+            Close.assertBitIdentical(direct2.toFloatArray(), addRelu.toFloatArray(), "forwardAddRelu");
             Tensor dxDirect = Tensor.empty(DType.F32, 2, 16, 32, 32), dx = Tensor.empty(DType.F32, 2, 16, 32, 32);
             WinogradChannelsLast.backwardInput(g, dy.segment(), dy.offset(), w.segment(), w.offset(), dxDirect.segment(), dxDirect.offset());
             cpu.backwardInput(g, dy, w, dx);
