@@ -67,11 +67,6 @@ public final class Parallel {
         return Thread.currentThread() instanceof Worker;
     }
 
-    /** This thread's participant index: 0 for a caller, i for worker i. */
-    private static int participant() {
-        return Thread.currentThread() instanceof Worker w ? w.index : 0;
-    }
-
     /** Bound while a caller runs its chunks itself (see {@link #onCaller}). */
     private static final ScopedValue<Boolean> ON_CALLER = ScopedValue.newInstance();
 
