@@ -71,6 +71,7 @@ class CpuNormTest {
             checkTrain(Data.normal(8, 1, 2, 3, 1, 1), "2x3x1x1");
             checkTrain(Data.normal(9, 1, 1, 4, 4, 4), "1x4x4x4");
             checkTrain(Data.normal(10, 1, 4, 3, 17, 16), "4x3x17x16");
+            checkTrain(Data.normal(28, 1, 9, 8, 32, 32), "9x8x32x32 (two uneven ranges of images on 2 threads)");
         }
     }
 
@@ -90,7 +91,7 @@ class CpuNormTest {
     @Test
     void backwardMatchesRefForEverySubsetOfOutputs() {
         try (Scope s = Scope.open()) {
-            for (int[] shape : new int[][] {{16, 8, 32, 32}, {3, 5, 7, 9}, {2, 3, 1, 1}}) {
+            for (int[] shape : new int[][] {{16, 8, 32, 32}, {9, 8, 32, 32}, {3, 5, 7, 9}, {2, 3, 1, 1}}) {
                 int c = shape[1];
                 Tensor x = Data.normal(16, 1.5, shape), dy = Data.normal(17, 1, shape);
                 Tensor gamma = Data.uniform(18, 0.5, 1.5, c);
