@@ -35,6 +35,21 @@ public interface ConvKernels {
     }
 
     /**
+     * y = a run of identity residual blocks applied to x at inference, their BatchNorms folded: for
+     * each block i, t = max(0, conv(x, w1[i]) + b1[i]), x = max(conv(t, w2[i]) + b2[i] + x, 0), every
+     * conv g (3×3, stride 1, pad 1, k = c); x and y (n,c,h,w). The same bits as forwardRelu and
+     * forwardAddRelu block by block. Called only where {@link #chainsResidualBlocks} is true.
+     */
+    default void residualChain(ConvGeometry g, Tensor x, Tensor[] w1, Tensor[] b1, Tensor[] w2, Tensor[] b2, Tensor y) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not chain residual blocks");
+    }
+
+    /** Whether {@link #residualChain} is implemented for layers of geometry g (else the frontend runs the blocks one by one). */
+    default boolean chainsResidualBlocks(ConvGeometry g) {
+        return false;
+    }
+
+    /**
      * y (n,k,p,q) = a MobileNetV2 inverted-residual block of x (n,c,h,w) at inference:
      * conv1×1(relu(depthwise3×3(relu(conv1×1(x, w1) + b1), wd, stride) + bd), w2) + b2, plus x
      * if {@code g.residual()}. Weights (m,c,1,1), (m,1,3,3), (k,m,1,1); biases present. Called

@@ -65,7 +65,7 @@ public final class BatchNorm2d extends Module {
     }
 
     /** Whether this BatchNorm was folded into the convolution before it (inference; see BatchNormFolding). */
-    boolean isFolded() {
+    public boolean isFolded() {
         return folded;
     }
 

@@ -5,8 +5,8 @@ import java.util.Collections;
 import java.util.List;
 import org.stablekd.tensor.Tensor;
 
-/** nn.Sequential: children named "0", "1", … applied in order. */
-public final class Sequential extends Module {
+/** nn.Sequential: children named "0", "1", … applied in order (subclasses may run them otherwise, with the same result). */
+public class Sequential extends Module {
     private final List<Module> layers = new ArrayList<>();
 
     public Sequential(Module... modules) {

@@ -72,6 +72,51 @@ public final class Conv {
     }
 
     /**
+     * A run of identity residual blocks with their BatchNorms folded, for inference: for each block i,
+     * <pre>
+     *   x = relu(conv3×3(relu(conv3×3(x, w1[i]) + b1[i]), w2[i]) + b2[i] + x)
+     * </pre>
+     * x (n,c,h,w), weights (c,c,3,3), biases (c), padding 1. One backend call where it chains such
+     * blocks and nothing needs a gradient, else conv2dRelu and conv2dAddRelu block by block. Either
+     * way the same bits.
+     */
+    public static Tensor residualChain(Tensor x, Tensor[] w1, Tensor[] b1, Tensor[] w2, Tensor[] b2) {
+        String op = "residualChain";
+        check(w1.length == b1.length && w1.length == w2.length && w1.length == b2.length, op,
+                "needs as many weights and biases of each kind, got %d, %d, %d, %d", w1.length, b1.length, w2.length, b2.length);
+        ConvGeometry g = null;
+        for (int i = 0; i < w1.length; i++) {
+            g = geometry(x, w1[i], b1[i], 1, 1, 1, 1, 1);
+            geometry(x, w2[i], b2[i], 1, 1, 1, 1, 1);
+            check(w1[i].dim(0) == x.dim(1) && w2[i].dim(0) == x.dim(1), op, "block %d changes the channel count (weights %s, %s; input %s)",
+                    i, w1[i].shape(), w2[i].shape(), x.shape());
+            check(w1[i].dim(2) == 3 && w1[i].dim(3) == 3 && w2[i].dim(2) == 3 && w2[i].dim(3) == 3, op,
+                    "block %d needs 3x3 weights, got %s and %s", i, w1[i].shape(), w2[i].shape());
+        }
+        if (g == null) return x;
+        ConvKernels kernels = Checks.backend(Op.CONV2D, x).conv();
+        boolean needsGrad = Autograd.needsGrad(x);
+        for (int i = 0; i < w1.length; i++) needsGrad |= Autograd.needsGrad(w1[i], b1[i], w2[i], b2[i]);
+        boolean biases = true;
+        for (int i = 0; i < w1.length; i++) biases &= b1[i] != null && b2[i] != null;
+        if (needsGrad || !biases || !kernels.chainsResidualBlocks(g)) {
+            for (int i = 0; i < w1.length; i++) x = conv2dAddRelu(conv2dRelu(x, w1[i], b1[i], 1, 1, 1), w2[i], b2[i], x, 1, 1, 1);
+            return x;
+        }
+        Tensor[] w1c = new Tensor[w1.length], b1c = new Tensor[w1.length], w2c = new Tensor[w1.length], b2c = new Tensor[w1.length];
+        for (int i = 0; i < w1.length; i++) {
+            w1c[i] = Checks.contiguous(w1[i]);
+            b1c[i] = Checks.contiguous(b1[i]);
+            w2c[i] = Checks.contiguous(w2[i]);
+            b2c[i] = Checks.contiguous(b2[i]);
+        }
+        Tensor y = Tensor.emptyLike(x, x.shape());
+        kernels.residualChain(g, Checks.contiguous(x), w1c, b1c, w2c, b2c, y);
+        MacCounter.add(2 * w1.length * g.macs());
+        return y;
+    }
+
+    /**
      * A MobileNetV2 inverted-residual block with its BatchNorms folded, for inference:
      * <pre>
      *   y = conv1×1(relu(depthwise3×3_s(relu(conv1×1(x, w1) + b1), wd) + bd), w2) + b2  [+ x if residual]

@@ -123,6 +123,20 @@ final class CpuConv implements ConvKernels {
         Simd.forSpans(y.numel(), (i, n) -> CpuPointwise.addRelu(ys, yo + i, rs, ro + i, ys, yo + i, n));
     }
 
+    /**
+     * Channels-last between the layers (see ResidualChainChannelsLast) where the blocks one by one
+     * would run on WinogradChannelsLast or WinogradConv, whose bits the chain has.
+     */
+    @Override
+    public boolean chainsResidualBlocks(ConvGeometry g) {
+        return ResidualChainChannelsLast.supports(g) && (WinogradChannelsLast.supports(g, true) || WinogradConv.supports(g));
+    }
+
+    @Override
+    public void residualChain(ConvGeometry g, Tensor x, Tensor[] w1, Tensor[] b1, Tensor[] w2, Tensor[] b2, Tensor y) {
+        ResidualChainChannelsLast.run(g, x, w1, b1, w2, b2, y);
+    }
+
     @Override
     public boolean fusesInvertedResidual() {
         return true;

@@ -170,10 +170,25 @@ final class WinogradChannelsLast {
     /** The forward; with r != null, y = max(· + r, 0) (relu must then be false). */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment bias, long bOff,
                         MemorySegment r, long rOff, MemorySegment y, long yOff, boolean relu, int perImage, int kParts) {
-        float[] u = forwardWeights(g, w, wOff);
+        run(g, false, x, xOff, forwardWeights(g, w, wOff), biasCopy(g, bias, bOff), relu, r, rOff, y, yOff, perImage, kParts);
+    }
+
+    /**
+     * The forward on channels-last tensors, x (n, h, w, c), r and y (n, h, w, k): y = conv(x, w) +
+     * bias, then max(0, ·) if relu, or max(· + r, 0) where r != null. The same sums and transforms as
+     * on NCHW tensors, so the same bits; only the copies in and out differ (rows instead of
+     * transposes). Any layer it computes, at any batch size.
+     */
+    static void forwardChannelsLast(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment bias, long bOff,
+                                    MemorySegment r, long rOff, MemorySegment y, long yOff, boolean relu) {
+        int bands = bandsPerImage(g);
+        run(g, true, x, xOff, forwardWeights(g, w, wOff), biasCopy(g, bias, bOff), relu, r, rOff, y, yOff, bands, kParts(g, bands));
+    }
+
+    private static float[] biasCopy(ConvGeometry g, MemorySegment bias, long bOff) {
         float[] bf = zeros(ConvScratch.get().buffer(BIAS, g.k()), g.k());
         if (bias != null) MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, bf, 0, g.k());
-        run(g, x, xOff, u, bf, relu, r, rOff, y, yOff, perImage, kParts);
+        return bf;
     }
 
     /** dx = conv(dy, w') for dy (n, k, h, w), w (k, c, 3, 3), dx (n, c, h, w): w' flipped, channels swapped. */
@@ -184,7 +199,7 @@ final class WinogradChannelsLast {
         transformWeights(w, wOff, c, k, true, u, s);
         ConvGeometry t = ConvGeometry.of(g.n(), k, g.h(), g.w(), c, 3, 3, 1, 1, 1, 1, 1);
         int bands = bandsPerImage(t);
-        run(t, dy, dyOff, u, zeros(s.buffer(BIAS, c), c), false, null, 0, dx, dxOff, bands, kParts(t, bands));
+        run(t, false, dy, dyOff, u, zeros(s.buffer(BIAS, c), c), false, null, 0, dx, dxOff, bands, kParts(t, bands));
     }
 
     private static float[] zeros(float[] a, int n) {
@@ -218,7 +233,8 @@ final class WinogradChannelsLast {
         return g.k() >= 4 * VL && units < Parallel.threads() ? Math.min(Sgemm.ceilDiv(Parallel.threads(), units), g.k() / (2 * VL)) : 1;
     }
 
-    private static void run(ConvGeometry g, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
+    /** The bands of a call (one parallel section); with channelsLast, x, r and y are (n, h, w, channels) instead of NCHW. */
+    private static void run(ConvGeometry g, boolean channelsLast, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
                     MemorySegment r, long rOff, MemorySegment y, long yOff, int perImage, int kParts) {
         // parts of k in steps of 32 channels where U comes in 64-channel blocks (a 32-channel register tile never straddles two)
         int th = Sgemm.ceilDiv(g.h(), TILE), step = uBlock(g.k()) == 4 * VL ? 2 * VL : VL, steps = g.k() / step;
@@ -227,13 +243,17 @@ final class WinogradChannelsLast {
                 int img = unit / (perImage * kParts), b = unit / kParts % perImage, part = unit % kParts;
                 int k0 = step * (steps * part / kParts), k1 = step * (steps * (part + 1) / kParts);
                 if (k1 == k0) continue;   // more parts than steps (tests only)
-                band(g, x, xOff, u, bias, relu, r, rOff, y, yOff, img, th * b / perImage, th * (b + 1) / perImage, k0, k1);
+                band(g, channelsLast, x, xOff, u, bias, relu, r, rOff, y, yOff, img, th * b / perImage, th * (b + 1) / perImage, k0, k1);
             }
         });
     }
 
-    /** Output tile rows [ty0, ty1) of image img, output channels [k0, k1): the four steps of the class comment. */
-    private static void band(ConvGeometry g, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
+    /**
+     * Output tile rows [ty0, ty1) of image img, output channels [k0, k1): the four steps of the
+     * class comment; with channelsLast, x, r and y are (n, h, w, channels) and steps 1 and 4 are
+     * row copies instead of transposes.
+     */
+    private static void band(ConvGeometry g, boolean channelsLast, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
                              MemorySegment r, long rOff, MemorySegment y, long yOff, int img, int ty0, int ty1, int k0, int k1) {
         int c = g.c(), k = g.k(), kw = k1 - k0, h = g.h(), w = g.w();
         int tw = Sgemm.ceilDiv(w, TILE), wp = TILE * tw + 2, wo = TILE * tw;
@@ -249,7 +269,8 @@ final class WinogradChannelsLast {
         float[] yt = s.buffer(YT, (long) TILE * tileRows * wo * kw);
         float[] tmp = s.buffer(TMP, POSITIONS * VL);
 
-        toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt, tmp);
+        if (channelsLast) rowsFromChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, xt);
+        else toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt, tmp);
         for (int t = 0; t < ntp; t++) {
             for (int cv = 0; cv < c; cv += VL) {
                 int vAt = t * c + cv;
@@ -284,8 +305,46 @@ final class WinogradChannelsLast {
                 outputTile(m, t * kw + kv, ms, bias, k0 + kv, relu, tmp, yt, (oy * wo + ox) * kw + kv, wo * kw, kw);
             }
         }
+        if (channelsLast) {
+            long at = ((long) img * h + y0) * w * k + k0;   // the band's first pixel, channel k0
+            toChannelsLastRows(yt, kw, k, y1 - y0, w, wo, r, rOff + at, y, yOff + at);
+            return;
+        }
         long at = ((long) img * k + k0) * h * w + (long) y0 * w;   // the band's first output, plane k0
         toPlanes(yt, kw, y1 - y0, w, wo, rows, r, rOff + at, y, yOff + at, h * w);
+    }
+
+    /** xt as {@link #toChannelsLast} leaves it, from x already channels-last (h, w, c): one copy of w·c floats per live row. */
+    private static void rowsFromChannelsLast(MemorySegment x, long xOff, int c, int h, int w, int row0, int inRows, int wp, float[] xt) {
+        int rowLen = wp * c;
+        for (int r = 0; r < inRows; r++) {
+            int at = r * rowLen, row = row0 + r;
+            if (row < 0 || row >= h) {
+                java.util.Arrays.fill(xt, at, at + rowLen, 0f);
+                continue;
+            }
+            java.util.Arrays.fill(xt, at, at + c, 0f);
+            MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + (long) row * w * c) * Float.BYTES, xt, at + c, w * c);
+            java.util.Arrays.fill(xt, at + (w + 1) * c, at + rowLen, 0f);
+        }
+    }
+
+    /**
+     * y[(r·w + col)·k + kk] = yt[(r·wo + col)·kw + kk] for r < nRows, col < w, kk < kw (y channels-last
+     * with k channels, from its channel k0): whole rows where kw = k, else pixel by pixel; with
+     * res != null, y = max(· + res, 0) instead, res laid out as y.
+     */
+    private static void toChannelsLastRows(float[] yt, int kw, int k, int nRows, int w, int wo, MemorySegment res, long resOff,
+                                           MemorySegment y, long yOff) {
+        for (int r = 0; r < nRows; r++) {
+            int runs = kw == k ? 1 : w, len = kw == k ? w * k : kw;
+            for (int i = 0; i < runs; i++) {
+                int from = (r * wo + i) * kw;
+                long to = (long) (r * w + i) * k;
+                if (res == null) MemorySegment.copy(yt, from, y, ValueLayout.JAVA_FLOAT, (yOff + to) * Float.BYTES, len);
+                else addRelu(yt, from, res, resOff + to, y, yOff + to, len);
+            }
+        }
     }
 
     /**
