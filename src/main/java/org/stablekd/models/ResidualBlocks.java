@@ -51,7 +51,9 @@ final class ResidualBlocks {
     /**
      * A layer of basic blocks; at inference, each run of two or more chainable blocks (identity
      * shortcut, BatchNorms folded) goes through one Conv.residualChain, which the CPU runs
-     * channels-last between its convolutions. The same bits as block by block.
+     * channels-last between its convolutions. The same bits as block by block. A single block
+     * stays as it is: its two layout changes cost more than its two convolutions save (resnet14,
+     * 2026-12-06, 2 threads: batch 64 25.5 → 27.1 ms, batch 1 0.28 → 0.43 ms when chained).
      */
     static final class BasicLayer extends Sequential {
         @Override
