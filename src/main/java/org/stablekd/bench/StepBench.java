@@ -65,6 +65,17 @@ public final class StepBench {
      */
     public static Timing time(String name, TrainingMethod method, int epoch, int batch, int warmup, int steps, long seed,
                               Communicator comm, DataParallel.Settings dp, Device device) {
+        return time(name, method, epoch, batch, warmup, 0, steps, seed, comm, dp, device);
+    }
+
+    /**
+     * As above, warming up for at least {@code warmupSeconds} too (more steps past {@code warmup},
+     * at most 200; one process only, so that ranks never disagree on the step count): KD's first
+     * 5 steps after a teacher and a student trained alone in the same process read 151–170 ms,
+     * the next 128–138 ms (2026-12-06: the JIT was still compiling the teacher's inference path).
+     */
+    public static Timing time(String name, TrainingMethod method, int epoch, int batch, int warmup, double warmupSeconds, int steps,
+                              long seed, Communicator comm, DataParallel.Settings dp, Device device) {
         // each mode starts as a fresh process would: free blocks cached for the previous mode's sizes are unmapped
         HostAllocator.get().emptyCache();
         Model m = method.model();
@@ -90,6 +101,8 @@ public final class StepBench {
                 ? new GradientReducer(comm, slab, dp.bucketFloats(), DataParallel.communicationThread(comm, dp, device.isHost())) : null;
         double[] ms = new double[steps], waitMs = new double[steps];
         comm.barrier();
+        long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        int maxWarmup = comm.isDistributed() ? warmup : warmup + 200;
         for (int i = 0; i < warmup + steps; i++) {
             long t0 = System.nanoTime();
             double waited = 0;
@@ -115,6 +128,8 @@ public final class StepBench {
             if (i >= warmup) {
                 ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
                 waitMs[i - warmup] = waited;
+            } else if (i == warmup - 1 && warmup < maxWarmup && System.nanoTime() < warmupEnd) {
+                warmup++;   // one more warm-up step
             }
         }
         long bytes = reducer == null ? 0 : reducer.bytesPerStep();
@@ -183,18 +198,24 @@ public final class StepBench {
     /** As above on {@code device}. */
     public static Map<String, Timing> trainingModes(Model teacher, Model student, int batch, int warmup, int steps, Communicator comm,
                                                     DataParallel.Settings dp, Device device) {
+        return trainingModes(teacher, student, batch, warmup, 0, steps, comm, dp, device);
+    }
+
+    /** As above, each mode warming up for at least {@code warmupSeconds} too (see {@link #time}). */
+    public static Map<String, Timing> trainingModes(Model teacher, Model student, int batch, int warmup, double warmupSeconds, int steps,
+                                                    Communicator comm, DataParallel.Settings dp, Device device) {
         Map<String, Timing> out = new LinkedHashMap<>();
-        out.put("teacher", time("train " + teacher.name() + " (teacher alone)", new Supervised(teacher, 0), 0, batch, warmup, steps, 1, comm, dp, device));
-        out.put("student", time("train " + student.name() + " (student alone)", new Supervised(student, 0), 0, batch, warmup, steps, 1, comm, dp, device));
+        out.put("teacher", time("train " + teacher.name() + " (teacher alone)", new Supervised(teacher, 0), 0, batch, warmup, warmupSeconds, steps, 1, comm, dp, device));
+        out.put("student", time("train " + student.name() + " (student alone)", new Supervised(student, 0), 0, batch, warmup, warmupSeconds, steps, 1, comm, dp, device));
         teacher.eval();
-        out.put("kd", time("KD " + teacher.name() + " → " + student.name(), new KD(teacher, student, 0.1, 0.9, 4), 0, batch, warmup, steps, 1, comm, dp, device));
+        out.put("kd", time("KD " + teacher.name() + " → " + student.name(), new KD(teacher, student, 0.1, 0.9, 4), 0, batch, warmup, warmupSeconds, steps, 1, comm, dp, device));
         Plan plan = Plan.defaults(student.stageCount(), teacher.stageCount(), Recomposition.stageCount(Math.min(student.stageCount(), teacher.stageCount()), 2));
         StableKD skd = new StableKD(teacher, student, plan, null, new Rng(1), null);
         var schedule = plan.schedule();
         for (int s = 0; s < schedule.size(); s++) {
             String stage = s == 0 ? "decomposed" : s == schedule.size() - 1 ? "final" : "merged";
             out.put("stablekd-" + stage + (s > 0 && s < schedule.size() - 1 && schedule.size() > 3 ? s : ""),
-                    time("StableKD " + stage + " " + schedule.get(s), skd, plan.firstEpochOf(s), batch, warmup, steps, 1, comm, dp, device));
+                    time("StableKD " + stage + " " + schedule.get(s), skd, plan.firstEpochOf(s), batch, warmup, warmupSeconds, steps, 1, comm, dp, device));
         }
         return out;
     }

@@ -28,7 +28,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64") int batch;
     @Option(names = "--input", defaultValue = "3x32x32", converter = Shapes.class, description = "CxHxW (default ${DEFAULT-VALUE}).") Shape input;
     @Option(names = "--classes", defaultValue = "100") int classes;
-    @Option(names = "--warmup", defaultValue = "5", description = "Warm-up steps (default ${DEFAULT-VALUE}).") int warmup;
+    @Option(names = "--warmup", defaultValue = "5", description = "Warm-up steps per training mode (default ${DEFAULT-VALUE}).") int warmup;
+    @Option(names = "--warmup-seconds", defaultValue = "3", description = "Keep warming up each training mode for at least this long, one process only (default ${DEFAULT-VALUE}; the JIT is still compiling after a few steps).") double warmupSeconds;
     @Option(names = "--steps", defaultValue = "20", description = "Timed steps; the median is reported (default ${DEFAULT-VALUE}).") int steps;
     @Option(names = "--latency", split = ",", description = "Models for batch-1 inference latency (default: the student).") List<String> latency;
     @Option(names = "--latency-calls", defaultValue = "1000", description = "Timed Predictor calls per latency model, after 3 s of warm-up (default ${DEFAULT-VALUE}).") int calls;
@@ -43,10 +44,13 @@ final class BenchCommand implements Callable<Integer> {
         runtime.apply();
         dist.apply();
         Communicator comm = World.current();
-        if (batch < 1 || steps < 1 || warmup < 0) throw new IllegalArgumentException("--batch and --steps must be at least 1, --warmup at least 0");
+        if (batch < 1 || steps < 1 || warmup < 0 || !(warmupSeconds >= 0)) {
+            throw new IllegalArgumentException("--batch and --steps must be at least 1, --warmup and --warmup-seconds at least 0");
+        }
         var device = runtime.device();
-        System.out.printf("stablekd bench: device %s, backend %s, %d threads, batch %d, input %s, %d classes; %d warm-up + %d timed steps (median)%n",
-                device, device.isHost() ? Backends.host().name() : Backends.forDevice(device).name(), Parallel.threads(), batch, input, classes, warmup, steps);
+        System.out.printf("stablekd bench: device %s, backend %s, %d threads, batch %d, input %s, %d classes; %d warm-up steps (and at least %s s) + %d timed steps (median)%n",
+                device, device.isHost() ? Backends.host().name() : Backends.forDevice(device).name(), Parallel.threads(), batch, input, classes, warmup,
+                comm.isDistributed() ? "0" : new java.text.DecimalFormat("0.#").format(warmupSeconds), steps);
         if (!noTraining) {
             Model t = Zoo.create(teacher, classes, input, new Rng(1)), s = Zoo.create(student, classes, input, new Rng(2));
             if (comm.isDistributed()) {
@@ -57,7 +61,7 @@ final class BenchCommand implements Callable<Integer> {
             } else {
                 System.out.printf("%-58s %10s %10s %10s%n", "training step", "median ms", "p90 ms", "img/s");
             }
-            for (StepBench.Timing r : StepBench.trainingModes(t, s, batch, warmup, steps, comm, World.settings(), device).values()) {
+            for (StepBench.Timing r : StepBench.trainingModes(t, s, batch, warmup, warmupSeconds, steps, comm, World.settings(), device).values()) {
                 if (comm.isDistributed()) {
                     // ring all-reduce: each rank sends 2 (N-1)/N of the gradient bytes
                     System.out.printf("%-58s %10.1f %10.1f %10.0f %10.2f %12.2f%n", r.name(), r.medianMs(), r.p90Ms(), r.imagesPerSecond(), r.medianWaitMs(),

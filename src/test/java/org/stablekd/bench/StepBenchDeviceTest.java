@@ -30,4 +30,26 @@ class StepBenchDeviceTest {
         assertTrue(l.p50Ms() > 0);
         assertEquals(3, SimBackend.counts().minus(beforeCalls).downloads(), "one logits download per call");
     }
+
+    /**
+     * Without warmupSeconds, exactly the warm-up steps asked for; with it, warm-up steps go on past
+     * the count until the time is up (at most 200 more). The first run also warms the JIT, so the
+     * second one's steps are short next to its half second.
+     */
+    @Test
+    void warmUpLastsAtLeastTheTimeGiven() {
+        Model m = Zoo.create("resnet8", 10, Shape.of(1, 32, 32), new Rng(3));
+        SimTransfers.Counts before = SimBackend.counts();
+        StepBench.time("ce", new Supervised(m, 0), 0, 4, 1, 0, 2, 1, org.stablekd.dist.Local.INSTANCE,
+                org.stablekd.dist.DataParallel.Settings.DEFAULT, Device.SIM);
+        assertEquals(3, SimBackend.counts().minus(before).downloads(), "no minimum time: 1 warm-up + 2 timed");
+        SimTransfers.Counts again = SimBackend.counts();
+        long t0 = System.nanoTime();
+        StepBench.time("ce", new Supervised(m, 0), 0, 4, 1, 0.5, 2, 1, org.stablekd.dist.Local.INSTANCE,
+                org.stablekd.dist.DataParallel.Settings.DEFAULT, Device.SIM);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        long steps = SimBackend.counts().minus(again).downloads();
+        assertTrue(seconds >= 0.5, "the warm-up took at least 0.5 s: " + seconds);
+        assertTrue(steps > 3 && steps <= 1 + 200 + 2, "more warm-up steps than the 1 asked for, at most 200 more: " + steps);
+    }
 }
