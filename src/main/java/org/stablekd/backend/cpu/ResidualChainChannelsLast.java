@@ -59,38 +59,36 @@ final class ResidualChainChannelsLast {
 
     /** d (n, h, w, c) = x (n, c, h, w), image by image: planes copied in, turned 16×16 at a time, copied out. */
     static void toChannelsLast(ConvGeometry g, MemorySegment x, long xOff, MemorySegment d) {
-        int c = g.c(), hw = g.h() * g.w();
-        Parallel.forRange(g.n(), 1, (i0, i1) -> {
-            ConvScratch s = ConvScratch.get();
-            float[] planes = s.buffer(PLANES, (long) c * hw), pixels = s.buffer(PIXELS, (long) c * hw);
-            for (int img = i0; img < i1; img++) {
-                long at = (long) img * c * hw;
-                MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + at) * Float.BYTES, planes, 0, c * hw);
-                int vecEnd = hw - hw % VL;
-                for (int p0 = 0; p0 < vecEnd; p0 += VL)
-                    for (int cv = 0; cv < c; cv += VL) WinogradChannelsLast.transpose16(planes, cv * hw + p0, hw, pixels, p0 * c + cv, c);
-                for (int p = vecEnd; p < hw; p++)
-                    for (int ci = 0; ci < c; ci++) pixels[p * c + ci] = planes[ci * hw + p];
-                MemorySegment.copy(pixels, 0, d, ValueLayout.JAVA_FLOAT, at * Float.BYTES, c * hw);
-            }
-        });
+        relayout(g, x, xOff, d, 0, true);
     }
 
     /** y (n, c, h, w) = s (n, h, w, c): toChannelsLast turned around. */
-    static void fromChannelsLast(ConvGeometry g, MemorySegment src, MemorySegment y, long yOff) {
+    static void fromChannelsLast(ConvGeometry g, MemorySegment s, MemorySegment y, long yOff) {
+        relayout(g, s, 0, y, yOff, false);
+    }
+
+    /** Per image, planes (c, hw) to pixels (hw, c) if toPixels, else back: 16×16 transposes, the pixels past the last 16 one by one. */
+    private static void relayout(ConvGeometry g, MemorySegment src, long srcOff, MemorySegment dst, long dstOff, boolean toPixels) {
         int c = g.c(), hw = g.h() * g.w();
         Parallel.forRange(g.n(), 1, (i0, i1) -> {
             ConvScratch s = ConvScratch.get();
             float[] planes = s.buffer(PLANES, (long) c * hw), pixels = s.buffer(PIXELS, (long) c * hw);
+            float[] in = toPixels ? planes : pixels, out = toPixels ? pixels : planes;
             for (int img = i0; img < i1; img++) {
                 long at = (long) img * c * hw;
-                MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, at * Float.BYTES, pixels, 0, c * hw);
+                MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (srcOff + at) * Float.BYTES, in, 0, c * hw);
                 int vecEnd = hw - hw % VL;
                 for (int p0 = 0; p0 < vecEnd; p0 += VL)
-                    for (int cv = 0; cv < c; cv += VL) WinogradChannelsLast.transpose16(pixels, p0 * c + cv, c, planes, cv * hw + p0, hw);
+                    for (int cv = 0; cv < c; cv += VL) {
+                        if (toPixels) WinogradChannelsLast.transpose16(planes, cv * hw + p0, hw, pixels, p0 * c + cv, c);
+                        else WinogradChannelsLast.transpose16(pixels, p0 * c + cv, c, planes, cv * hw + p0, hw);
+                    }
                 for (int p = vecEnd; p < hw; p++)
-                    for (int ci = 0; ci < c; ci++) planes[ci * hw + p] = pixels[p * c + ci];
-                MemorySegment.copy(planes, 0, y, ValueLayout.JAVA_FLOAT, (yOff + at) * Float.BYTES, c * hw);
+                    for (int ci = 0; ci < c; ci++) {
+                        if (toPixels) pixels[p * c + ci] = planes[ci * hw + p];
+                        else planes[ci * hw + p] = pixels[p * c + ci];
+                    }
+                MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_FLOAT, (dstOff + at) * Float.BYTES, c * hw);
             }
         });
     }
