@@ -10,7 +10,8 @@ import org.stablekd.backend.WeightCache;
 /**
  * {@link WinogradConv}'s F(4×4, 3×3) with the channels along the vectors: one vector holds 16
  * channels of one pixel, so the transforms are whole-vector arithmetic and no patch is ever
- * transposed lane by lane. NCHW at both ends, channels-last inside. Per band of tile rows of one image:
+ * transposed lane by lane. NCHW at both ends, channels-last inside ({@link #forwardChannelsLast}:
+ * channels-last at both ends too, for {@link ResidualChainChannelsLast}). Per band of tile rows of one image:
  * <ol>
  *   <li>the input rows the band needs are turned into zero-padded channels-last rows xt (rows, wp, c)
  *       by 16×16 in-register transposes ({@link #transpose16});</li>
