@@ -125,7 +125,8 @@ final class CpuConv implements ConvKernels {
 
     /**
      * Channels-last between the layers (see ResidualChainChannelsLast) where the blocks one by one
-     * would run on WinogradChannelsLast or WinogradConv, whose bits the chain has.
+     * would run on WinogradChannelsLast or WinogradConv, whose bits the chain has (a host tensor's
+     * weights are always native memory, hence supports(g, true)).
      */
     @Override
     public boolean chainsResidualBlocks(ConvGeometry g) {
