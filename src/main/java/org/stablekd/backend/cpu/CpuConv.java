@@ -33,7 +33,9 @@ import org.stablekd.tensor.Tensor;
  * the vectors), as do wider ones (multiples of 16) at batch 1 under an inference WeightCache; other
  * layers the shape rule of {@link WinogradConv} picks (32+ channels, 256+ tiles) run on WinogradConv.
  * The weight gradient of the 3×3 stride-1 layers in whole vectors of 16 channels (AVX-512) runs on
- * {@link WinogradWeightGradBands} up to 64 channels and on {@link WinogradWeightGrad} above; under an
+ * {@link WinogradWeightGradBands} up to 64 channels (which also computes the input gradient of the
+ * 16- and 32-channel layers when both are wanted, turning dy channels-last once for both) and on
+ * {@link WinogradWeightGrad} above; under an
  * inference WeightCache the same layers with fewer tiles (batch 1) whose channels are not multiples
  * of 16 run the forward on {@link WinogradFewTiles}; then the CIFAR-style layers run on {@link GridConv}.
  *
@@ -185,14 +187,20 @@ final class CpuConv implements ConvKernels {
 
     @Override
     public void backward(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dx, Tensor dw, Tensor dbias) {
+        MemorySegment bs = dbias == null ? null : dbias.segment();
+        long bo = dbias == null ? 0 : dbias.offset();
+        if (dx != null && dw != null && WinogradWeightGradBands.fusesInputGradient(g)) {
+            // the same bits as backwardInput + backwardWeight, dy turned channels-last once for both
+            WinogradWeightGradBands.backward(g, x.segment(), x.offset(), dy.segment(), dy.offset(), w.segment(), w.offset(),
+                    dx.segment(), dx.offset(), dw.segment(), dw.offset(), bs, bo);
+            return;
+        }
         if (dx == null || dw == null || !GridConv.supports(g) || WinogradConv.supportsInputGradient(g)
                 || WinogradChannelsLast.supportsInputGradient(g)) {
             // the Winograd input gradient does not share GridConv's pass over dy: each gradient on its own
             ConvKernels.super.backward(g, x, dy, w, dx, dw, dbias);
             return;
         }
-        MemorySegment bs = dbias == null ? null : dbias.segment();
-        long bo = dbias == null ? 0 : dbias.offset();
         GridConv.backward(g, x.segment(), x.offset(), dy.segment(), dy.offset(), w.segment(), w.offset(),
                 dx.segment(), dx.offset(), dw.segment(), dw.offset(), bs, bo);
     }

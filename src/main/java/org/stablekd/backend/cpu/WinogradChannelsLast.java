@@ -194,13 +194,39 @@ final class WinogradChannelsLast {
 
     /** dx = conv(dy, w') for dy (n, k, h, w), w (k, c, 3, 3), dx (n, c, h, w): w' flipped, channels swapped. */
     static void backwardInput(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
-        int k = g.k(), c = g.c();
-        ConvScratch s = ConvScratch.get();
-        float[] u = s.buffer(U, (long) POSITIONS * c * k);
-        transformWeights(w, wOff, c, k, true, u, s);
-        ConvGeometry t = ConvGeometry.of(g.n(), k, g.h(), g.w(), c, 3, 3, 1, 1, 1, 1, 1);
+        float[] u = inputGradientWeights(g, w, wOff);
+        ConvGeometry t = inputGradientGeometry(g);
         int bands = bandsPerImage(t);
-        run(t, false, dy, dyOff, u, zeros(s.buffer(BIAS, c), c), false, null, 0, dx, dxOff, bands, kParts(t, bands));
+        run(t, false, dy, dyOff, u, zeroBias(g.c()), false, null, 0, dx, dxOff, bands, kParts(t, bands));
+    }
+
+    /** The input gradient's U (the flipped, channel-swapped weights), in the caller's scratch: valid until its next call here. */
+    static float[] inputGradientWeights(ConvGeometry g, MemorySegment w, long wOff) {
+        ConvScratch s = ConvScratch.get();
+        float[] u = s.buffer(U, (long) POSITIONS * g.c() * g.k());
+        transformWeights(w, wOff, g.c(), g.k(), true, u, s);
+        return u;
+    }
+
+    /** c zeros (the input gradient's bias), in the caller's scratch. */
+    static float[] zeroBias(int c) {
+        return zeros(ConvScratch.get().buffer(BIAS, c), c);
+    }
+
+    /** The convolution the input gradient is: dy (n, k, h, w) in, c channels out. */
+    private static ConvGeometry inputGradientGeometry(ConvGeometry g) {
+        return ConvGeometry.of(g.n(), g.k(), g.h(), g.w(), g.c(), 3, 3, 1, 1, 1, 1, 1);
+    }
+
+    /**
+     * The input gradient's tile rows [ty0, ty1) of image img, with dy's rows already channels-last
+     * as {@link #toChannelsLast} leaves them (rows 4·ty0 − 1 .. 4·ty1 + 1, width 4·⌈w/4⌉ + 2, k
+     * channels): steps 2 to 4 of the class comment, the bits of {@link #backwardInput}'s. For
+     * WinogradWeightGradBands, which turns the same dy rows channels-last for the weight gradient.
+     */
+    static void inputGradientBand(ConvGeometry g, float[] dyt, float[] u, float[] zeroBias, MemorySegment dx, long dxOff,
+                                  int img, int ty0, int ty1) {
+        bandFromRows(inputGradientGeometry(g), false, dyt, u, zeroBias, false, null, 0, dx, dxOff, img, ty0, ty1, 0, g.c());
     }
 
     private static float[] zeros(float[] a, int n) {
@@ -256,22 +282,35 @@ final class WinogradChannelsLast {
      */
     private static void band(ConvGeometry g, boolean channelsLast, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
                              MemorySegment r, long rOff, MemorySegment y, long yOff, int img, int ty0, int ty1, int k0, int k1) {
+        int c = g.c(), h = g.h(), w = g.w();
+        int tw = Sgemm.ceilDiv(w, TILE), wp = TILE * tw + 2;
+        int inRows = TILE * (ty1 - ty0) + 2;                  // input rows 4·ty0 − 1 .. 4·ty1 + 1
+        ConvScratch s = ConvScratch.get();
+        float[] xt = s.buffer(XT, (long) inRows * wp * c);
+        if (channelsLast) {
+            rowsFromChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, xt);
+        } else {
+            float[] rows = s.buffer(ROWS, (long) c * inRows * w), tmp = s.buffer(TMP, POSITIONS * VL);
+            toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt, tmp);
+        }
+        bandFromRows(g, channelsLast, xt, u, bias, relu, r, rOff, y, yOff, img, ty0, ty1, k0, k1);
+    }
+
+    /** Steps 2 to 4 of {@link #band}, from its input rows xt already channels-last. */
+    private static void bandFromRows(ConvGeometry g, boolean channelsLast, float[] xt, float[] u, float[] bias, boolean relu,
+                                     MemorySegment r, long rOff, MemorySegment y, long yOff, int img, int ty0, int ty1, int k0, int k1) {
         int c = g.c(), k = g.k(), kw = k1 - k0, h = g.h(), w = g.w();
         int tw = Sgemm.ceilDiv(w, TILE), wp = TILE * tw + 2, wo = TILE * tw;
         int tt = tilesPerRegisterTile(kw), tileRows = ty1 - ty0, nt = tileRows * tw, ntp = ConvGrid.roundUp(nt, tt);
-        int inRows = TILE * tileRows + 2;                     // input rows 4·ty0 − 1 .. 4·ty1 + 1
         int y0 = TILE * ty0, y1 = Math.min(h, TILE * ty1);    // output rows of the band
         int vs = ntp * c + WinogradConv.LINE, ms = ntp * kw + WinogradConv.LINE;   // between positions: see WinogradConv.Plan.vStride
         ConvScratch s = ConvScratch.get();
-        float[] xt = s.buffer(XT, (long) inRows * wp * c);
-        float[] rows = s.buffer(ROWS, (long) Math.max(c * inRows * w, kw * (y1 - y0) * w));
+        float[] rows = s.buffer(ROWS, (long) kw * (y1 - y0) * w);
         float[] v = s.buffer(V, (long) POSITIONS * vs);
         float[] m = s.buffer(M, (long) POSITIONS * ms);
         float[] yt = s.buffer(YT, (long) TILE * tileRows * wo * kw);
         float[] tmp = s.buffer(TMP, POSITIONS * VL);
 
-        if (channelsLast) rowsFromChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, xt);
-        else toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt, tmp);
         for (int t = 0; t < ntp; t++) {
             for (int cv = 0; cv < c; cv += VL) {
                 int vAt = t * c + cv;

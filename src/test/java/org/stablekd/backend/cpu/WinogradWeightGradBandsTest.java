@@ -57,6 +57,71 @@ class WinogradWeightGradBandsTest {
         }
     }
 
+    /**
+     * Both gradients in one pass ({@link WinogradWeightGradBands#backward}): dx the bits of
+     * WinogradChannelsLast.backwardInput, dw and dbias those of backwardWeight, for whole-image
+     * bands, bands of tile rows, several images per band, overhang and c ≠ k; and on the caller
+     * alone the same bits as on the pool.
+     */
+    @ParameterizedTest(name = "n={0} {1}->{4} at {2}x{3}")
+    @CsvSource({
+            "64, 16, 32, 32, 16",     // resnet20's first stage: one image per band
+            "9, 32, 16, 16, 32",      // 2 images per band, a last group of one image
+            "5, 16, 13, 11, 32",      // overhang in both directions, c ≠ k
+            "4, 32, 10, 10, 16",      // k < c
+            "2, 16, 64, 64, 16"})     // bands of tile rows (4 bands per image)
+    void fusedPassGivesTheBitsOfEachGradientAlone(int n, int c, int h, int w, int k) {
+        assumeTrue(GridGemm.VL == 16, "runs on AVX-512 only");
+        ConvGeometry g = ConvGeometry.of(n, c, h, w, k, 3, 3, 1, 1, 1, 1, 1);
+        try (Scope scope = Scope.open()) {
+            Rng rng = new Rng(n * 13 + c + k * 3 + h);
+            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, n, c, h, w);
+            Tensor wt = Tensor.uniform(rng, DType.F32, -0.2, 0.2, k, c, 3, 3);
+            Tensor dy = Tensor.uniform(rng, DType.F32, -1, 1, n, k, h, w);
+            Tensor dxAlone = Tensor.full(DType.F32, Double.NaN, n, c, h, w);
+            Tensor dwAlone = Tensor.full(DType.F32, Double.NaN, k, c, 3, 3), dbAlone = Tensor.full(DType.F32, Double.NaN, k);
+            WinogradChannelsLast.backwardInput(g, dy.segment(), dy.offset(), wt.segment(), wt.offset(), dxAlone.segment(), dxAlone.offset());
+            WinogradWeightGradBands.backwardWeight(g, x.segment(), x.offset(), dy.segment(), dy.offset(), dwAlone.segment(), dwAlone.offset(),
+                    dbAlone.segment(), dbAlone.offset());
+            for (boolean onCaller : new boolean[] {false, true}) {
+                Tensor dx = Tensor.full(DType.F32, Double.NaN, n, c, h, w);
+                Tensor dw = Tensor.full(DType.F32, Double.NaN, k, c, 3, 3), db = Tensor.full(DType.F32, Double.NaN, k);
+                Runnable both = () -> WinogradWeightGradBands.backward(g, x.segment(), x.offset(), dy.segment(), dy.offset(),
+                        wt.segment(), wt.offset(), dx.segment(), dx.offset(), dw.segment(), dw.offset(), db.segment(), db.offset());
+                if (onCaller) Parallel.onCaller(both);
+                else both.run();
+                String where = g + (onCaller ? " on the caller" : " on the pool");
+                Close.assertBitIdentical(dxAlone.toFloatArray(), dx.toFloatArray(), "dx " + where);
+                Close.assertBitIdentical(dwAlone.toFloatArray(), dw.toFloatArray(), "dw " + where);
+                Close.assertBitIdentical(dbAlone.toFloatArray(), db.toFloatArray(), "dbias " + where);
+            }
+        }
+    }
+
+    /** The fused pass's rule: both kernels' layers, with a group of images for every thread. */
+    @Test
+    void fusedPassRule() {
+        assumeTrue(GridGemm.VL == 16, "runs on AVX-512 only");
+        boolean was = WinogradConv.enable(true);
+        try {
+            assertTrue(WinogradWeightGradBands.fusesInputGradient(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)), "16 channels");
+            assertTrue(WinogradWeightGradBands.fusesInputGradient(ConvGeometry.of(64, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1)), "32 channels");
+            assertFalse(WinogradWeightGradBands.fusesInputGradient(ConvGeometry.of(64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1)),
+                    "64 channels: the input gradient runs on WinogradConv");
+            assertTrue(WinogradWeightGradBands.fusesInputGradient(ConvGeometry.of(Parallel.threads(), 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1))
+                    , "a group per thread");
+            if (Parallel.threads() > 1) {
+                assertFalse(WinogradWeightGradBands.fusesInputGradient(ConvGeometry.of(1, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)),
+                        "one image: the input gradient alone splits it over the threads");
+            }
+            WinogradConv.enable(false);
+            assertFalse(WinogradWeightGradBands.fusesInputGradient(ConvGeometry.of(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1)),
+                    "-Dstablekd.winograd=false");
+        } finally {
+            WinogradConv.enable(was);
+        }
+    }
+
     /** All groups on the calling thread, then on the pool, then again: the same bits each time. */
     @Test
     void bitsDoNotDependOnTheThreadsOrTheRun() {
@@ -128,6 +193,9 @@ class WinogradWeightGradBandsTest {
             Tensor dx = Tensor.full(DType.F32, Double.NaN, 8, 16, 32, 32), dw2 = Tensor.full(DType.F32, Double.NaN, 16, 16, 3, 3);
             cpu.backward(g, x, dy, w, dx, dw2, null);
             Close.assertBitIdentical(direct.toFloatArray(), dw2.toFloatArray(), "backward (both gradients)");
+            Tensor dxAlone = Tensor.full(DType.F32, Double.NaN, 8, 16, 32, 32);
+            cpu.backwardInput(g, dy, w, dxAlone);
+            Close.assertBitIdentical(dxAlone.toFloatArray(), dx.toFloatArray(), "backward's dx against backwardInput");
         } finally {
             WinogradConv.enable(was);
         }
