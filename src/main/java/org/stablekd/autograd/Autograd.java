@@ -107,7 +107,8 @@ public final class Autograd {
                 Node node = order.get(idx);
                 Tensor g = grads.remove(node);
                 if (g == null) continue;
-                Tensor[] inputGrads = Derivatives.backward(node, g);
+                Tensor[] offered = pendingSums(node, grads), pending = offered.clone();
+                Tensor[] inputGrads = Derivatives.backward(node, g, pending);
                 for (int i = 0; i < node.inputCount(); i++) {
                     if (!node.needs(i)) continue;
                     Tensor in = node.input(i);
@@ -122,13 +123,28 @@ public final class Autograd {
                     } else {
                         Node producer = (Node) in.gradFn();
                         Tensor prev = grads.get(producer);
+                        boolean folded = offered[i] != null && pending[i] == null;   // the rule added prev into gi already
+                        if (folded && prev != offered[i]) {
+                            throw new IllegalStateException("derivative of " + node.opName() + " folded a gradient sum for input " + i
+                                    + " that another input changed first");
+                        }
                         // Out of place: a derivative may hand the same tensor to several inputs.
-                        grads.put(producer, prev == null ? gi : add(prev, gi));
+                        grads.put(producer, prev == null || folded ? gi : add(prev, gi));
                     }
                 }
                 node.release();
             }
         }
+    }
+
+    /** For each input of node that needs a gradient and is not a leaf: the gradient summed for it so far, else null. */
+    private static Tensor[] pendingSums(Node node, Map<Node, Tensor> grads) {
+        Tensor[] pending = new Tensor[node.inputCount()];
+        for (int i = 0; i < pending.length; i++) {
+            Tensor in = node.input(i);
+            if (in != null && node.needs(i) && !in.isLeaf()) pending[i] = grads.get((Node) in.gradFn());
+        }
+        return pending;
     }
 
     /** Post-order of the nodes reachable from {@code root} (inputs before the ops that use them). */

@@ -25,11 +25,24 @@ final class Derivatives {
     private Derivatives() {}
 
     static Tensor[] backward(Node n, Tensor g) {
+        return backward(n, g, new Tensor[n.inputCount()]);
+    }
+
+    /**
+     * pending[i]: the gradient summed so far for input i from its other uses (null if none). A
+     * rule may fold it into input i's gradient in the same pass (one pass over the tensor less than
+     * adding it afterwards); it then clears pending[i], and the autograd takes the result as the
+     * whole sum.
+     */
+    static Tensor[] backward(Node n, Tensor g, Tensor[] pending) {
         return switch (n.op()) {
             case CONV2D -> {
-                // inputs: x, w, bias?; both gradients in one backend call (it may share the pass over g)
+                // inputs: x, w, bias?; both gradients in one backend call (it may share the pass over g), and where
+                // the backend can, x's pending sum (the residual branch's gradient) added into dx in the same pass
                 ConvGeometry geo = (ConvGeometry) n.attrs();
-                yield Conv.grads(geo, n.input(0), g, n.input(1), n.needs(0), n.needs(1), n.needs(2));
+                Tensor plus = Conv.addsToInputGradient(geo, g, pending[0], n.needs(0), n.needs(1) || n.needs(2)) ? pending[0] : null;
+                if (plus != null) pending[0] = null;
+                yield Conv.grads(geo, n.input(0), g, n.input(1), n.needs(0), n.needs(1), n.needs(2), plus);
             }
             // y = x·wᵀ + b:  dx = g·w,  dw = gᵀ·x,  db = Σ_rows g
             case LINEAR -> Dense.grads(n.input(0), n.input(1), g, n.needs(0), n.needs(1), n.needs(2));

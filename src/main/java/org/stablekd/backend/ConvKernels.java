@@ -79,4 +79,22 @@ public interface ConvKernels {
         if (dx != null) backwardInput(g, dy, w, dx);
         if (dw != null) backwardWeight(g, x, dy, dw, dbias);
     }
+
+    /**
+     * True where {@link #backwardAdding} runs for this layer: both gradients, with dx = dxPlus +
+     * the input gradient in the same pass (the autograd's gradient sum where x also feeds a
+     * residual branch, one pass over dx less). Shape only. Default: never.
+     */
+    default boolean addsToInputGradient(ConvGeometry g) {
+        return false;
+    }
+
+    /**
+     * As {@link #backward} with dx and dw both wanted, and dx = dxPlus + the input gradient
+     * (dxPlus (n,c,h,w), read only), the bits of backward followed by the add. Only where
+     * {@link #addsToInputGradient}.
+     */
+    default void backwardAdding(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dxPlus, Tensor dx, Tensor dw, Tensor dbias) {
+        throw new UnsupportedOperationException("this backend does not add to the input gradient; check addsToInputGradient first");
+    }
 }

@@ -185,12 +185,40 @@ public final class Conv {
      * derivatives table); dw is computed whenever dw or dbias is wanted.
      */
     public static Tensor[] grads(ConvGeometry g, Tensor x, Tensor dy, Tensor w, boolean wantX, boolean wantW, boolean wantBias) {
+        return grads(g, x, dy, w, wantX, wantW, wantBias, null);
+    }
+
+    /**
+     * As {@link #grads(ConvGeometry, Tensor, Tensor, Tensor, boolean, boolean, boolean)}, with dx =
+     * dxPlus + the input gradient where dxPlus != null (only where {@link #addsToInputGradient}).
+     */
+    public static Tensor[] grads(ConvGeometry g, Tensor x, Tensor dy, Tensor w, boolean wantX, boolean wantW, boolean wantBias,
+                                 Tensor dxPlus) {
         Tensor dx = wantX ? Tensor.emptyLike(dy, Shape.of(g.n(), g.c(), g.h(), g.w())) : null;
         boolean weights = wantW || wantBias;
         Tensor dw = weights ? Tensor.emptyLike(dy, Shape.of(g.k(), g.cPerGroup(), g.r(), g.s())) : null;
         Tensor db = wantBias ? Tensor.emptyLike(dy, Shape.of(g.k())) : null;
-        if (dx != null || dw != null) Checks.backend(Op.CONV2D, dy).conv().backward(g, x, dy, w, dx, dw, db);
+        var kernels = Checks.backend(Op.CONV2D, dy).conv();
+        if (dxPlus != null) {
+            if (!addsToInputGradient(g, dy, dxPlus, wantX, weights)) {
+                throw new IllegalStateException("conv2d gradients: this layer cannot add to the input gradient: " + g);
+            }
+            kernels.backwardAdding(g, x, dy, w, dxPlus, dx, dw, db);
+        } else if (dx != null || dw != null) {
+            kernels.backward(g, x, dy, w, dx, dw, db);
+        }
         return new Tensor[] {dx, wantW ? dw : null, db};
+    }
+
+    /**
+     * True where {@link #grads(ConvGeometry, Tensor, Tensor, Tensor, boolean, boolean, boolean, Tensor)}
+     * adds dxPlus, a gradient already summed for x (laid out as x), in the same pass as both
+     * gradients: the backend does so for this layer, and dxPlus is contiguous, of dy's type and device.
+     */
+    public static boolean addsToInputGradient(ConvGeometry g, Tensor dy, Tensor dxPlus, boolean wantX, boolean wantWeights) {
+        return dxPlus != null && wantX && wantWeights && dxPlus.isContiguous() && dxPlus.dtype() == dy.dtype()
+                && dxPlus.device().equals(dy.device()) && dxPlus.shape().equals(Shape.of(g.n(), g.c(), g.h(), g.w()))
+                && Checks.backend(Op.CONV2D, dy).conv().addsToInputGradient(g);
     }
 
     /** {dw, dbias or null} of a convolution (for the derivatives table). */

@@ -186,13 +186,26 @@ final class CpuConv implements ConvKernels {
     }
 
     @Override
+    public boolean addsToInputGradient(ConvGeometry g) {
+        return WinogradWeightGradBands.fusesInputGradient(g);
+    }
+
+    @Override
+    public void backwardAdding(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dxPlus, Tensor dx, Tensor dw, Tensor dbias) {
+        if (!addsToInputGradient(g)) throw new IllegalStateException("backwardAdding on a layer it does not add to: " + g);
+        WinogradWeightGradBands.backward(g, x.segment(), x.offset(), dy.segment(), dy.offset(), w.segment(), w.offset(),
+                dxPlus.segment(), dxPlus.offset(), dx.segment(), dx.offset(), dw.segment(), dw.offset(),
+                dbias == null ? null : dbias.segment(), dbias == null ? 0 : dbias.offset());
+    }
+
+    @Override
     public void backward(ConvGeometry g, Tensor x, Tensor dy, Tensor w, Tensor dx, Tensor dw, Tensor dbias) {
         MemorySegment bs = dbias == null ? null : dbias.segment();
         long bo = dbias == null ? 0 : dbias.offset();
         if (dx != null && dw != null && WinogradWeightGradBands.fusesInputGradient(g)) {
             // the same bits as backwardInput + backwardWeight, dy turned channels-last once for both
             WinogradWeightGradBands.backward(g, x.segment(), x.offset(), dy.segment(), dy.offset(), w.segment(), w.offset(),
-                    dx.segment(), dx.offset(), dw.segment(), dw.offset(), bs, bo);
+                    null, 0, dx.segment(), dx.offset(), dw.segment(), dw.offset(), bs, bo);
             return;
         }
         if (dx == null || dw == null || !GridConv.supports(g) || WinogradConv.supportsInputGradient(g)

@@ -221,12 +221,13 @@ final class WinogradChannelsLast {
     /**
      * The input gradient's tile rows [ty0, ty1) of image img, with dy's rows already channels-last
      * as {@link #toChannelsLast} leaves them (rows 4·ty0 − 1 .. 4·ty1 + 1, width 4·⌈w/4⌉ + 2, k
-     * channels): steps 2 to 4 of the class comment, the bits of {@link #backwardInput}'s. For
+     * channels): steps 2 to 4 of the class comment, the bits of {@link #backwardInput}'s; with
+     * dxPlus != null (laid out as dx), dx = dxPlus + that, the bits of the add after it. For
      * WinogradWeightGradBands, which turns the same dy rows channels-last for the weight gradient.
      */
-    static void inputGradientBand(ConvGeometry g, float[] dyt, float[] u, float[] zeroBias, MemorySegment dx, long dxOff,
-                                  int img, int ty0, int ty1) {
-        bandFromRows(inputGradientGeometry(g), false, dyt, u, zeroBias, false, null, 0, dx, dxOff, img, ty0, ty1, 0, g.c());
+    static void inputGradientBand(ConvGeometry g, float[] dyt, float[] u, float[] zeroBias, MemorySegment dxPlus, long dxPlusOff,
+                                  MemorySegment dx, long dxOff, int img, int ty0, int ty1) {
+        bandFromRows(inputGradientGeometry(g), false, dyt, u, zeroBias, false, dxPlus, dxPlusOff, true, dx, dxOff, img, ty0, ty1, 0, g.c());
     }
 
     private static float[] zeros(float[] a, int n) {
@@ -293,12 +294,16 @@ final class WinogradChannelsLast {
             float[] rows = s.buffer(ROWS, (long) c * inRows * w), tmp = s.buffer(TMP, POSITIONS * VL);
             toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt, tmp);
         }
-        bandFromRows(g, channelsLast, xt, u, bias, relu, r, rOff, y, yOff, img, ty0, ty1, k0, k1);
+        bandFromRows(g, channelsLast, xt, u, bias, relu, r, rOff, false, y, yOff, img, ty0, ty1, k0, k1);
     }
 
-    /** Steps 2 to 4 of {@link #band}, from its input rows xt already channels-last. */
+    /**
+     * Steps 2 to 4 of {@link #band}, from its input rows xt already channels-last; with r != null,
+     * y = · + r where plainAdd, else max(· + r, 0).
+     */
     private static void bandFromRows(ConvGeometry g, boolean channelsLast, float[] xt, float[] u, float[] bias, boolean relu,
-                                     MemorySegment r, long rOff, MemorySegment y, long yOff, int img, int ty0, int ty1, int k0, int k1) {
+                                     MemorySegment r, long rOff, boolean plainAdd, MemorySegment y, long yOff,
+                                     int img, int ty0, int ty1, int k0, int k1) {
         int c = g.c(), k = g.k(), kw = k1 - k0, h = g.h(), w = g.w();
         int tw = Sgemm.ceilDiv(w, TILE), wp = TILE * tw + 2, wo = TILE * tw;
         int tt = tilesPerRegisterTile(kw), tileRows = ty1 - ty0, nt = tileRows * tw, ntp = ConvGrid.roundUp(nt, tt);
@@ -347,11 +352,11 @@ final class WinogradChannelsLast {
         }
         if (channelsLast) {
             long at = ((long) img * h + y0) * w * k + k0;   // the band's first pixel, channel k0
-            toChannelsLastRows(yt, kw, k, y1 - y0, w, wo, r, rOff + at, y, yOff + at);
+            toChannelsLastRows(yt, kw, k, y1 - y0, w, wo, r, rOff + at, plainAdd, y, yOff + at);
             return;
         }
         long at = ((long) img * k + k0) * h * w + (long) y0 * w;   // the band's first output, plane k0
-        toPlanes(yt, kw, y1 - y0, w, wo, rows, r, rOff + at, y, yOff + at, h * w);
+        toPlanes(yt, kw, y1 - y0, w, wo, rows, r, rOff + at, plainAdd, y, yOff + at, h * w);
     }
 
     /** xt as {@link #toChannelsLast} leaves it, from x already channels-last (h, w, c): one copy of w·c floats per live row. */
@@ -375,14 +380,14 @@ final class WinogradChannelsLast {
      * res != null, y = max(· + res, 0) instead, res laid out as y.
      */
     private static void toChannelsLastRows(float[] yt, int kw, int k, int nRows, int w, int wo, MemorySegment res, long resOff,
-                                           MemorySegment y, long yOff) {
+                                           boolean plainAdd, MemorySegment y, long yOff) {
         for (int r = 0; r < nRows; r++) {
             int runs = kw == k ? 1 : w, len = kw == k ? w * k : kw;
             for (int i = 0; i < runs; i++) {
                 int from = (r * wo + i) * kw;
                 long to = (long) (r * w + i) * k;
                 if (res == null) MemorySegment.copy(yt, from, y, ValueLayout.JAVA_FLOAT, (yOff + to) * Float.BYTES, len);
-                else addRelu(yt, from, res, resOff + to, y, yOff + to, len);
+                else add(yt, from, res, resOff + to, !plainAdd, y, yOff + to, len);
             }
         }
     }
@@ -439,7 +444,7 @@ final class WinogradChannelsLast {
      * tiles end at w, wo = w), the rest go one by one.
      */
     private static void toPlanes(float[] yt, int k, int nRows, int w, int wo, float[] rows, MemorySegment res, long resOff,
-                                 MemorySegment y, long yOff, int hw) {
+                                 boolean plainAdd, MemorySegment y, long yOff, int hw) {
         int run = nRows * w;
         if (wo == w) {   // yt's pixels are rows' pixels: p = r·w + col
             int vecEnd = run - run % VL;
@@ -458,19 +463,23 @@ final class WinogradChannelsLast {
         }
         for (int kk = 0; kk < k; kk++) {
             if (res == null) MemorySegment.copy(rows, kk * run, y, ValueLayout.JAVA_FLOAT, (yOff + (long) kk * hw) * Float.BYTES, run);
-            else addRelu(rows, kk * run, res, resOff + (long) kk * hw, y, yOff + (long) kk * hw, run);
+            else add(rows, kk * run, res, resOff + (long) kk * hw, !plainAdd, y, yOff + (long) kk * hw, run);
         }
     }
 
-    /** y[yOff + i] = max(rows[at + i] + r[rOff + i], 0) for i < n: CpuPointwise.addRelu's arithmetic. */
-    private static void addRelu(float[] rows, int at, MemorySegment r, long rOff, MemorySegment y, long yOff, int n) {
+    /**
+     * y[yOff + i] = max(rows[at + i] + r[rOff + i], 0) for i < n if relu (CpuPointwise.addRelu's
+     * arithmetic), else rows[at + i] + r[rOff + i] (its add's): the same bits as the ops.
+     */
+    private static void add(float[] rows, int at, MemorySegment r, long rOff, boolean relu, MemorySegment y, long yOff, int n) {
         int i = 0;
+        float floor = relu ? 0f : Float.NEGATIVE_INFINITY;   // max(v, −∞) = v, NaN stays NaN
         for (int bound = n - n % VL; i < bound; i += VL) {
             FloatVector.fromArray(SPECIES, rows, at + i).add(FloatVector.fromMemorySegment(SPECIES, r, (rOff + i) * Float.BYTES, ORDER))
-                    .max(0f).intoMemorySegment(y, (yOff + i) * Float.BYTES, ORDER);
+                    .max(floor).intoMemorySegment(y, (yOff + i) * Float.BYTES, ORDER);
         }
         for (; i < n; i++) {
-            y.setAtIndex(ValueLayout.JAVA_FLOAT, yOff + i, Math.max(rows[at + i] + r.getAtIndex(ValueLayout.JAVA_FLOAT, rOff + i), 0f));
+            y.setAtIndex(ValueLayout.JAVA_FLOAT, yOff + i, Math.max(rows[at + i] + r.getAtIndex(ValueLayout.JAVA_FLOAT, rOff + i), floor));
         }
     }
 

@@ -113,17 +113,20 @@ final class WinogradWeightGradBands {
      * Both gradients where {@link #fusesInputGradient}: dx (n, c, h, w) as
      * WinogradChannelsLast.backwardInput computes it and dw (and dbias) as {@link #backwardWeight},
      * the same bits of each, but each band's dy rows are turned channels-last once for both (16→16
-     * at 32×32, batch 64: that turn costs about 230 µs of a 1.4 ms input gradient).
+     * at 32×32, batch 64: that turn costs about 230 µs of a 1.4 ms input gradient). With dxPlus
+     * != null (n, c, h, w), dx = dxPlus + the input gradient, the bits of the add after it (the
+     * autograd's gradient sum where x also feeds a residual branch).
      */
     static void backward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
-                         MemorySegment dx, long dxOff, MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
+                         MemorySegment dxPlus, long dxPlusOff, MemorySegment dx, long dxOff,
+                         MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
         InputGradient in = new InputGradient(WinogradChannelsLast.inputGradientWeights(g, w, wOff),
-                WinogradChannelsLast.zeroBias(g.c()), dx, dxOff);
+                WinogradChannelsLast.zeroBias(g.c()), dxPlus, dxPlusOff, dx, dxOff);
         backward(g, x, xOff, dy, dyOff, in, dw, dwOff, dbias, dbOff);
     }
 
-    /** What the fused pass needs for dx: the flipped weights' U, the zero bias, and where dx goes. */
-    private record InputGradient(float[] u, float[] zeroBias, MemorySegment dx, long dxOff) {}
+    /** What the fused pass needs for dx: the flipped weights' U, the zero bias, what to add (or null), and where dx goes. */
+    private record InputGradient(float[] u, float[] zeroBias, MemorySegment dxPlus, long dxPlusOff, MemorySegment dx, long dxOff) {}
 
     /** dw (and dbias); also dx where in != null. */
     private static void backward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff, InputGradient in,
@@ -191,7 +194,10 @@ final class WinogradWeightGradBands {
                     for (int e = 0; e < ALPHA; e++) WinogradWeightGrad.gradientRow(tmp, e * VL, ALPHA * VL, dm, e * ds + t * k + kv, ALPHA * ds);
                 }
             }
-            if (in != null) WinogradChannelsLast.inputGradientBand(g, dyt, in.u(), in.zeroBias(), in.dx(), in.dxOff(), img, ty0, ty1);
+            if (in != null) {
+                WinogradChannelsLast.inputGradientBand(g, dyt, in.u(), in.zeroBias(), in.dxPlus(), in.dxPlusOff(), in.dx(), in.dxOff(),
+                        img, ty0, ty1);
+            }
         }
         for (int xi = 0; xi < POSITIONS; xi++) {
             int vAt = xi * vs, dAt = xi * ds, uAt = duAt + xi * us;

@@ -61,7 +61,7 @@ class WinogradWeightGradBandsTest {
      * Both gradients in one pass ({@link WinogradWeightGradBands#backward}): dx the bits of
      * WinogradChannelsLast.backwardInput, dw and dbias those of backwardWeight, for whole-image
      * bands, bands of tile rows, several images per band, overhang and c ≠ k; and on the caller
-     * alone the same bits as on the pool.
+     * alone the same bits as on the pool; with a sum to add into dx, the bits of the add after it.
      */
     @ParameterizedTest(name = "n={0} {1}->{4} at {2}x{3}")
     @CsvSource({
@@ -87,7 +87,7 @@ class WinogradWeightGradBandsTest {
                 Tensor dx = Tensor.full(DType.F32, Double.NaN, n, c, h, w);
                 Tensor dw = Tensor.full(DType.F32, Double.NaN, k, c, 3, 3), db = Tensor.full(DType.F32, Double.NaN, k);
                 Runnable both = () -> WinogradWeightGradBands.backward(g, x.segment(), x.offset(), dy.segment(), dy.offset(),
-                        wt.segment(), wt.offset(), dx.segment(), dx.offset(), dw.segment(), dw.offset(), db.segment(), db.offset());
+                        wt.segment(), wt.offset(), null, 0, dx.segment(), dx.offset(), dw.segment(), dw.offset(), db.segment(), db.offset());
                 if (onCaller) Parallel.onCaller(both);
                 else both.run();
                 String where = g + (onCaller ? " on the caller" : " on the pool");
@@ -95,6 +95,14 @@ class WinogradWeightGradBandsTest {
                 Close.assertBitIdentical(dwAlone.toFloatArray(), dw.toFloatArray(), "dw " + where);
                 Close.assertBitIdentical(dbAlone.toFloatArray(), db.toFloatArray(), "dbias " + where);
             }
+            // with a sum to add into dx: the bits of CpuPointwise's add after the kernel
+            Tensor plus = Tensor.uniform(rng, DType.F32, -1, 1, n, c, h, w), expect = Tensor.empty(DType.F32, n, c, h, w);
+            CpuBackend.INSTANCE.pointwise().binary(org.stablekd.backend.Op.ADD, plus, dxAlone, expect);
+            Tensor dx = Tensor.full(DType.F32, Double.NaN, n, c, h, w), dw = Tensor.full(DType.F32, Double.NaN, k, c, 3, 3);
+            WinogradWeightGradBands.backward(g, x.segment(), x.offset(), dy.segment(), dy.offset(), wt.segment(), wt.offset(),
+                    plus.segment(), plus.offset(), dx.segment(), dx.offset(), dw.segment(), dw.offset(), null, 0);
+            Close.assertBitIdentical(expect.toFloatArray(), dx.toFloatArray(), "dx + sum " + g);
+            Close.assertBitIdentical(dwAlone.toFloatArray(), dw.toFloatArray(), "dw beside dx + sum " + g);
         }
     }
 
