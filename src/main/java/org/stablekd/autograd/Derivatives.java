@@ -48,6 +48,15 @@ final class Derivatives {
             case LINEAR -> Dense.grads(n.input(0), n.input(1), g, n.needs(0), n.needs(1), n.needs(2));
             case BATCH_NORM -> {
                 var a = (Attrs.BatchNorm) n.attrs();
+                if (a.addRelu()) {
+                    // y = relu(bn(x) + r), saved(2) = y: d = g where y > 0 is r's gradient and the batch norm's dy
+                    Tensor d = Pointwise.activationGrad(Op.ADD_RELU, n.saved(2), g);
+                    Tensor[] bn = n.needs(0) || n.needs(1) || n.needs(2)
+                            ? Norm.grads(n.input(0), d, n.input(1), n.saved(0), n.saved(1), null, null, a.training(),
+                                    n.needs(0), n.needs(1), n.needs(2))
+                            : new Tensor[3];
+                    yield new Tensor[] {bn[0], bn[1], bn[2], n.needs(3) ? d : null};
+                }
                 // relu fused: saved(2) is the output (the ReLU's mask), saved(3) the forward's scale and shift
                 yield Norm.grads(n.input(0), g, n.input(1), n.saved(0), n.saved(1), a.relu() ? n.saved(2) : null,
                         a.relu() ? n.saved(3) : null, a.training(), n.needs(0), n.needs(1), n.needs(2));

@@ -58,6 +58,23 @@ public interface NormKernels {
                                        boolean training, Tensor dx, Tensor dgamma, Tensor dbeta) {
         throw new UnsupportedOperationException("this backend has no fused batch norm + relu");
     }
+
+    // ---- batch norm, residual add and ReLU fused (the end of every ResNet basic block, in training)
+
+    /** True where {@link #batchNormTrainAddRelu} exists; otherwise the frontend runs the batch norm and a separate add-ReLU. */
+    default boolean fusesAddRelu() {
+        return false;
+    }
+
+    /**
+     * {@link #batchNormTrain}, then y = max(y + r, 0) in the same pass (r like x), the bits of the
+     * two ops one after the other. The backward needs no kernel of its own: the add-ReLU's mask
+     * from y, then {@link #batchNormBackward}.
+     */
+    default void batchNormTrainAddRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                       double momentum, double eps, Tensor r, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        throw new UnsupportedOperationException("this backend has no fused batch norm + add + relu");
+    }
     // ---- synchronized batch norm (Op.SYNC_BATCH_NORM): statistics over the union of several ranks'
     // batches. The frontend (ops.Norm.syncBatchNorm) runs these around two all-reduces.
 

@@ -90,6 +90,22 @@ public final class BatchNorm2d extends Module {
         return forward(x, true);
     }
 
+    /** relu(forward(x) + r), r like x, fused into one op in training where the backend can (see {@link Norm#batchNormAddRelu}). */
+    public Tensor forwardAddRelu(Tensor x, Tensor r) {
+        if (folded || !isTraining() || (syncGroup != null && syncGroup.size() > 1)) return Pointwise.addRelu(forward(x, false), r);
+        BatchNormFolding.noteBatchNormInput(this, x, false);
+        double momentum = trainingMomentum();
+        return Norm.batchNormAddRelu(x, weight.value(), bias.value(), runningMean.value(), runningVar.value(), true, momentum,
+                Norm.DEFAULT_EPS, r);
+    }
+
+    /** Counts this training batch and returns the momentum for it (1/n for a cumulative average). */
+    private double trainingMomentum() {
+        Tensor n = batchesTracked.value();
+        n.setFlat(0, n.getFlat(0) + 1);
+        return cumulative ? 1.0 / n.getFlat(0) : Norm.DEFAULT_MOMENTUM;
+    }
+
     private Tensor forward(Tensor x, boolean relu) {
         BatchNormFolding.noteBatchNormInput(this, x, relu);
         boolean training = isTraining();
@@ -97,12 +113,7 @@ public final class BatchNorm2d extends Module {
             if (training) throw new IllegalStateException("a BatchNorm folded for inference cannot train; load the model again");
             return relu && !reluFolded ? Pointwise.relu(x) : x;
         }
-        double momentum = Norm.DEFAULT_MOMENTUM;
-        if (training) {
-            Tensor n = batchesTracked.value();
-            n.setFlat(0, n.getFlat(0) + 1);
-            if (cumulative) momentum = 1.0 / n.getFlat(0);
-        }
+        double momentum = training ? trainingMomentum() : Norm.DEFAULT_MOMENTUM;
         Tensor g = weight.value(), b = bias.value(), rm = runningMean.value(), rv = runningVar.value();
         if (training && syncGroup != null && syncGroup.size() > 1) {
             Tensor y = Norm.syncBatchNorm(x, g, b, rm, rv, momentum, Norm.DEFAULT_EPS, syncGroup);

@@ -52,13 +52,14 @@ public final class Conv2d extends Module {
     /**
      * relu(bn(this(x)) + r): the end of a residual block. At inference, with bn folded into this
      * convolution (and no ReLU folded with it), one kernel where the backend fuses the add and the
-     * ReLU; otherwise the ops one by one. The same bits either way.
+     * ReLU; in training, the convolution, then the batch norm, add and ReLU as one op where the
+     * backend fuses them (BatchNorm2d.forwardAddRelu); otherwise the ops one by one. The same bits either way.
      */
     public Tensor forwardBatchNormAddRelu(Tensor x, BatchNorm2d bn, Tensor r) {
         if (foldedWeight != null && !foldedRelu && bn.isFolded()) {
             return Conv.conv2dAddRelu(x, foldedWeight, foldedBias, r, stride, padding, groups);
         }
-        return org.stablekd.ops.Pointwise.addRelu(bn.forward(forward(x)), r);
+        return bn.forwardAddRelu(forward(x), r);
     }
 
     @Override

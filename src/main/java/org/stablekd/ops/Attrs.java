@@ -10,7 +10,8 @@ public final class Attrs {
      * BATCH_NORM: training uses and updates batch statistics; eval uses the running ones. relu:
      * y = max(bn(x), 0) in one op (the backward then reads the saved output as the ReLU's mask).
      */
-    public record BatchNorm(boolean training, double eps, boolean relu) {}
+    /** relu: relu(bn(x)) fused; addRelu: relu(bn(x) + r) fused, r the op's fourth input (see Norm.batchNormAddRelu). */
+    public record BatchNorm(boolean training, double eps, boolean relu, boolean addRelu) {}
 
     /**
      * SYNC_BATCH_NORM (training only): the group its statistics were reduced over (the backward

@@ -80,8 +80,36 @@ public final class Norm {
             }
         }
         Tensor[] inputs = {xc, gc, bc};
-        return relu ? Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps, true), inputs, mean, invStd, y, affine)
-                : Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps, false), inputs, mean, invStd);
+        return relu ? Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps, true, false), inputs, mean, invStd, y, affine)
+                : Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(training, eps, false, false), inputs, mean, invStd);
+    }
+
+    /**
+     * relu(batchNorm(x) + r), r (N,C,H,W) like x: the end of a residual block. In training, one op
+     * where the backend fuses it: the batch norm's output is never materialized (one pass over
+     * memory and one saved activation less); its backward is the add-ReLU's mask, then the batch
+     * norm's rule, and r gets the masked gradient. Elsewhere (eval, or a backend without the fused
+     * kernel) the two ops one after the other. Same values and gradients either way.
+     */
+    public static Tensor batchNormAddRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                          boolean training, double momentum, double eps, Tensor r) {
+        String op = "batch_norm+add+relu";
+        checkArguments(op, x, gamma, beta, runMean, runVar, eps);
+        Checks.notNull(op, "residual", r);
+        Checks.floats(op, x, r);
+        Checks.shape(op, "residual", r, x.shape());
+        var kernels = Checks.backend(Op.BATCH_NORM, x).norm();
+        if (!training || !kernels.fusesAddRelu() || !r.device().equals(x.device())) {
+            return Pointwise.addRelu(batchNorm(x, gamma, beta, runMean, runVar, training, momentum, eps, false), r);
+        }
+        check((long) x.dim(0) * x.dim(2) * x.dim(3) > 1, op, "training needs more than one value per channel, got input %s", x.shape());
+        check(runMean.isContiguous() && runVar.isContiguous(), op, "running statistics must be contiguous (they are updated in place)");
+        Tensor xc = Checks.contiguous(x), gc = Checks.contiguous(gamma), bc = Checks.contiguous(beta), rc = Checks.contiguous(r);
+        Shape ch = Shape.of(x.dim(1));
+        Tensor y = Tensor.emptyLike(x), mean = Tensor.emptyLike(x, ch), invStd = Tensor.emptyLike(x, ch);
+        kernels.batchNormTrainAddRelu(xc, gc, bc, runMean, runVar, momentum, eps, rc, y, mean, invStd);
+        // saved: the batch statistics, and y (the add-ReLU's mask)
+        return Autograd.record(Op.BATCH_NORM, y, new Attrs.BatchNorm(true, eps, false, true), new Tensor[] {xc, gc, bc, rc}, mean, invStd, y);
     }
 
     /**

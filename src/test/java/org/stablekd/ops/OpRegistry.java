@@ -130,6 +130,17 @@ public final class OpRegistry {
         cs.add(c("batch_norm+relu eval", Op.BATCH_NORM,
                 t -> Norm.batchNormRelu(t[0], t[1], t[2], t[3], t[4], false, 0.1, 1e-5),
                 x(2, 5, 3, 7), positive(5), x(5), state(Kind.NORMAL, 5), state(Kind.POSITIVE, 5)));
+        // batch norm, residual add and relu fused (one op in training on backends that fuse it; the ref defines it as the composition)
+        cs.add(c("batch_norm+add+relu train", Op.BATCH_NORM,
+                t -> Norm.batchNormAddRelu(t[0], t[1], t[2], t[3], t[4], true, 0.1, 1e-5, t[5]),
+                x(3, 4, 5, 6), positive(4), x(4), state(Kind.NORMAL, 4), state(Kind.POSITIVE, 4), x(3, 4, 5, 6)));
+        cs.add(c("batch_norm+add+relu train odd plane", Op.BATCH_NORM,
+                t -> Norm.batchNormAddRelu(t[0], t[1], t[2], t[3], t[4], true, 0.1, 1e-5, t[5]),
+                x(2, 3, 7, 5), positive(3), x(3), state(Kind.NORMAL, 3), state(Kind.POSITIVE, 3), x(2, 3, 7, 5)));
+        // in eval the frontend runs the two ops, so the add-ReLU is what it records
+        cs.add(c("batch_norm+add+relu eval", Op.ADD_RELU,
+                t -> Norm.batchNormAddRelu(t[0], t[1], t[2], t[3], t[4], false, 0.1, 1e-5, t[5]),
+                x(2, 5, 3, 7), positive(5), x(5), state(Kind.NORMAL, 5), state(Kind.POSITIVE, 5), x(2, 5, 3, 7)));
         // synchronized batch norm: alone (the gather is this rank's row), and as rank 1 of 2 beside a
         // peer whose statistics are fixed and whose dy is zero (so finite differences of this rank's
         // output see exactly what the analytic rule computes: the global statistics move with x)

@@ -125,6 +125,16 @@ final class CpuNorm implements NormKernels {
         }
     }
 
+    // y = max((x − mean)·scale + shift + r, 0): normalize's float, then CpuPointwise.addRelu's arithmetic (the same bits as the two ops)
+    static void normalizeAddRelu(MemorySegment x, long xo, MemorySegment r, long ro, MemorySegment y, long yo, int hw,
+                                 float mean, float scale, float shift) {
+        int i = 0;
+        for (int bound = F.loopBound(hw); i < bound; i += LANES) {
+            store(load(x, xo + i).sub(mean).fma(scale, shift).add(load(r, ro + i)).max(0f), y, yo + i);
+        }
+        for (; i < hw; i++) set(y, yo + i, Math.max(Math.fma(get(x, xo + i) - mean, scale, shift) + get(r, ro + i), 0f));
+    }
+
     // acc[at] += Σdy, acc[at+1] += Σdy·(x − mean); one pass over x and dy
     static void planeGradSums(MemorySegment x, long xo, MemorySegment dy, long dyo, int hw, float mean, double[] acc, int at) {
         for (int b = 0; b < hw; b += CpuReduce.BLOCK) {
@@ -243,21 +253,36 @@ final class CpuNorm implements NormKernels {
     }
 
     @Override
+    public boolean fusesAddRelu() {
+        return true;
+    }
+
+    @Override
     public void batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
                                double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
-        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, null);
+        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, null, null);
+    }
+
+    @Override
+    public void batchNormTrainAddRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                      double momentum, double eps, Tensor r, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        Simd.requireF32("batch_norm+add+relu", r);
+        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, null, r);
     }
 
     @Override
     public void batchNormTrainRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
                                    double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor saveAffine) {
         Simd.requireF32("batch_norm+relu", saveAffine);
-        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, saveAffine);
+        train(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd, saveAffine, null);
     }
 
+    /** The training forward; relu fused where affine != null, the residual add and relu where r != null. */
     private static void train(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
-                              double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor affine) {
+                              double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor affine, Tensor r) {
         boolean relu = affine != null;   // relu fused: affine (2c) receives each channel's scale and shift
+        MemorySegment rs = r == null ? null : r.segment();
+        long ro = r == null ? 0 : r.offset();
         Simd.requireF32("batch_norm", x, gamma, beta, runMean, runVar, y, saveMean, saveInvStd);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         long m = (long) n * hw;
@@ -317,7 +342,8 @@ final class CpuNorm implements NormKernels {
             for (int i = firstImage(n, parts, part), end = firstImage(n, parts, part + 1); i < end; i++)
                 for (int ch = 0; ch < c; ch++) {
                     long p = ((long) i * c + ch) * hw;
-                    if (relu) normalizeRelu(xs, xo + p, ys, yo + p, hw, par[3 * ch], par[3 * ch + 1], par[3 * ch + 2]);
+                    if (rs != null) normalizeAddRelu(xs, xo + p, rs, ro + p, ys, yo + p, hw, par[3 * ch], par[3 * ch + 1], par[3 * ch + 2]);
+                    else if (relu) normalizeRelu(xs, xo + p, ys, yo + p, hw, par[3 * ch], par[3 * ch + 1], par[3 * ch + 2]);
                     else normalize(xs, xo + p, ys, yo + p, hw, par[3 * ch], par[3 * ch + 1], par[3 * ch + 2]);
                 }
         });

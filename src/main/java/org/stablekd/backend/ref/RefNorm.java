@@ -121,6 +121,24 @@ final class RefNorm implements NormKernels {
         batchNormBackward(x, masked, gamma, mean, invStd, training, dx, dgamma, dbeta);
     }
 
+    // ---- fused add + relu: by definition the composition (the oracle for the fused kernel)
+
+    @Override
+    public boolean fusesAddRelu() {
+        return true;
+    }
+
+    @Override
+    public void batchNormTrainAddRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
+                                      double momentum, double eps, Tensor r, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        batchNormTrain(x, gamma, beta, runMean, runVar, momentum, eps, y, saveMean, saveInvStd);
+        Buf yb = Buf.of(y), rb = Buf.of(r);
+        for (long i = 0, n = y.numel(); i < n; i++) {
+            double v = yb.get(i) + rb.get(i);
+            yb.set(i, v > 0 ? v : 0);
+        }
+    }
+
     private static void reluInPlace(Tensor y) {
         Buf yb = Buf.of(y);
         for (long i = 0, n = y.numel(); i < n; i++) {

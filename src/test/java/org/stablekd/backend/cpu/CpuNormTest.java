@@ -181,4 +181,51 @@ class CpuNormTest {
             }
         }
     }
+    /**
+     * The fused batch norm + residual add + ReLU (training) gives the bits of batchNormTrain then
+     * CpuPointwise's add-ReLU: forward, saved and running statistics; and through the op frontend
+     * with the autograd, the same gradients for x, γ, β and r as the two ops (r ~ N(0,1) puts
+     * many sums near zero, so a mask that differed would show).
+     */
+    @Test
+    void fusedAddReluEqualsBatchNormThenAddRelu() {
+        var pointwise = Backends.cpu().pointwise();
+        try (Scope s = Scope.open()) {
+            for (int[] shape : new int[][] {{16, 8, 32, 32}, {3, 5, 7, 9}}) {
+                int c = shape[1];
+                Tensor x = Data.normal(31, 1.5, shape), r = Data.normal(32, 1, shape), dy = Data.normal(33, 1, shape);
+                Tensor gamma = Data.uniform(34, 0.5, 1.5, c), beta = Data.normal(35, 1, c);
+                Tensor rm1 = Data.normal(36, 1, c), rv1 = Data.uniform(37, 0.5, 1.5, c);
+                Tensor rm2 = Data.normal(36, 1, c), rv2 = Data.uniform(37, 0.5, 1.5, c);
+                Tensor bn = Tensor.emptyLike(x), y2 = Tensor.emptyLike(x), fused = Tensor.emptyLike(x);
+                Tensor mean1 = Tensor.empty(DType.F32, c), inv1 = Tensor.empty(DType.F32, c);
+                Tensor mean2 = Tensor.empty(DType.F32, c), inv2 = Tensor.empty(DType.F32, c);
+                cpu.batchNormTrain(x, gamma, beta, rm1, rv1, 0.1, 1e-5, bn, mean1, inv1);
+                pointwise.binary(org.stablekd.backend.Op.ADD_RELU, bn, r, y2);
+                cpu.batchNormTrainAddRelu(x, gamma, beta, rm2, rv2, 0.1, 1e-5, r, fused, mean2, inv2);
+                String what = java.util.Arrays.toString(shape);
+                Close.assertBitIdentical(y2.toFloatArray(), fused.toFloatArray(), what + " forward");
+                Close.assertBitIdentical(mean1.toFloatArray(), mean2.toFloatArray(), what + " saved mean");
+                Close.assertBitIdentical(inv1.toFloatArray(), inv2.toFloatArray(), what + " saved invStd");
+                Close.assertBitIdentical(rm1.toFloatArray(), rm2.toFloatArray(), what + " running mean");
+                Close.assertBitIdentical(rv1.toFloatArray(), rv2.toFloatArray(), what + " running var");
+
+                // the op, with gradients: fused against the two ops
+                Tensor[][] grads = new Tensor[2][];
+                Tensor[] outs = new Tensor[2];
+                for (int k = 0; k < 2; k++) {
+                    Tensor xk = x.detach().requiresGrad(true), gk = gamma.detach().requiresGrad(true);
+                    Tensor bk = beta.detach().requiresGrad(true), rk = r.detach().requiresGrad(true);
+                    Tensor rm = Data.normal(36, 1, c), rv = Data.uniform(37, 0.5, 1.5, c);
+                    outs[k] = k == 0 ? org.stablekd.ops.Norm.batchNormAddRelu(xk, gk, bk, rm, rv, true, 0.1, 1e-5, rk)
+                            : org.stablekd.ops.Pointwise.addRelu(org.stablekd.ops.Norm.batchNorm(xk, gk, bk, rm, rv, true, 0.1, 1e-5), rk);
+                    org.stablekd.autograd.Autograd.backward(outs[k], dy);
+                    grads[k] = new Tensor[] {xk.grad(), gk.grad(), bk.grad(), rk.grad()};
+                }
+                Close.assertBitIdentical(outs[1].toFloatArray(), outs[0].toFloatArray(), what + " op forward");
+                String[] names = {"dx", "dgamma", "dbeta", "dr"};
+                for (int i = 0; i < 4; i++) Close.assertBitIdentical(grads[1][i].toFloatArray(), grads[0][i].toFloatArray(), what + " " + names[i]);
+            }
+        }
+    }
 }
