@@ -377,7 +377,7 @@ final class WinogradChannelsLast {
     /**
      * y[(r·w + col)·k + kk] = yt[(r·wo + col)·kw + kk] for r < nRows, col < w, kk < kw (y channels-last
      * with k channels, from its channel k0): whole rows where kw = k, else pixel by pixel; with
-     * res != null, y = max(· + res, 0) instead, res laid out as y.
+     * res != null, y = · + res where plainAdd, else max(· + res, 0), res laid out as y.
      */
     private static void toChannelsLastRows(float[] yt, int kw, int k, int nRows, int w, int wo, MemorySegment res, long resOff,
                                            boolean plainAdd, MemorySegment y, long yOff) {
@@ -439,8 +439,8 @@ final class WinogradChannelsLast {
 
     /**
      * y[kk][r][col] (plane stride hw, from yOff) = yt[(r·wo + col)·k + kk] for r < nRows, col < w:
-     * through rows (k, nRows, w), one bulk copy per channel (with res != null, y = max(· + res, 0)
-     * instead, res laid out as y). transpose16 takes 16 pixels at a time (across rows when the
+     * through rows (k, nRows, w), one bulk copy per channel (with res != null, y = · + res where
+     * plainAdd, else max(· + res, 0), res laid out as y). transpose16 takes 16 pixels at a time (across rows when the
      * tiles end at w, wo = w), the rest go one by one.
      */
     private static void toPlanes(float[] yt, int k, int nRows, int w, int wo, float[] rows, MemorySegment res, long resOff,
