@@ -24,10 +24,6 @@ import org.stablekd.tensor.Tensor;
 final class Derivatives {
     private Derivatives() {}
 
-    static Tensor[] backward(Node n, Tensor g) {
-        return backward(n, g, new Tensor[n.inputCount()]);
-    }
-
     /**
      * pending[i]: the gradient summed so far for input i from its other uses (null if none). A
      * rule may fold it into input i's gradient in the same pass (one pass over the tensor less than
