@@ -9,8 +9,9 @@ public final class Attrs {
     /**
      * BATCH_NORM: training uses and updates batch statistics; eval uses the running ones. relu:
      * y = max(bn(x), 0) in one op (the backward then reads the saved output as the ReLU's mask).
+     * addRelu: y = max(bn(x) + r, 0) in one op, r the op's fourth input (training only; see
+     * Norm.batchNormAddRelu).
      */
-    /** relu: relu(bn(x)) fused; addRelu: relu(bn(x) + r) fused, r the op's fourth input (see Norm.batchNormAddRelu). */
     public record BatchNorm(boolean training, double eps, boolean relu, boolean addRelu) {}
 
     /**
