@@ -57,18 +57,48 @@ public final class LayerProfile {
             for (int i = 0; i < steps; i++) step.run();
             long[] totals = new long[steps];
             recording = true;
+            org.stablekd.backend.cpu.ParallelStats.start();
             for (int i = 0; i < steps; i++) {
                 long t0 = System.nanoTime();
                 step.run();
                 totals[i] = System.nanoTime() - t0;
             }
             recording = false;
+            var pool = org.stablekd.backend.cpu.ParallelStats.stop();
             java.util.Arrays.sort(totals);
             long sum = 0;
             for (long t : totals) sum += t;
             double stepMs = sum / 1e6 / steps, medianMs = totals[steps / 2] / 1e6;
             print(model, input, batch, steps, stepMs, medianMs);
+            printPool(pool, steps, stepMs);
         }
+    }
+
+    /**
+     * Where the pool's threads waited (ParallelStats), per submitting kernel family: thread-time
+     * lost inside its jobs (late wake-ups, uneven halves) and the caller's time alone before them.
+     */
+    private static void printPool(List<org.stablekd.backend.cpu.ParallelStats.Row> rows, int steps, double stepMs) {
+        int others = org.stablekd.backend.cpu.Parallel.threads() - 1;
+        if (others == 0 || rows.isEmpty()) return;
+        System.out.println();
+        System.out.printf(Locale.ROOT, "Thread pool (%d threads): thread-ms per step lost inside each family's jobs, and the caller's ms alone before them%n",
+                others + 1);
+        System.out.println();
+        System.out.println("| submitter | jobs/step | idle in jobs, thread-ms | of which workers joined late | caller alone before, ms |");
+        System.out.println("|---|---:|---:|---:|---:|");
+        double idle = 0, late = 0, gap = 0;
+        for (var r : rows) {
+            double i = r.idleNanos() / 1e6 / steps, l = r.lateNanos() / 1e6 / steps, g = r.gapNanos() / 1e6 / steps;
+            idle += i;
+            late += l;
+            gap += g;
+            System.out.printf(Locale.ROOT, "| %s | %.1f | %.2f | %.2f | %.2f |%n", r.submitter(), (double) r.jobs() / steps, i, l, g);
+        }
+        double lost = idle + others * gap;
+        System.out.printf(Locale.ROOT, "| (all) | | %.2f | %.2f | %.2f |%n", idle, late, gap);
+        System.out.printf(Locale.ROOT, "%nThread-time lost: %.2f ms per step of %.2f (%.1f %% of %d threads × step)%n",
+                lost, stepMs, 100 * lost / ((others + 1) * stepMs), others + 1);
     }
 
     /** One {@link org.stablekd.infer.Predictor} call on a random batch (random weights, BatchNorm folded). */

@@ -2,6 +2,7 @@ package org.stablekd.backend.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -26,6 +27,8 @@ import java.util.concurrent.locks.LockSupport;
  * the 2-vCPU Zen 4 (2026-12-06, scratch loop): reading 2 MB that the other thread had just
  * written took 157–182 µs, its own 66–95 µs; the host's two vCPUs share no fast cache. A thread
  * that is late (parked) still has its chunks taken by the others, so no one waits on it.
+ *
+ * <p>{@link ParallelStats} (off by default) accounts where the threads wait, per submitting kernel.
  *
  * <p>{@code -Dstablekd.threads=N} sets the pool size (default: available processors);
  * {@code -Dstablekd.spinMicros=N} how long idle threads spin before parking (default 100).
@@ -125,21 +128,29 @@ public final class Parallel {
             return;
         }
         final int parts = chunks;
-        forChunks(parts, c -> body.run((int) ((long) n * c / parts), (int) ((long) n * (c + 1) / parts)));
+        forChunks(parts, c -> body.run((int) ((long) n * c / parts), (int) ((long) n * (c + 1) / parts)), body);
     }
 
     /** Runs chunks {@code 0..chunks-1}, each exactly once, on the pool and the calling thread. */
     public static void forChunks(int chunks, Chunk body) {
+        forChunks(chunks, body, body);
+    }
+
+    /** forChunks, with ParallelStats told who submitted the job. */
+    private static void forChunks(int chunks, Chunk body, Object submitter) {
         if (chunks <= 0) return;
         if (chunks == 1 || THREADS == 1 || inWorker() || ON_CALLER.isBound()) {
             for (int c = 0; c < chunks; c++) body.run(c);
             return;
         }
-        Job job = new Job(chunks, body, Thread.currentThread());
+        boolean timed = ParallelStats.on();
+        long published = timed ? System.nanoTime() : 0;
+        Job job = new Job(chunks, body, Thread.currentThread(), timed);
         current = job;
         for (Worker w : WORKERS) if (w.parking) LockSupport.unpark(w);
         job.work(0);
         job.await();
+        if (timed) ParallelStats.record(submitter, published, System.nanoTime(), job.busy.get(), job.startedAt);
         Throwable error = job.error.get();
         if (error instanceof RuntimeException re) throw re;
         if (error instanceof Error e) throw e;
@@ -155,9 +166,16 @@ public final class Parallel {
         final AtomicInteger done = new AtomicInteger();
         final AtomicReference<Throwable> error = new AtomicReference<>();
         volatile boolean callerParking;
+        /** With ParallelStats on: the chunks' run times are summed into busy (ns). */
+        final boolean timed;
+        final AtomicLong busy = new AtomicLong();
+        /** With ParallelStats on: when each worker joined (0: not before the caller returned). */
+        final long[] startedAt;
 
-        Job(int chunks, Chunk body, Thread caller) {
+        Job(int chunks, Chunk body, Thread caller, boolean timed) {
             this.chunks = chunks;
+            this.timed = timed;
+            this.startedAt = timed ? new long[THREADS] : null;
             this.body = body;
             this.caller = caller;
             for (int r = 1; r < THREADS; r++) next.set(r, rangeEnd(r - 1));
@@ -170,14 +188,17 @@ public final class Parallel {
 
         /** Participant p: its own range first, then what is left of the others', in order. */
         void work(int p) {
+            if (timed) startedAt[p] = System.nanoTime();
             for (int i = 0; i < THREADS; i++) {
                 int r = (p + i) % THREADS, end = rangeEnd(r), c;
                 while ((c = next.getAndIncrement(r)) < end) {
+                    long t0 = timed ? System.nanoTime() : 0;
                     try {
                         if (error.get() == null) body.run(c);
                     } catch (Throwable t) {
                         error.compareAndSet(null, t);
                     } finally {
+                        if (timed) busy.addAndGet(System.nanoTime() - t0);
                         if (done.incrementAndGet() == chunks && callerParking) LockSupport.unpark(caller);
                     }
                 }

@@ -91,4 +91,47 @@ class ParallelTest {
         Parallel.forChunks(4, runs::incrementAndGet);
         for (int c = 0; c < 4; c++) assertEquals(1, runs.get(c));
     }
+
+    /**
+     * ParallelStats' account: a job whose chunk 0 sleeps 30 ms while the others are empty loses at
+     * least 30 ms of thread-time (the other threads wait, whichever runs chunk 0) and not the
+     * chunk's own run; a second job 10 ms later has that gap before it; both are under this
+     * class's name; nothing is counted once stopped.
+     */
+    @Test
+    void statsCountIdleThreadTimeAndTheGapBetweenJobs() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Parallel.threads() >= 2, "needs a pool");
+        ParallelStats.start();
+        long t0 = System.nanoTime();
+        Parallel.forChunks(Parallel.threads(), c -> {
+            if (c == 0) sleep(30);
+        });
+        long elapsed = System.nanoTime() - t0;
+        sleep(10);
+        t0 = System.nanoTime();
+        Parallel.forRange(Parallel.threads(), 1, (a, b) -> { });
+        elapsed += System.nanoTime() - t0;
+        var rows = ParallelStats.stop();
+        Parallel.forChunks(Parallel.threads(), c -> { });
+        assertEquals(1, rows.size(), rows.toString());
+        var row = rows.get(0);
+        assertEquals("ParallelTest", row.submitter());
+        assertEquals(2, row.jobs());
+        // at least the others' 30 ms, at most the jobs' thread-time less chunk 0's run
+        long most = Parallel.threads() * elapsed - 25_000_000L;
+        org.junit.jupiter.api.Assertions.assertTrue(row.idleNanos() >= 25_000_000L && row.idleNanos() <= most,
+                "idle " + row.idleNanos() + " ns, at most " + most);
+        org.junit.jupiter.api.Assertions.assertTrue(row.lateNanos() >= 0 && row.lateNanos() <= row.idleNanos(),
+                "late " + row.lateNanos() + " ns, idle " + row.idleNanos());   // a worker not yet there is idle
+        org.junit.jupiter.api.Assertions.assertTrue(row.gapNanos() >= 9_000_000L, "gap " + row.gapNanos() + " ns");
+        assertEquals(2, ParallelStats.stop().stream().mapToLong(ParallelStats.Row::jobs).sum(), "a job after stop was counted");
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }
