@@ -166,15 +166,16 @@ public final class Parallel {
         final AtomicInteger done = new AtomicInteger();
         final AtomicReference<Throwable> error = new AtomicReference<>();
         volatile boolean callerParking;
-        /** With ParallelStats on: the chunks' run times are summed into busy (ns). */
+        /** With ParallelStats on: the chunks' run times are summed into busy (ns); else busy is null. */
         final boolean timed;
-        final AtomicLong busy = new AtomicLong();
+        final AtomicLong busy;
         /** With ParallelStats on: when each worker joined (0: not before the caller returned). */
         final long[] startedAt;
 
         Job(int chunks, Chunk body, Thread caller, boolean timed) {
             this.chunks = chunks;
             this.timed = timed;
+            this.busy = timed ? new AtomicLong() : null;
             this.startedAt = timed ? new long[THREADS] : null;
             this.body = body;
             this.caller = caller;
