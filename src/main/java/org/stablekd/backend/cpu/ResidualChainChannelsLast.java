@@ -80,8 +80,8 @@ final class ResidualChainChannelsLast {
                 int vecEnd = hw - hw % VL;
                 for (int p0 = 0; p0 < vecEnd; p0 += VL)
                     for (int cv = 0; cv < c; cv += VL) {
-                        if (toPixels) WinogradChannelsLast.transpose16(planes, cv * hw + p0, hw, pixels, p0 * c + cv, c);
-                        else WinogradChannelsLast.transpose16(pixels, p0 * c + cv, c, planes, cv * hw + p0, hw);
+                        if (toPixels) Transpose16.arrays(planes, cv * hw + p0, hw, pixels, p0 * c + cv, c);
+                        else Transpose16.arrays(pixels, p0 * c + cv, c, planes, cv * hw + p0, hw);
                     }
                 for (int p = vecEnd; p < hw; p++)
                     for (int ci = 0; ci < c; ci++) {

@@ -14,7 +14,7 @@ import org.stablekd.backend.WeightCache;
  * channels-last at both ends too, for {@link ResidualChainChannelsLast}). Per band of tile rows of one image:
  * <ol>
  *   <li>the input rows the band needs are turned into zero-padded channels-last rows xt (rows, wp, c)
- *       by 16×16 in-register transposes ({@link #transpose16});</li>
+ *       by 16×16 in-register transposes ({@link Transpose16});</li>
  *   <li>input transform per tile and vector of 16 channels: V (36, tiles, c) = Bᵀ d B;</li>
  *   <li>per position ξ the product M_ξ (tiles, k) = V_ξ (tiles, c) · U_ξ (c, k), in order over c, on a
  *       register tile of 8 tiles × 16 or 32 output channels, or 6 tiles × 64 where k is a multiple
@@ -394,17 +394,19 @@ final class WinogradChannelsLast {
 
     /**
      * xt[(r·wp + 1 + col)·c + ci] = x[ci][row0 + r][col] for the rows r < inRows inside the image;
-     * rows outside it, column 0 and the columns past w are zero. The image rows are first copied
-     * plane by plane into rows (c, live rows, w) (one bulk copy per channel), then turned by
-     * transpose16: 16 pixels of a row straight into xt when w is a multiple of 16, else 16
-     * consecutive pixels (across rows) into tmp and each pixel's 16 channels on to its place.
+     * rows outside it, column 0 and the columns past w are zero. With 16 channels and w a multiple
+     * of 16, 16 pixels of a row of the 16 planes are turned straight from x into xt
+     * ({@link Transpose16#fromSegment}). Else the image rows are first copied plane by plane into
+     * rows (c, live rows, w) (one bulk copy per channel), then turned 16×16: 16 pixels of a row
+     * straight into xt when w is a multiple of 16, else 16 consecutive pixels (across rows) into tmp
+     * and each pixel's 16 channels on to its place. Straight from x, measured on the 2-vCPU Zen 4
+     * (2026-12-06, scratch harness alternating the two in one JVM, batch 64, 2 threads, µs per call):
+     * 16→16 at 32×32 forward 1765 → 1609 and 1680 → 1544, both gradients 3150 → 2856 and 3104 →
+     * 2902; 32→32 at 16×16 within ±4 % either way (32 planes read at once), so it keeps the copies.
      */
     static void toChannelsLast(MemorySegment x, long xOff, int c, int h, int w, int row0, int inRows, int wp,
                                        float[] rows, float[] xt, float[] tmp) {
         int r0 = Math.max(0, row0), r1 = Math.min(h, row0 + inRows), live = r1 - r0, rowLen = wp * c, pixels = live * w;
-        for (int ci = 0; ci < c; ci++) {
-            MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) ci * h + r0) * w) * Float.BYTES, rows, ci * pixels, pixels);
-        }
         for (int r = 0; r < inRows; r++) {
             int at = r * rowLen;
             if (row0 + r < r0 || row0 + r >= r1) {
@@ -415,16 +417,26 @@ final class WinogradChannelsLast {
             }
         }
         int first = (r0 - row0) * rowLen + c;   // xt index of pixel 0 of the live rows
+        if (c == VL && w % VL == 0) {
+            long hw = (long) h * w;
+            for (int rr = 0; rr < live; rr++)
+                for (int col = 0; col < w; col += VL)
+                    Transpose16.fromSegment(x, xOff + (long) (r0 + rr) * w + col, hw, xt, first + rr * rowLen + col * c, c);
+            return;
+        }
+        for (int ci = 0; ci < c; ci++) {
+            MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, (xOff + ((long) ci * h + r0) * w) * Float.BYTES, rows, ci * pixels, pixels);
+        }
         if (w % VL == 0) {
             for (int rr = 0; rr < live; rr++)
                 for (int col = 0; col < w; col += VL)
-                    for (int cv = 0; cv < c; cv += VL) transpose16(rows, cv * pixels + rr * w + col, pixels, xt, first + rr * rowLen + col * c + cv, c);
+                    for (int cv = 0; cv < c; cv += VL) Transpose16.arrays(rows, cv * pixels + rr * w + col, pixels, xt, first + rr * rowLen + col * c + cv, c);
             return;
         }
         int vecEnd = pixels - pixels % VL;
         for (int cv = 0; cv < c; cv += VL) {
             for (int p0 = 0; p0 < vecEnd; p0 += VL) {
-                transpose16(rows, cv * pixels + p0, pixels, tmp, 0, VL);
+                Transpose16.arrays(rows, cv * pixels + p0, pixels, tmp, 0, VL);
                 for (int j = 0; j < VL; j++) {
                     int p = p0 + j;
                     FloatVector.fromArray(SPECIES, tmp, j * VL).intoArray(xt, first + (p / w) * rowLen + (p % w) * c + cv);
@@ -440,7 +452,7 @@ final class WinogradChannelsLast {
     /**
      * y[kk][r][col] (plane stride hw, from yOff) = yt[(r·wo + col)·k + kk] for r < nRows, col < w:
      * through rows (k, nRows, w), one bulk copy per channel (with res != null, y = · + res where
-     * plainAdd, else max(· + res, 0), res laid out as y). transpose16 takes 16 pixels at a time (across rows when the
+     * plainAdd, else max(· + res, 0), res laid out as y). Transpose16 takes 16 pixels at a time (across rows when the
      * tiles end at w, wo = w), the rest go one by one.
      */
     private static void toPlanes(float[] yt, int k, int nRows, int w, int wo, float[] rows, MemorySegment res, long resOff,
@@ -449,14 +461,14 @@ final class WinogradChannelsLast {
         if (wo == w) {   // yt's pixels are rows' pixels: p = r·w + col
             int vecEnd = run - run % VL;
             for (int p0 = 0; p0 < vecEnd; p0 += VL)
-                for (int kv = 0; kv < k; kv += VL) transpose16(yt, p0 * k + kv, k, rows, kv * run + p0, run);
+                for (int kv = 0; kv < k; kv += VL) Transpose16.arrays(yt, p0 * k + kv, k, rows, kv * run + p0, run);
             for (int p = vecEnd; p < run; p++)
                 for (int kk = 0; kk < k; kk++) rows[kk * run + p] = yt[p * k + kk];
         } else {
             int vecEnd = w - w % VL;
             for (int r = 0; r < nRows; r++) {
                 for (int col = 0; col < vecEnd; col += VL)
-                    for (int kv = 0; kv < k; kv += VL) transpose16(yt, (r * wo + col) * k + kv, k, rows, kv * run + r * w + col, run);
+                    for (int kv = 0; kv < k; kv += VL) Transpose16.arrays(yt, (r * wo + col) * k + kv, k, rows, kv * run + r * w + col, run);
                 for (int col = vecEnd; col < w; col++)
                     for (int kk = 0; kk < k; kk++) rows[kk * run + r * w + col] = yt[(r * wo + col) * k + kk];
             }
@@ -483,81 +495,6 @@ final class WinogradChannelsLast {
         }
     }
 
-    /**
-     * Index vectors of transpose16's stage b (0..15: the first vector's lanes, 16..31 the second's):
-     * LOb[l] = l if bit b of l is 0, else 16 + l − 2^b; HIb[l] = l + 2^b if bit b of l is 0, else 16 + l.
-     */
-    private static final FloatVector LO0 = stage(0, false), HI0 = stage(0, true), LO1 = stage(1, false), HI1 = stage(1, true),
-            LO2 = stage(2, false), HI2 = stage(2, true), LO3 = stage(3, false), HI3 = stage(3, true);
-
-    private static FloatVector stage(int b, boolean hi) {
-        float[] idx = new float[VL];
-        int step = 1 << b;
-        for (int l = 0; l < VL; l++) {
-            boolean set = (l & step) != 0;
-            idx[l] = hi ? (set ? VL + l : l + step) : (set ? VL + l - step : l);
-        }
-        return FloatVector.fromArray(SPECIES, idx, 0);
-    }
-
-    /**
-     * d[dAt + j·dStride + i] = s[sAt + i·sStride + j] for i, j < 16: a 16×16 transpose in registers,
-     * four stages of two-vector permutes (stage b swaps bit b of the row with bit b of the lane).
-     */
-    static void transpose16(float[] s, int sAt, int sStride, float[] d, int dAt, int dStride) {
-        FloatVector a0 = FloatVector.fromArray(SPECIES, s, sAt + 0 * sStride), a1 = FloatVector.fromArray(SPECIES, s, sAt + 1 * sStride), a2 = FloatVector.fromArray(SPECIES, s, sAt + 2 * sStride), a3 = FloatVector.fromArray(SPECIES, s, sAt + 3 * sStride);
-        FloatVector a4 = FloatVector.fromArray(SPECIES, s, sAt + 4 * sStride), a5 = FloatVector.fromArray(SPECIES, s, sAt + 5 * sStride), a6 = FloatVector.fromArray(SPECIES, s, sAt + 6 * sStride), a7 = FloatVector.fromArray(SPECIES, s, sAt + 7 * sStride);
-        FloatVector a8 = FloatVector.fromArray(SPECIES, s, sAt + 8 * sStride), a9 = FloatVector.fromArray(SPECIES, s, sAt + 9 * sStride), a10 = FloatVector.fromArray(SPECIES, s, sAt + 10 * sStride), a11 = FloatVector.fromArray(SPECIES, s, sAt + 11 * sStride);
-        FloatVector a12 = FloatVector.fromArray(SPECIES, s, sAt + 12 * sStride), a13 = FloatVector.fromArray(SPECIES, s, sAt + 13 * sStride), a14 = FloatVector.fromArray(SPECIES, s, sAt + 14 * sStride), a15 = FloatVector.fromArray(SPECIES, s, sAt + 15 * sStride);
-        FloatVector b0 = LO0.selectFrom(a0, a1); FloatVector b1 = HI0.selectFrom(a0, a1);
-        FloatVector b2 = LO0.selectFrom(a2, a3); FloatVector b3 = HI0.selectFrom(a2, a3);
-        FloatVector b4 = LO0.selectFrom(a4, a5); FloatVector b5 = HI0.selectFrom(a4, a5);
-        FloatVector b6 = LO0.selectFrom(a6, a7); FloatVector b7 = HI0.selectFrom(a6, a7);
-        FloatVector b8 = LO0.selectFrom(a8, a9); FloatVector b9 = HI0.selectFrom(a8, a9);
-        FloatVector b10 = LO0.selectFrom(a10, a11); FloatVector b11 = HI0.selectFrom(a10, a11);
-        FloatVector b12 = LO0.selectFrom(a12, a13); FloatVector b13 = HI0.selectFrom(a12, a13);
-        FloatVector b14 = LO0.selectFrom(a14, a15); FloatVector b15 = HI0.selectFrom(a14, a15);
-        a0 = LO1.selectFrom(b0, b2); a2 = HI1.selectFrom(b0, b2);
-        a1 = LO1.selectFrom(b1, b3); a3 = HI1.selectFrom(b1, b3);
-        a4 = LO1.selectFrom(b4, b6); a6 = HI1.selectFrom(b4, b6);
-        a5 = LO1.selectFrom(b5, b7); a7 = HI1.selectFrom(b5, b7);
-        a8 = LO1.selectFrom(b8, b10); a10 = HI1.selectFrom(b8, b10);
-        a9 = LO1.selectFrom(b9, b11); a11 = HI1.selectFrom(b9, b11);
-        a12 = LO1.selectFrom(b12, b14); a14 = HI1.selectFrom(b12, b14);
-        a13 = LO1.selectFrom(b13, b15); a15 = HI1.selectFrom(b13, b15);
-        b0 = LO2.selectFrom(a0, a4); b4 = HI2.selectFrom(a0, a4);
-        b1 = LO2.selectFrom(a1, a5); b5 = HI2.selectFrom(a1, a5);
-        b2 = LO2.selectFrom(a2, a6); b6 = HI2.selectFrom(a2, a6);
-        b3 = LO2.selectFrom(a3, a7); b7 = HI2.selectFrom(a3, a7);
-        b8 = LO2.selectFrom(a8, a12); b12 = HI2.selectFrom(a8, a12);
-        b9 = LO2.selectFrom(a9, a13); b13 = HI2.selectFrom(a9, a13);
-        b10 = LO2.selectFrom(a10, a14); b14 = HI2.selectFrom(a10, a14);
-        b11 = LO2.selectFrom(a11, a15); b15 = HI2.selectFrom(a11, a15);
-        a0 = LO3.selectFrom(b0, b8); a8 = HI3.selectFrom(b0, b8);
-        a1 = LO3.selectFrom(b1, b9); a9 = HI3.selectFrom(b1, b9);
-        a2 = LO3.selectFrom(b2, b10); a10 = HI3.selectFrom(b2, b10);
-        a3 = LO3.selectFrom(b3, b11); a11 = HI3.selectFrom(b3, b11);
-        a4 = LO3.selectFrom(b4, b12); a12 = HI3.selectFrom(b4, b12);
-        a5 = LO3.selectFrom(b5, b13); a13 = HI3.selectFrom(b5, b13);
-        a6 = LO3.selectFrom(b6, b14); a14 = HI3.selectFrom(b6, b14);
-        a7 = LO3.selectFrom(b7, b15); a15 = HI3.selectFrom(b7, b15);
-        a0.intoArray(d, dAt + 0 * dStride);
-        a1.intoArray(d, dAt + 1 * dStride);
-        a2.intoArray(d, dAt + 2 * dStride);
-        a3.intoArray(d, dAt + 3 * dStride);
-        a4.intoArray(d, dAt + 4 * dStride);
-        a5.intoArray(d, dAt + 5 * dStride);
-        a6.intoArray(d, dAt + 6 * dStride);
-        a7.intoArray(d, dAt + 7 * dStride);
-        a8.intoArray(d, dAt + 8 * dStride);
-        a9.intoArray(d, dAt + 9 * dStride);
-        a10.intoArray(d, dAt + 10 * dStride);
-        a11.intoArray(d, dAt + 11 * dStride);
-        a12.intoArray(d, dAt + 12 * dStride);
-        a13.intoArray(d, dAt + 13 * dStride);
-        a14.intoArray(d, dAt + 14 * dStride);
-        a15.intoArray(d, dAt + 15 * dStride);
-    }
 
     /**
      * m[mAt + j·mk + l] = Σ_ci v[vAt + j·c + ci] · u[uAt + ci·k + l] for j < 8, l < 16: 8 tiles × 16

@@ -29,8 +29,8 @@ import org.stablekd.testing.Tolerance;
  * resnet8x4's shapes, sizes that are not multiples of the 4×4 tile, batches whose tiles do not fill
  * a register tile, k not a multiple of the 64-channel register tile; then the bits: the same for
  * any cut of an image into bands (the thread split), with and without a WeightCache, the fused ReLU,
- * WinogradConv's and WinogradFewTiles' bits from 32 channels up; the in-register 16×16 transpose;
- * the CPU backend's dispatch and the selection rule.
+ * WinogradConv's and WinogradFewTiles' bits from 32 channels up; the CPU backend's dispatch and
+ * the selection rule (the 16×16 transposes: {@link Transpose16Test}).
  */
 class WinogradChannelsLastTest {
     static Stream<Arguments> cases() {
@@ -152,22 +152,6 @@ class WinogradChannelsLastTest {
                     bias == null ? 0 : bias.offset(), y.segment(), y.offset(), relu, bands, parts);
         }
         return y;
-    }
-
-    /** transpose16 moves every float exactly once: d[j][i] = s[i][j], strides honoured, nothing else written. */
-    @Test
-    void transpose16IsATranspose() {
-        int sStride = 19, dStride = 23;
-        float[] s = new float[3 + 15 * sStride + 16], d = new float[5 + 15 * dStride + 16 + 3];
-        for (int i = 0; i < s.length; i++) s[i] = i;
-        java.util.Arrays.fill(d, -1f);
-        WinogradChannelsLast.transpose16(s, 3, sStride, d, 5, dStride);
-        for (int i = 0; i < d.length; i++) {
-            int rel = i - 5, row = rel / dStride, col = rel % dStride;
-            boolean inside = rel >= 0 && row < 16 && col < 16;
-            float want = inside ? s[3 + col * sStride + row] : -1f;
-            assertEquals(want, d[i], "d[" + i + "]");
-        }
     }
 
     /** Through CpuBackend: forward, fused ReLU, fused add and ReLU, input gradient and both gradients reach it, with its bits. */
