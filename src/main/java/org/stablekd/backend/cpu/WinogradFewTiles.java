@@ -49,7 +49,7 @@ final class WinogradFewTiles {
     /** Most tiles in the batch where it runs (above, WinogradConv's blocks are full). */
     static final int MAX_TILES = WinogradConv.MIN_TILES - 1;
     // ConvScratch slots (WinogradConv's: it never runs in the same call)
-    private static final int PADDED = 19, V = 20, M = 21, OUT = 22, TMP = 24, PLANE = 25, BIAS = 27;
+    private static final int PADDED = 19, V = 20, M = 21, OUT = 22, TMP = 24, BIAS = 27;
     private static final int PATCH_AT = 4;
 
     private WinogradFewTiles() {}
@@ -120,7 +120,7 @@ final class WinogradFewTiles {
         Parallel.forRange(c, 8, (c0, c1) -> {
             ConvScratch ts = ConvScratch.get();
             float[] padded = ts.buffer(PADDED, (long) p.imagesPerBlock() * p.hp() * p.wp());
-            WinogradConv.inputTransform(p, x, xOff, 0, rows, c0, c1, padded, ts.buffer(PLANE, (long) g.h() * g.w()),
+            WinogradConv.inputTransform(p, x, xOff, 0, rows, c0, c1, padded,
                     ts.ints(PATCH_AT, nt), v, ts.buffer(TMP, POSITIONS * VL));
         });
         // 2. products and output transform per (64 channels, range of tile groups); enough ranges for every thread
