@@ -76,7 +76,7 @@ final class GridConv {
 
     private static void fillX(ConvGeometry g, MemorySegment x, long xOff, int img0, int nb, float[] grid, int pl, float[] tmp) {
         if (g.strideH() == 1) ConvGrid.fillInput(x, xOff, g.c(), g.h(), g.w(), img0, nb, grid, pl, tmp);
-        else ConvGrid.fillPhases(x, xOff, g.c(), g.h(), g.w(), phases(g), img0, nb, grid, pl, tmp);
+        else ConvGrid.fillPhases(x, xOff, g.c(), g.h(), g.w(), phases(g), img0, nb, grid, pl);
     }
 
     /** base[(ci·r + i)·s + j] = where tap (ci, i, j) of output t = 0 sits in the input grid (plane stride pl). */
@@ -236,7 +236,7 @@ final class GridConv {
             GridGemm.multiply(c, meta[ph + 1] - meta[ph], ap, meta[phases + 1 + ph], dg, base, meta[ph], 0, t1,
                     cg, ph * cPlanes * cpl, cpl);
         }
-        if (g.strideH() == 2) ConvGrid.extractPhases(cg, cpl, cPlanes, c, hh, ww, phases, b0, m, dx, dxOff, tmp);
+        if (g.strideH() == 2) ConvGrid.extractPhases(cg, cpl, cPlanes, c, hh, ww, phases, b0, m, dx, dxOff);
         else ConvGrid.extract(cg, cpl, c, hh, ww, b0, m, null, false, dx, dxOff, tmp);
     }
 

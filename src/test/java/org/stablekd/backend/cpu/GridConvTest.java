@@ -57,6 +57,12 @@ class GridConvTest {
         cs.add(c("3x3 s2 2x2 input", 3, 4, 2, 8, 3, 2, true));
         cs.add(c("3x3 s2 k=33", 6, 10, 12, 33, 3, 2, false));
         cs.add(c("3x3 s2 k=16 batch 11", 11, 16, 8, 16, 3, 2, false));
+        cs.add(c("3x3 s2 16 to 32 at 32x32 (rows of whole vectors)", 3, 16, 32, 32, 3, 2, true));
+        cs.add(c("1x1 s2 16 to 32 at 32x32", 3, 16, 32, 32, 1, 2, false));
+        cs.add(c("3x3 s2 at 40x40 (a vector and a tail per row)", 2, 3, 40, 8, 3, 2, false));
+        cs.add(c("1x1 s2 at 36x36", 2, 5, 36, 7, 1, 2, true));
+        cs.add(c("3x3 s2 at 28x28 (a tail of more than half a vector)", 2, 4, 28, 9, 3, 2, true));
+        cs.add(c("1x1 s2 at 28x28", 3, 6, 28, 5, 1, 2, false));
         cs.add(c("1x1 pixel", 7, 3, 1, 20, 3, 1, true));
         return cs.stream().map(Arguments::of);
     }
