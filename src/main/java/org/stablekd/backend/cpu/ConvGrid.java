@@ -104,9 +104,9 @@ final class ConvGrid {
 
     /**
      * Input grid planes {@code [0, c)} (plane stride pl) = channels of images [img0, img0+nb) of
-     * x (n, c, h, w) at element xOff, stride 1: the grid is h×w. tmp: scratch of h·w floats.
+     * x (n, c, h, w) at element xOff, stride 1: the grid is h×w.
      */
-    static void fillInput(MemorySegment x, long xOff, int c, int h, int w, int img0, int nb, float[] grid, int pl, float[] tmp) {
+    static void fillInput(MemorySegment x, long xOff, int c, int h, int w, int img0, int nb, float[] grid, int pl) {
         int ws = w + 1, hs = h + 1, hw = h * w;
         for (int ci = 0; ci < c; ci++) {
             int base = ci * pl;
@@ -126,14 +126,14 @@ final class ConvGrid {
 
     /**
      * Stride-2 input grid: plane (ph·c + ci), ph = 2·pr + pc < phases (4, or 1 for a 1×1 layer that
-     * reads only phase 0), holds x[b][ci][2y+pr][2x+pc] on the h/2 × w/2 grid. tmp: h·w floats.
+     * reads only phase 0), holds x[b][ci][2y+pr][2x+pc] on the h/2 × w/2 grid.
      */
     /**
      * Output-layout grid (origin 0) of channels [0, c) of images [img0, img0+nb) of dy (n, c, h, w),
      * zero at the garbage positions and past the last image up to {@code cpl}: the weight
      * gradient's left operand.
      */
-    static void fillOutput(MemorySegment dy, long dyOff, int c, int h, int w, int img0, int nb, float[] grid, int cpl, float[] tmp) {
+    static void fillOutput(MemorySegment dy, long dyOff, int c, int h, int w, int img0, int nb, float[] grid, int cpl) {
         int ws = w + 1, hs = h + 1, hw = h * w;
         for (int ci = 0; ci < c; ci++) {
             int base = ci * cpl;
@@ -153,10 +153,9 @@ final class ConvGrid {
     /**
      * y (n, m, h, w) images [img0, img0+nb) = the output grid's planes [0, m) (plane stride cpl),
      * plus bias[ch] when bias is not null, then max(0, ·) if relu (a ReLU fused into the copy out).
-     * tmp: h·w floats.
      */
     static void extract(float[] grid, int cpl, int m, int h, int w, int img0, int nb, float[] bias, boolean relu,
-                        MemorySegment y, long yOff, float[] tmp) {
+                        MemorySegment y, long yOff) {
         int ws = w + 1, hs = h + 1, hw = h * w;
         for (int b = 0; b < nb; b++) {
             for (int ch = 0; ch < m; ch++) {

@@ -74,8 +74,8 @@ final class GridConv {
         return (int) Math.max(1, Math.min(perThread, budget / perImage));
     }
 
-    private static void fillX(ConvGeometry g, MemorySegment x, long xOff, int img0, int nb, float[] grid, int pl, float[] tmp) {
-        if (g.strideH() == 1) ConvGrid.fillInput(x, xOff, g.c(), g.h(), g.w(), img0, nb, grid, pl, tmp);
+    private static void fillX(ConvGeometry g, MemorySegment x, long xOff, int img0, int nb, float[] grid, int pl) {
+        if (g.strideH() == 1) ConvGrid.fillInput(x, xOff, g.c(), g.h(), g.w(), img0, nb, grid, pl);
         else ConvGrid.fillPhases(x, xOff, g.c(), g.h(), g.w(), phases(g), img0, nb, grid, pl);
     }
 
@@ -126,10 +126,6 @@ final class GridConv {
         return ap;
     }
 
-    private static int tmpSize(ConvGeometry g) {
-        return Math.max(g.h() * g.w(), 4 * g.p() * g.q());
-    }
-
     // ---------------------------------------------------------------- forward
 
     /** y = conv(x, w) + bias, then max(0, ·) if relu (in the copy out of the output grid). */
@@ -154,24 +150,22 @@ final class GridConv {
             Parallel.forRange(n, 1, (i0, i1) -> {
                 ConvScratch ts = ConvScratch.get();
                 float[] xg = ts.buffer(X_GRID, (long) inPlanes * pl), cg = ts.buffer(OUT_GRID, (long) outPlanes * cpl);
-                float[] tmp = ts.buffer(TMP, tmpSize(g));
                 for (int b0 = i0; b0 < i1; b0 += nb) {
                     int m = Math.min(nb, i1 - b0);
-                    fillX(g, x, xOff, b0, m, xg, pl, tmp);
+                    fillX(g, x, xOff, b0, m, xg, pl);
                     GridGemm.multiply(k, rows, ap, 0, xg, base, 0, 0, ConvGrid.usedOutputs(m, hh, ww, tile), cg, 0, cpl);
-                    ConvGrid.extract(cg, cpl, k, hh, ww, b0, m, biasF, relu, y, yOff, tmp);
+                    ConvGrid.extract(cg, cpl, k, hh, ww, b0, m, biasF, relu, y, yOff);
                 }
             });
             return;
         }
         // fewer images than threads: one image at a time, its tiles split over the threads
         float[] xg = s.buffer(X_GRID, (long) inPlanes * pl), cg = s.buffer(OUT_GRID, (long) outPlanes * cpl);
-        float[] tmp = s.buffer(TMP, tmpSize(g));
         int tiles = ConvGrid.usedOutputs(1, hh, ww, tile) / tile;
         for (int img = 0; img < n; img++) {
-            fillX(g, x, xOff, img, 1, xg, pl, tmp);
+            fillX(g, x, xOff, img, 1, xg, pl);
             Parallel.forRange(tiles, 1, (u0, u1) -> GridGemm.multiply(k, rows, ap, 0, xg, base, 0, u0 * tile, u1 * tile, cg, 0, cpl));
-            ConvGrid.extract(cg, cpl, k, hh, ww, img, 1, biasF, relu, y, yOff, tmp);
+            ConvGrid.extract(cg, cpl, k, hh, ww, img, 1, biasF, relu, y, yOff);
         }
     }
 
@@ -229,7 +223,7 @@ final class GridConv {
 
     /** dx of images [b0, b0+m) from their DY grid dg (plane stride pl): one product per phase into cg, then out. */
     private static void inputGradientBlock(ConvGeometry g, int[] meta, float[] ap, int[] base, float[] dg, float[] cg, int cpl,
-                                           int b0, int m, MemorySegment dx, long dxOff, float[] tmp) {
+                                           int b0, int m, MemorySegment dx, long dxOff) {
         int c = g.c(), hh = g.p(), ww = g.q(), phases = phases(g), cPlanes = ConvGrid.roundUp(c, GridGemm.MR);
         int t1 = ConvGrid.usedOutputs(m, hh, ww, GridGemm.NR);
         for (int ph = 0; ph < phases; ph++) {
@@ -237,7 +231,7 @@ final class GridConv {
                     cg, ph * cPlanes * cpl, cpl);
         }
         if (g.strideH() == 2) ConvGrid.extractPhases(cg, cpl, cPlanes, c, hh, ww, phases, b0, m, dx, dxOff);
-        else ConvGrid.extract(cg, cpl, c, hh, ww, b0, m, null, false, dx, dxOff, tmp);
+        else ConvGrid.extract(cg, cpl, c, hh, ww, b0, m, null, false, dx, dxOff);
     }
 
     private static int inputGradientPlanes(ConvGeometry g) {
@@ -255,11 +249,10 @@ final class GridConv {
         Parallel.forRange(n, 1, (i0, i1) -> {
             ConvScratch ts = ConvScratch.get();
             float[] dg = ts.buffer(X_GRID, (long) k * pl), cg = ts.buffer(OUT_GRID, (long) outPlanes * cpl);
-            float[] tmp = ts.buffer(TMP, tmpSize(g));
             for (int b0 = i0; b0 < i1; b0 += nb) {
                 int m = Math.min(nb, i1 - b0);
-                ConvGrid.fillInput(dy, dyOff, k, hh, ww, b0, m, dg, pl, tmp);
-                inputGradientBlock(g, meta, ap, base, dg, cg, cpl, b0, m, dx, dxOff, tmp);
+                ConvGrid.fillInput(dy, dyOff, k, hh, ww, b0, m, dg, pl);
+                inputGradientBlock(g, meta, ap, base, dg, cg, cpl, b0, m, dx, dxOff);
             }
         });
     }
@@ -384,7 +377,7 @@ final class GridConv {
         Parallel.forChunks(chunks, chunk -> {
             int start = (int) ((long) n * chunk / chunks), end = (int) ((long) n * (chunk + 1) / chunks);
             ConvScratch ts = ConvScratch.get();
-            float[] dg = ts.buffer(DY_GRID, (long) k * pl), tmp = ts.buffer(TMP, tmpSize(g));
+            float[] dg = ts.buffer(DY_GRID, (long) k * pl);
             float[] cg = wantX ? ts.buffer(OUT_GRID, (long) outPlanes * cpl) : null;
             float[] xg = wantW ? ts.buffer(X_GRID, (long) inPlanes * pl) : null;
             float[] dyt = wPlanes > 0 ? ts.buffer(DY_T, (long) cpl * wPlanes) : null;
@@ -393,10 +386,10 @@ final class GridConv {
             if (wantW) Arrays.fill(partials, part, part + size, 0f);
             for (int b0 = start; b0 < end; b0 += nb) {
                 int m = Math.min(nb, end - b0);
-                ConvGrid.fillInput(dy, dyOff, k, hh, ww, b0, m, dg, pl, tmp);
-                if (wantX) inputGradientBlock(g, meta, ap, baseI, dg, cg, cpl, b0, m, dx, dxOff, tmp);
+                ConvGrid.fillInput(dy, dyOff, k, hh, ww, b0, m, dg, pl);
+                if (wantX) inputGradientBlock(g, meta, ap, baseI, dg, cg, cpl, b0, m, dx, dxOff);
                 if (wantW) {
-                    fillX(g, x, xOff, b0, m, xg, pl, tmp);
+                    fillX(g, x, xOff, b0, m, xg, pl);
                     weightGradientBlock(g, baseW, xg, dg, pl, m * ConvGrid.imageStride(hh, ww), dyt, partials, part, buf, ts.index);
                     if (dbias != null) addBiasSums(g, dy, dyOff, b0, m, partials, part + dwSize);
                 }

@@ -183,7 +183,7 @@ class GridConvTest {
             int pl = ConvGrid.inputPlane(nb, h, w, tile), ws = ConvGrid.rowStride(w), o = ConvGrid.origin(w);
             float[] grid = new float[c * pl];
             java.util.Arrays.fill(grid, Float.NaN);
-            ConvGrid.fillInput(x.segment(), x.offset(), c, h, w, 1, nb, grid, pl, new float[h * w]);
+            ConvGrid.fillInput(x.segment(), x.offset(), c, h, w, 1, nb, grid, pl);
             int data = 0;
             for (int ci = 0; ci < c; ci++) {
                 for (int e = 0; e < pl; e++) {
