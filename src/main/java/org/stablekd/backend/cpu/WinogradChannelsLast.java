@@ -56,7 +56,7 @@ final class WinogradChannelsLast {
     /** Most input and output channels where it runs at every batch size (wider: batch-1 inference only). */
     static final int NARROW = 32;
     // ConvScratch slots
-    private static final int XT = 41, V = 42, M = 43, YT = 44, ROWS = 45, U = 46, AP = 47, W_COPY = 48, TMP = 49, BIAS = 50;
+    private static final int XT = 41, V = 42, M = 43, YT = 44, ROWS = 45, U = 46, W_COPY = 48, TMP = 49, BIAS = 50;
 
     private WinogradChannelsLast() {}
 
@@ -100,16 +100,26 @@ final class WinogradChannelsLast {
      * Computed by WinogradConv's transform, so the floats are its floats.
      */
     private static void transformWeights(MemorySegment w, long wOff, int k, int c, boolean flip, float[] u, ConvScratch s) {
-        int mr = GridGemm.MR, ps = WinogradConv.positionStride(k, c);
         float[] wf = s.buffer(W_COPY, k * c * 9);
         MemorySegment.copy(w, ValueLayout.JAVA_FLOAT, wOff * Float.BYTES, wf, 0, k * c * 9);
-        float[] ap = s.buffer(AP, (long) POSITIONS * ps);
-        WinogradConv.transformWeights(wf, k, c, flip, ap);
-        for (int xi = 0; xi < POSITIONS; xi++)
-            for (int ci = 0; ci < c; ci++)
-                for (int kk = 0; kk < k; kk++)
-                    u[uAt(k, c, xi, kk) + ci * uBlock(k)] = ap[xi * ps + (kk / mr) * mr * c + ci * mr + kk % mr];
+        // straight into U's layout, output channels split over the threads (at least WEIGHTS_PER_THREAD
+        // weights each). Until 2026-12-06 this went through WinogradConv's panel layout and a reorder
+        // with two divisions per float, on the caller alone: 0.6 ms of each resnet20 step (JFR).
+        int kb = uBlock(k);
+        Parallel.forRange(k, Math.max(1, WEIGHTS_PER_THREAD / c), (k0, k1) -> {
+            double[] scratch = new double[WinogradConv.WEIGHT_SCRATCH], uu = new double[POSITIONS];
+            for (int kk = k0; kk < k1; kk++) {
+                int at = uAt(k, c, 0, kk), positionStride = c * kb;   // U_ξ[kk][0] = at + ξ·c·kb
+                for (int ci = 0; ci < c; ci++) {
+                    WinogradConv.transformWeight(wf, k, c, flip, kk, ci, scratch, uu);
+                    for (int xi = 0, d = at + ci * kb; xi < POSITIONS; xi++, d += positionStride) u[d] = (float) uu[xi];
+                }
+            }
+        });
     }
+
+    /** Fewest weights a thread transforms (fewer: a pool hand-off costs more than it saves; 16×16 is about 10 µs). */
+    private static final int WEIGHTS_PER_THREAD = 512;
 
     /**
      * Output channels per block of U: 64 where k is a multiple of 64, else all of k. U is

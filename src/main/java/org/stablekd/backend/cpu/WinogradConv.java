@@ -150,7 +150,7 @@ final class WinogradConv {
     /** transformWeights for output channels [k0, k1) (k1 may pass k: the panels' zero rows). */
     private static void transformPanels(float[] w, int k, int c, boolean flip, float[] ap, int k0, int k1) {
         int mr = GridGemm.MR, ps = positionStride(k, c);
-        double[] g = new double[9], gg = new double[18], uu = new double[POSITIONS];
+        double[] scratch = new double[WEIGHT_SCRATCH], uu = new double[POSITIONS];
         for (int kk = k0; kk < k1; kk++) {
             for (int ci = 0; ci < c; ci++) {
                 int at = (kk / mr) * mr * c + ci * mr + kk % mr;
@@ -158,14 +158,25 @@ final class WinogradConv {
                     for (int xi = 0; xi < POSITIONS; xi++) ap[xi * ps + at] = 0f;
                     continue;
                 }
-                for (int i = 0; i < 3; i++)
-                    for (int j = 0; j < 3; j++)
-                        g[i * 3 + j] = flip ? w[((ci * k + kk) * 3 + 2 - i) * 3 + 2 - j] : w[((kk * c + ci) * 3 + i) * 3 + j];
-                for (int j = 0; j < 3; j++) weightColumn(g[j], g[3 + j], g[6 + j], gg, j, 3);   // G g: (6, 3)
-                for (int i = 0; i < ALPHA; i++) weightColumn(gg[i * 3], gg[i * 3 + 1], gg[i * 3 + 2], uu, i * ALPHA, 1);
+                transformWeight(w, k, c, flip, kk, ci, scratch, uu);
                 for (int xi = 0; xi < POSITIONS; xi++) ap[xi * ps + at] = (float) uu[xi];
             }
         }
+    }
+
+    /** Doubles of scratch {@link #transformWeight} needs: the 3×3 weight and G g (6, 3). */
+    static final int WEIGHT_SCRATCH = 9 + 18;
+
+    /**
+     * uu[6i + j] = (G w[kk][ci] Gᵀ)[i][j] in double (the caller rounds to float); w (k, c, 3, 3), or
+     * with flip the input gradient's w'[kk][ci] = w[ci][kk] rotated by 180° (w then (c, k, 3, 3)).
+     */
+    static void transformWeight(float[] w, int k, int c, boolean flip, int kk, int ci, double[] scratch, double[] uu) {
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                scratch[i * 3 + j] = flip ? w[((ci * k + kk) * 3 + 2 - i) * 3 + 2 - j] : w[((kk * c + ci) * 3 + i) * 3 + j];
+        for (int j = 0; j < 3; j++) weightColumn(scratch[j], scratch[3 + j], scratch[6 + j], scratch, 9 + j, 3);   // G g: (6, 3)
+        for (int i = 0; i < ALPHA; i++) weightColumn(scratch[9 + i * 3], scratch[9 + i * 3 + 1], scratch[9 + i * 3 + 2], uu, i * ALPHA, 1);
     }
 
     /** out[at + e·stride] = (G (g0, g1, g2))[e], e < 6 (products with the reciprocals: no divisions in the loop). */
