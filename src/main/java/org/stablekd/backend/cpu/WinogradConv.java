@@ -21,9 +21,10 @@ import org.stablekd.backend.WeightCache;
  * 36·16/(16·9) = 4× fewer multiplies than the direct convolution, on the same register-blocked
  * kernel as the grid path ({@link GridGemm}, 8 channels × 3 vectors of tiles).
  *
- * <p>Organization: the tile rows of the whole batch (4 output rows of one image each) are cut
- * into blocks of a whole number of GridGemm tiles (48 tiles) with about {@link #V_FLOATS} floats
- * of V, which stays in L2, and the blocks are split into one contiguous range per thread. Per
+ * <p>Organization: the tile rows of the whole batch (4 output rows of one image each) are split
+ * into one contiguous range per thread, and each range is cut into blocks of a whole number of
+ * GridGemm tiles (48 tiles) with about {@link #V_FLOATS} floats of V, which stays in L2; a range's
+ * last block may be shorter, padded to whole vectors ({@link GridGemm#TAIL}). Per
  * block and input channel: the block's images are copied into zero-padded planes, the 6×6
  * patches of 16 tiles are transposed into an L1 buffer by scalar moves and transformed into
  * V (36, c, tiles). Then per 8 output channels the 36 products fill M (36, 8, tiles), and the
@@ -273,9 +274,13 @@ final class WinogradConv {
         int xs = p.vStride(), ms = p.mStride();
         for (int xi = 0; xi < POSITIONS; xi++)
             for (int ci = 0; ci < c; ci++) base[xi * c + ci] = xi * xs + ci * ntp;
-        int tileRows = g.n() * p.th(), blocks = Sgemm.ceilDiv(tileRows, p.rowsPerBlock());
-        Parallel.forRange(blocks, 1, (blk0, blk1) -> {
-            int r0 = blk0 * p.rowsPerBlock(), r1 = Math.min(tileRows, blk1 * p.rowsPerBlock());   // whole blocks per thread
+        int tileRows = g.n() * p.th();
+        // one range of tile rows per thread, cut into blocks from its start: a range's last block is
+        // shorter, its tiles padded to GridGemm.TAIL (one vector) instead of a whole GridGemm tile, so
+        // both threads multiply about the same tiles. Until 2026-12-06 whole blocks were split over the
+        // threads: 64→64 at 8×8, batch 64, had blocks of 48 tiles and a last of 16 padded to 48, one
+        // thread 144 tiles of products and the other 144 with 32 of them padding.
+        Parallel.forRange(tileRows, 1, (r0, r1) -> {
             ConvScratch ts = ConvScratch.get();
             float[] padded = ts.buffer(PADDED, (long) p.imagesPerBlock() * p.hp() * p.wp());
             int[] patchAt = ts.ints(PATCH_AT, p.rowsPerBlock() * p.tw());
@@ -284,12 +289,12 @@ final class WinogradConv {
             float[] out = ts.buffer(OUT, (long) GridGemm.MR * p.outPlane());
             float[] tmp = ts.buffer(TMP, POSITIONS * VL);
             for (int b0 = r0; b0 < r1; b0 += p.rowsPerBlock()) {
-                int rows = Math.min(p.rowsPerBlock(), r1 - b0), nt = rows * p.tw();
-                inputTransform(p, x, xOff, b0, rows, padded, patchAt, v, tmp);
+                int rows = Math.min(p.rowsPerBlock(), r1 - b0), nt = rows * p.tw(), tiles = ConvGrid.roundUp(nt, GridGemm.TAIL);
+                inputTransform(p, x, xOff, b0, rows, 0, c, tiles, padded, patchAt, v, tmp);
                 for (int k0 = 0; k0 < g.k(); k0 += GridGemm.MR) {
                     int ps = positionStride(g.k(), c);
                     for (int xi = 0; xi < POSITIONS; xi++) {
-                        GridGemm.multiply(GridGemm.MR, c, ap, xi * ps + k0 * c, v, base, xi * c, 0, ntp,
+                        GridGemm.multiply(GridGemm.MR, c, ap, xi * ps + k0 * c, v, base, xi * c, 0, tiles,
                                 m, xi * ms, ntp);
                     }
                     int kr = Math.min(GridGemm.MR, g.k() - k0);
@@ -308,13 +313,16 @@ final class WinogradConv {
      * time, the patches are transposed into tmp (36, VL) by scalar moves (L1-resident: measured
      * faster than vector gathers) and transformed into v.
      */
-    private static void inputTransform(Plan p, MemorySegment x, long xOff, int b0, int rows, float[] padded,
-                                       int[] patchAt, float[] v, float[] tmp) {
-        inputTransform(p, x, xOff, b0, rows, 0, p.g().c(), padded, patchAt, v, tmp);
+    static void inputTransform(Plan p, MemorySegment x, long xOff, int b0, int rows, int c0, int c1, float[] padded,
+                               int[] patchAt, float[] v, float[] tmp) {
+        inputTransform(p, x, xOff, b0, rows, c0, c1, p.tilesPadded(), padded, patchAt, v, tmp);
     }
 
-    /** The input transform of input channels [c0, c1) only (each channel's V rows are its own: threads may split c). */
-    static void inputTransform(Plan p, MemorySegment x, long xOff, int b0, int rows, int c0, int c1, float[] padded,
+    /**
+     * The input transform of input channels [c0, c1) only (each channel's V rows are its own: threads
+     * may split c), V's tiles from rows·tw to tiles (a multiple of VL) zero.
+     */
+    static void inputTransform(Plan p, MemorySegment x, long xOff, int b0, int rows, int c0, int c1, int tiles, float[] padded,
                                int[] patchAt, float[] v, float[] tmp) {
         ConvGeometry g = p.g();
         int c = g.c(), h = g.h(), w = g.w(), wp = p.wp(), hp = p.hp(), hw = h * w, tw = p.tw(), ntp = p.tilesPadded(), nt = rows * tw;
@@ -330,7 +338,7 @@ final class WinogradConv {
             for (int img = img0; img < img1; img++) {
                 padPlane(x, xOff + ((long) img * c + ci) * hw, h, w, tail, padded, ((img - img0) * hp + 1) * wp + 1, wp);
             }
-            for (int t = 0; t < ntp; t += VL) {
+            for (int t = 0; t < tiles; t += VL) {
                 int at = ci * ntp + t;
                 if (t >= nt) {   // lanes of no tile: zero, so the products stay finite
                     FloatVector z = FloatVector.zero(SPECIES);
