@@ -105,15 +105,12 @@ final class WinogradChannelsLast {
         // straight into U's layout, output channels split over the threads (at least WEIGHTS_PER_THREAD
         // weights each). Until 2026-12-06 this went through WinogradConv's panel layout and a reorder
         // with two divisions per float, on the caller alone: 0.6 ms of each resnet20 step (JFR).
-        int kb = uBlock(k);
-        Parallel.forRange(k, Math.max(1, WEIGHTS_PER_THREAD / c), (k0, k1) -> {
-            double[] scratch = new double[WinogradConv.WEIGHT_SCRATCH], uu = new double[POSITIONS];
-            for (int kk = k0; kk < k1; kk++) {
-                int at = uAt(k, c, 0, kk), positionStride = c * kb;   // U_ξ[kk][0] = at + ξ·c·kb
-                for (int ci = 0; ci < c; ci++) {
-                    WinogradConv.transformWeight(wf, k, c, flip, kk, ci, scratch, uu);
-                    for (int xi = 0, d = at + ci * kb; xi < POSITIONS; xi++, d += positionStride) u[d] = (float) uu[xi];
-                }
+        int kb = uBlock(k), lanes = WinogradWeightTransform.LANES;   // k and kb are multiples of 16, so of lanes
+        Parallel.forRange(k / lanes, Math.max(1, WEIGHTS_PER_THREAD / (c * lanes)), (g0, g1) -> {
+            double[] scratch = new double[WinogradWeightTransform.SCRATCH];
+            for (int kk = g0 * lanes; kk < g1 * lanes; kk += lanes) {
+                int at = uAt(k, c, 0, kk);   // U_ξ[kk][ci] at at + ξ·c·kb + ci·kb, the lanes' channels next to it
+                for (int ci = 0; ci < c; ci++) WinogradWeightTransform.lanes(wf, k, c, flip, kk, ci, scratch, u, at + ci * kb, c * kb);
             }
         });
     }

@@ -139,7 +139,7 @@ final class WinogradConv {
     /**
      * ap = U packed for GridGemm, position by position: U_ξ (k, c) at ξ·positionStride(k, c) (MR-tall
      * panels, see {@link GridGemm#pack}), with U[ξ = 6i + j][kk][ci] = (G w[kk][ci] Gᵀ)[i][j],
-     * computed in double and written straight into the panels. w is (k, c, 3, 3), or with flip the
+     * computed in double ({@link WinogradWeightTransform}) and written straight into the panels. w is (k, c, 3, 3), or with flip the
      * input gradient's weights: w'[kk][ci] = w[ci][kk] rotated by 180°. Panels are split over the
      * threads (each writes its own; the values do not depend on the split).
      */
@@ -148,47 +148,15 @@ final class WinogradConv {
         Parallel.forRange(panels, 2, (p0, p1) -> transformPanels(w, k, c, flip, ap, p0 * mr, p1 * mr));
     }
 
-    /** transformWeights for output channels [k0, k1) (k1 may pass k: the panels' zero rows). */
+    /** transformWeights for output channels [k0, k1) (k1 may pass k: the panels' zero rows), {@link WinogradWeightTransform#LANES} at a time. */
     private static void transformPanels(float[] w, int k, int c, boolean flip, float[] ap, int k0, int k1) {
         int mr = GridGemm.MR, ps = positionStride(k, c);
-        double[] scratch = new double[WEIGHT_SCRATCH], uu = new double[POSITIONS];
-        for (int kk = k0; kk < k1; kk++) {
+        double[] scratch = new double[WinogradWeightTransform.SCRATCH];
+        for (int kk = k0; kk < k1; kk += WinogradWeightTransform.LANES) {
             for (int ci = 0; ci < c; ci++) {
-                int at = (kk / mr) * mr * c + ci * mr + kk % mr;
-                if (kk >= k) {   // the panels' padding rows
-                    for (int xi = 0; xi < POSITIONS; xi++) ap[xi * ps + at] = 0f;
-                    continue;
-                }
-                transformWeight(w, k, c, flip, kk, ci, scratch, uu);
-                for (int xi = 0; xi < POSITIONS; xi++) ap[xi * ps + at] = (float) uu[xi];
+                WinogradWeightTransform.lanes(w, k, c, flip, kk, ci, scratch, ap, (kk / mr) * mr * c + ci * mr + kk % mr, ps);
             }
         }
-    }
-
-    /** Doubles of scratch {@link #transformWeight} needs: the 3×3 weight and G g (6, 3). */
-    static final int WEIGHT_SCRATCH = 9 + 18;
-
-    /**
-     * uu[6i + j] = (G w[kk][ci] Gᵀ)[i][j] in double (the caller rounds to float); w (k, c, 3, 3), or
-     * with flip the input gradient's w'[kk][ci] = w[ci][kk] rotated by 180° (w then (c, k, 3, 3)).
-     */
-    static void transformWeight(float[] w, int k, int c, boolean flip, int kk, int ci, double[] scratch, double[] uu) {
-        for (int i = 0; i < 3; i++)
-            for (int j = 0; j < 3; j++)
-                scratch[i * 3 + j] = flip ? w[((ci * k + kk) * 3 + 2 - i) * 3 + 2 - j] : w[((kk * c + ci) * 3 + i) * 3 + j];
-        for (int j = 0; j < 3; j++) weightColumn(scratch[j], scratch[3 + j], scratch[6 + j], scratch, 9 + j, 3);   // G g: (6, 3)
-        for (int i = 0; i < ALPHA; i++) weightColumn(scratch[9 + i * 3], scratch[9 + i * 3 + 1], scratch[9 + i * 3 + 2], uu, i * ALPHA, 1);
-    }
-
-    /** out[at + e·stride] = (G (g0, g1, g2))[e], e < 6 (products with the reciprocals: no divisions in the loop). */
-    private static void weightColumn(double g0, double g1, double g2, double[] out, int at, int stride) {
-        double sum = g0 + g2, a = g0 * (1.0 / 24) + g2 * (1.0 / 6), b = g1 * (1.0 / 12);
-        out[at] = g0 * 0.25;
-        out[at + stride] = -(sum + g1) * (1.0 / 6);
-        out[at + 2 * stride] = -(sum - g1) * (1.0 / 6);
-        out[at + 3 * stride] = a + b;
-        out[at + 4 * stride] = a - b;
-        out[at + 5 * stride] = g2;
     }
 
     /** The forward's transformed weights: once per weight tensor under an inference WeightCache, else per call. */

@@ -325,7 +325,7 @@ final class WinogradWeightGrad {
         }
     }
 
-    /** out[oAt + a·oStride] = (Gᵀ u)[a], a < 3, for u[e] = in[iAt + e·iStride], e < 6 (G as in WinogradConv.weightColumn). */
+    /** out[oAt + a·oStride] = (Gᵀ u)[a], a < 3, for u[e] = in[iAt + e·iStride], e < 6 (G as in WinogradWeightTransform). */
     private static void transposedWeightColumn(double[] in, int iAt, int iStride, double[] out, int oAt, int oStride) {
         double u0 = in[iAt], u1 = in[iAt + iStride], u2 = in[iAt + 2 * iStride], u3 = in[iAt + 3 * iStride],
                 u4 = in[iAt + 4 * iStride], u5 = in[iAt + 5 * iStride];
