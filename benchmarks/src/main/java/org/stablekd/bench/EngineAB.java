@@ -11,7 +11,15 @@ import java.util.Arrays;
  * between them, with the host's phases (±20 % within minutes on these shared 2-vCPU machines)
  * falling on both alike. Fresh JVMs one after the other moved by ±5–15 % between runs of one
  * engine (2026-12-06); two runs of this comparison, resnet20 at 60976e0 against da4c0d1, gave
- * −7.8 % and −7.7 % for the median.
+ * −7.8 % and −7.7 % for the median, but in a noisier hour two runs of another pair gave −4.6 %
+ * and −1.8 %: repeat a run before trusting a difference of a few per cent.
+ *
+ * <p>Caveat: both builds share the JDK's vector classes and the JIT's profiles of them. A build
+ * that brings a vector type or shape the other does not use into play can change how the shared
+ * vector code compiles for both (a 256-bit float vector in a weight transform left a product
+ * kernel out of line, 14 % on the step, 2026-12-06), and for such a change this comparison and
+ * a switch between the two code paths inside one build disagreed (double vectors in the weight
+ * transform: −5.9 % here, −0.5 % with the switch): confirm such changes with a switch.
  *
  * <p>Each build gets its own class loader over the benchmarks jar (this one's engine, "new"),
  * the other with a build's classes in front of it ("old": a {@code target/classes} of another
