@@ -97,7 +97,7 @@ final class WinogradChannelsLast {
      * u[uAt(k, c, ξ, kk) + ci·uBlock(k)] = U_ξ[kk][ci] = (G w[kk][ci] Gᵀ)[ξ], output channels
      * contiguous within a block (see {@link #uBlock}); with flip,
      * the input gradient's weights (w is then (c, k, 3, 3): see WinogradConv.transformWeights).
-     * Computed by WinogradConv's transform, so the floats are its floats.
+     * Computed by WinogradWeightTransform, as WinogradConv's are, so the floats are its floats.
      */
     private static void transformWeights(MemorySegment w, long wOff, int k, int c, boolean flip, float[] u, ConvScratch s) {
         float[] wf = s.buffer(W_COPY, k * c * 9);
@@ -115,7 +115,7 @@ final class WinogradChannelsLast {
         });
     }
 
-    /** Fewest weights a thread transforms (fewer: a pool hand-off costs more than it saves; 16×16 is about 10 µs). */
+    /** Fewest weights a thread transforms (fewer: a pool hand-off costs more than it saves; 16×16 take about 5 µs). */
     private static final int WEIGHTS_PER_THREAD = 512;
 
     /**
