@@ -28,8 +28,9 @@ import org.stablekd.backend.ConvGeometry;
  * rows: dy is turned channels-last once for both gradients.
  *
  * <p>Threads and determinism: the batch is cut into groups of up to {@value #GROUP} images (more
- * past 64 images), a group per work item, each with its own dU (one in-order sum over its images'
- * tiles); the groups' dU are then added in group order. The grouping depends on the shape only,
+ * past 64 images, and more where the groups' partial dU would pass {@link #PARTIAL_FLOATS}), a
+ * group per work item, each with its own dU (one in-order sum over its images' tiles); the
+ * groups' dU are then added in group order. The grouping depends on the shape only,
  * so the bits do not depend on the thread count (Note [Determinism]).
  *
  * <p>Accuracy: the same products and transforms as WinogradWeightGrad, summed in a different
@@ -77,10 +78,38 @@ final class WinogradWeightGradBands {
             int th = Sgemm.ceilDiv(g.h(), TILE), tw = Sgemm.ceilDiv(g.w(), TILE), perImage = th * tw;
             int bandTiles = Math.clamp(BAND_FLOATS / (POSITIONS * (g.c() + g.k())), 32, 64);
             int group = groupImages(g.n());
-            if (perImage >= bandTiles) return new Plan(th, tw, Math.max(1, Math.min(th, bandTiles / tw)), 1, group);
+            if (perImage >= bandTiles) return new Plan(th, tw, Math.max(1, Math.min(th, bandTiles / tw)), 1, withinPartialBudget(g, group, 1));
             int images = bandTiles / perImage;
-            return new Plan(th, tw, th, images, images * Sgemm.ceilDiv(group, images));
+            return new Plan(th, tw, th, images, withinPartialBudget(g, images * Sgemm.ceilDiv(group, images), images));
         }
+    }
+
+    /**
+     * Most floats of partial dU in all groups together (1 MiB), above which groups are made larger,
+     * down to {@link #FEWEST_GROUPS}: a partial is 36·(k·c + 16) floats whatever the group's size,
+     * so small images made many large partials (64→64 at 8×8, batch 64: 8 groups of 590 KB, 4.7 MB
+     * written and read back for the sum of 2.4 MFLOP of products per group).
+     */
+    static final int PARTIAL_FLOATS = 256 * 1024;
+    /** Fewest groups the partials' budget leaves (so that 4 threads still each get a group). */
+    static final int FEWEST_GROUPS = 4;
+
+    /**
+     * group (images, a whole number of bands of imagesPerBand), made larger where the groups'
+     * partial dU together pass {@link #PARTIAL_FLOATS}: the largest power of two of groups within
+     * it, at least {@link #FEWEST_GROUPS}. Shape only. Measured on resnet20's step (2-vCPU Zen 4,
+     * 2026-12-06, switching rules every two steps in one JVM): −0.6 % median; with 2 groups at
+     * least, −1.4 % and −2.8 %, not kept (machines of 4+ threads would leave threads idle).
+     */
+    private static int withinPartialBudget(ConvGeometry g, int group, int imagesPerBand) {
+        int n = g.n(), groups = Sgemm.ceilDiv(n, group), most = Math.max(FEWEST_GROUPS, PARTIAL_FLOATS / (POSITIONS * duStride(g)));
+        if (groups <= most) return group;
+        return imagesPerBand * Sgemm.ceilDiv(Sgemm.ceilDiv(n, Integer.highestOneBit(most)), imagesPerBand);
+    }
+
+    /** Groups (partial dU) of a call: shape only (tests). */
+    static int groups(ConvGeometry g) {
+        return Sgemm.ceilDiv(g.n(), Plan.of(g).group());
     }
 
     /**

@@ -36,7 +36,9 @@ class WinogradWeightGradBandsTest {
             "2, 32, 5, 6, 48",        // pixels not in whole vectors of 16
             "7, 16, 1, 1, 16",        // a 1×1 image: all padding but the centre
             "1, 64, 64, 64, 16",      // one image of many bands
-            "100, 32, 8, 8, 16"})     // past 64 images: groups of 8 (bands of 8 images), a last one of 4
+            "100, 32, 8, 8, 16",      // past 64 images: groups of 8 (bands of 8 images), a last one of 4
+            "64, 64, 8, 8, 64",       // resnet20's third stage: partials past the budget, 4 groups of 16 images
+            "20, 32, 16, 16, 32"})    // past the budget: 4 groups of 6, 6, 6 and 2 images
     void matchesRefWithinTheBound(int n, int c, int h, int w, int k) {
         assumeTrue(GridGemm.VL == 16, "runs on AVX-512 only");
         ConvGeometry g = ConvGeometry.of(n, c, h, w, k, 3, 3, 1, 1, 1, 1, 1);
@@ -156,6 +158,21 @@ class WinogradWeightGradBandsTest {
         int[][] expect = {{1, 1}, {4, 1}, {15, 1}, {16, 2}, {31, 3}, {32, 4}, {64, 4}, {65, 5}, {256, 16}};
         for (int[] e : expect) {
             org.junit.jupiter.api.Assertions.assertEquals(e[1], WinogradWeightGradBands.groupImages(e[0]), "images per group at n = " + e[0]);
+        }
+    }
+
+    /** Large partial dU (small images, many channels) make fewer, larger groups: never fewer than 4. */
+    @Test
+    void partialsWithinTheirBudget() {
+        int[][] expect = {   // n, c, h, k, groups
+                {64, 16, 32, 16, 16},   // 16 partials of 39 KB: within the budget
+                {64, 32, 16, 32, 4},    // 16 of 150 KB → 4
+                {64, 64, 8, 64, 4},     // 8 of 590 KB → 4 (the fewest)
+                {20, 32, 16, 32, 4},    // 10 of 150 KB → 4
+                {6, 64, 8, 64, 1}};     // one group: nothing to make larger
+        for (int[] e : expect) {
+            ConvGeometry g = ConvGeometry.of(e[0], e[1], e[2], e[2], e[3], 3, 3, 1, 1, 1, 1, 1);
+            org.junit.jupiter.api.Assertions.assertEquals(e[4], WinogradWeightGradBands.groups(g), "groups of " + g);
         }
     }
 
