@@ -125,32 +125,6 @@ final class ConvGrid {
     }
 
     /**
-     * Stride-2 input grid: plane (ph·c + ci), ph = 2·pr + pc < phases (4, or 1 for a 1×1 layer that
-     * reads only phase 0), holds x[b][ci][2y+pr][2x+pc] on the h/2 × w/2 grid.
-     */
-    /**
-     * Output-layout grid (origin 0) of channels [0, c) of images [img0, img0+nb) of dy (n, c, h, w),
-     * zero at the garbage positions and past the last image up to {@code cpl}: the weight
-     * gradient's left operand.
-     */
-    static void fillOutput(MemorySegment dy, long dyOff, int c, int h, int w, int img0, int nb, float[] grid, int cpl) {
-        int ws = w + 1, hs = h + 1, hw = h * w;
-        for (int ci = 0; ci < c; ci++) {
-            int base = ci * cpl;
-            for (int b = 0; b < nb; b++) {
-                long src = dyOff + ((long) (img0 + b) * c + ci) * hw;
-                int row = base + b * hs * ws;
-                for (int y = 0; y < h; y++, row += ws, src += w) {
-                    copyRow(dy, src, grid, row, w);
-                    grid[row + w] = 0f;
-                }
-                Arrays.fill(grid, row, row + ws, 0f);
-            }
-            Arrays.fill(grid, base + nb * hs * ws, base + cpl, 0f);
-        }
-    }
-
-    /**
      * y (n, m, h, w) images [img0, img0+nb) = the output grid's planes [0, m) (plane stride cpl),
      * plus bias[ch] when bias is not null, then max(0, ·) if relu (a ReLU fused into the copy out).
      */
