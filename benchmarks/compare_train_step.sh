@@ -15,7 +15,7 @@
 # drifts); each cell is then the median over rounds of the per-round medians (PyTorch 2.13's cell:
 # per round the best variant, then the median over rounds). Raw output, committed as the evidence
 # behind results/cpu.md: benchmarks/results/raw/train-step-<time>/ (machine.txt, the JMH JSON and
-# the PyTorch CSVs of each round, table.md).
+# the PyTorch CSVs of each round, host.txt with HostProbe's line before each round, table.md).
 # Needs Java 25 (scripts/java25.sh), Maven; python3 with torch 2.13 (one line to install:
 # python3 -m pip install torch==2.13.0+cpu); /usr/bin/python3 with Debian's torch for the extra column.
 set -euo pipefail
@@ -57,6 +57,9 @@ mkdir -p "$out"
 machine_header "$out" "MODELS=$models INPUTS=$inputs ROUNDS=$rounds THREADS=$threads BATCH=$batch JMH_OPTS=\"$jmh_opts\" VARIANTS=$variants benchmarks/compare_train_step.sh" \
   "anchor: $("$anchor" -c 'import torch; print("torch", torch.__version__)'); extra: ${extra:+$("$extra" -c 'import torch; print("torch", torch.__version__)')}"
 for r in $(seq "$rounds"); do
+  # what the host gives right now (effective last-level cache, bandwidth, core sharing): see HostProbe
+  # shellcheck disable=SC2086
+  echo "round $r: $("$JAVA" $STABLEKD_JVM_FLAGS -cp "$here/target/benchmarks.jar" org.stablekd.bench.HostProbe 2>/dev/null)" | tee -a "$out/host.txt" >&2
   echo "== round $r/$rounds: stablekd (JMH TrainStepBench, $threads threads)" >&2
   # shellcheck disable=SC2086
   "$JAVA" $STABLEKD_JVM_FLAGS -jar "$here/target/benchmarks.jar" TrainStepBench $jmh_opts \

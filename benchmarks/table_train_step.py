@@ -62,6 +62,11 @@ def main(out):
             e = statistics.median(extra.get(key, [nan]))
             line += f" {e:.1f} | {o / e:.2f}× |"
         print(line)
+    host = os.path.join(out, "host.txt")
+    if os.path.exists(host):   # HostProbe before each round: the host's state behind the drift
+        print()
+        for line in open(host):
+            print(f"- {line.strip()}")
 
 
 if __name__ == "__main__":
