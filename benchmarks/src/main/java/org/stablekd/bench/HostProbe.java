@@ -14,11 +14,13 @@ import jdk.incubator.vector.VectorSpecies;
  * at once, the round trip of a cache line between two threads, and the AVX-512 FMA rate of one
  * thread alone and of two at once (two at half rate would mean the two vCPUs share one core).
  *
- * <p>Why: the 2-thread training step drifts by up to 30 % between minutes while one thread's step
- * does not (PoolVsCaller). Probed 2026-12-06 on the 2-vCPU Zen 4: the cores were separate
- * (full FMA rate each, ~60 ns round trip) and the chase jumped between 4 and 8 MiB although lscpu
- * reports a 32 MiB L3, so stage 1's 4 MiB activations at batch 64 stream from DRAM, whose
- * bandwidth other tenants share. compare_train_step.sh runs this before each round.
+ * <p>Why: the 2-thread training step drifts by up to a third between minutes, more than one
+ * thread's step (PoolVsCaller). Probed 2026-12-06 on the 2-vCPU Zen 4 (results/cpu.md, 15:50): the
+ * cores were always separate (full FMA rate each, 54–91 ns round trip), but the chase over 8 MiB
+ * took anywhere from 17 to 145 ns per load from one second to the next although lscpu reports a
+ * 32 MiB L3: other tenants take most of it, and stage 1's 4 MiB activations at batch 64 often come
+ * from DRAM. A snapshot did not predict a slow 10-second window, though: the host changes faster.
+ * compare_train_step.sh runs this before each round.
  * <pre>
  *   java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar org.stablekd.bench.HostProbe
  * </pre>

@@ -9,7 +9,8 @@ import org.stablekd.backend.cpu.Parallel;
  * JVM, with the medians printed per window of time. The caller's step uses one core and shares
  * nothing, so the windows show how much of the host's drift hits the threads' cooperation
  * rather than the arithmetic. Measured 2026-12-06 (resnet20, batch 64, 2 vCPUs): the pool's
- * median ran 72–93 ms across 15-second windows while the caller's stayed at 134–147.
+ * median ran 72–93 ms across 15-second windows while the caller's stayed at 134–147; in a later
+ * run (10-second windows, with {@code probe}) 72.8–97.2 against 136.2–169.3.
  * <pre>
  *   java --add-modules jdk.incubator.vector -XX:+UseParallelGC -cp benchmarks/target/benchmarks.jar \
  *        org.stablekd.bench.PoolVsCaller [model=resnet20] [seconds=150] [window seconds=15] [input=3x32x32] [batch=64] [probe]
