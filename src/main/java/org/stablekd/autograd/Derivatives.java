@@ -3,6 +3,7 @@ package org.stablekd.autograd;
 import org.stablekd.backend.ConvGeometry;
 import org.stablekd.backend.Op;
 import org.stablekd.backend.PoolGeometry;
+import org.stablekd.backend.ResidualBlockTraining;
 import org.stablekd.ops.Attrs;
 import org.stablekd.ops.Conv;
 import org.stablekd.ops.Dense;
@@ -39,6 +40,14 @@ final class Derivatives {
                 Tensor plus = Conv.addsToInputGradient(geo, g, pending[0], n.needs(0), n.needs(1) || n.needs(2)) ? pending[0] : null;
                 if (plus != null) pending[0] = null;
                 yield Conv.grads(geo, n.input(0), g, n.input(1), n.needs(0), n.needs(1), n.needs(2), plus);
+            }
+            // identity residual blocks in training, one node: the backend's backward through its own saved activations
+            case RESIDUAL_CHAIN -> {
+                boolean[] wanted = new boolean[n.inputCount()];
+                for (int i = 0; i < wanted.length; i++) wanted[i] = n.needs(i);
+                Tensor[] saved = new Tensor[((Attrs.ResidualChain) n.attrs()).blocks().length * ResidualBlockTraining.SAVED];
+                for (int i = 0; i < saved.length; i++) saved[i] = n.saved(i);
+                yield Conv.residualChainGrads((Attrs.ResidualChain) n.attrs(), g, saved, wanted);
             }
             // y = x·wᵀ + b:  dx = g·w,  dw = gᵀ·x,  db = Σ_rows g
             case LINEAR -> Dense.grads(n.input(0), n.input(1), g, n.needs(0), n.needs(1), n.needs(2));

@@ -50,6 +50,33 @@ public interface ConvKernels {
     }
 
     /**
+     * y (n,c,h,w) = a run of identity residual blocks ({@link ResidualBlockTraining}) applied to x
+     * (n,c,h,w) in training, every conv g (3×3, stride 1, pad 1, k = c): batch statistics, the
+     * running statistics updated. saved holds {@link ResidualBlockTraining#SAVED} tensors per
+     * block, each allocated by the caller: indices 0, 1, 5, 6, 9 (n,h,w,c) activations, 2, 3, 7, 8
+     * (c) statistics, 4 (2c); what they hold is the backend's own (only its backward reads them).
+     * Called only where {@link #chainsResidualBlocksInTraining} is true.
+     */
+    default void residualChainTrain(ConvGeometry g, Tensor x, ResidualBlockTraining[] blocks, double eps, Tensor[] saved, Tensor y) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not chain residual blocks in training");
+    }
+
+    /**
+     * The gradients of {@link #residualChainTrain} for dy (n,c,h,w): dx (null where not wanted)
+     * and, per block, {@link ResidualBlockTraining#GRADS} gradients in grads (dw1, dγ1, dβ1, dw2,
+     * dγ2, dβ2; all allocated by the caller).
+     */
+    default void residualChainTrainBackward(ConvGeometry g, Tensor dy, ResidualBlockTraining[] blocks, Tensor[] saved, Tensor dx,
+                                            Tensor[] grads) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not chain residual blocks in training");
+    }
+
+    /** Whether {@link #residualChainTrain} runs layers of geometry g (else the frontend runs the blocks op by op). */
+    default boolean chainsResidualBlocksInTraining(ConvGeometry g) {
+        return false;
+    }
+
+    /**
      * y (n,k,p,q) = a MobileNetV2 inverted-residual block of x (n,c,h,w) at inference:
      * conv1×1(relu(depthwise3×3(relu(conv1×1(x, w1) + b1), wd, stride) + bd), w2) + b2, plus x
      * if {@code g.residual()}. Weights (m,c,1,1), (m,1,3,3), (k,m,1,1); biases present. Called

@@ -11,6 +11,7 @@ public enum Op {
     // convolution and dense layers
     CONV2D,
     LINEAR,
+    RESIDUAL_CHAIN, // identity residual blocks in training (conv, BN, ReLU, conv, BN, add, ReLU each) as one op where fused
     // normalization: training (batch statistics) or eval (running statistics)
     BATCH_NORM,
     SYNC_BATCH_NORM, // training batch norm with statistics over every rank's batch (a ReduceGroup)

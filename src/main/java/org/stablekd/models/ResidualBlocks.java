@@ -1,11 +1,13 @@
 package org.stablekd.models;
 
 import java.util.List;
+import org.stablekd.backend.ResidualBlockTraining;
 import org.stablekd.nn.BatchNorm2d;
 import org.stablekd.nn.Conv2d;
 import org.stablekd.nn.Module;
 import org.stablekd.nn.Sequential;
 import org.stablekd.ops.Conv;
+import org.stablekd.ops.Norm;
 import org.stablekd.tensor.Tensor;
 
 /**
@@ -39,6 +41,23 @@ final class ResidualBlocks {
         }
 
         /**
+         * True in training where the block is a link of Conv.residualChainTrain: identity shortcut,
+         * stride 1, convolutions without bias, both BatchNorms normalizing with the local batch.
+         */
+        boolean chainableInTraining() {
+            return shortcut == null && conv1.stride == 1 && conv1.bias() == null && conv2.bias() == null
+                    && bn1.trainsOnLocalBatch() && bn2.trainsOnLocalBatch() && conv1.foldedWeight() == null && conv2.foldedWeight() == null;
+        }
+
+        /** This block's arguments to Conv.residualChainTrain; counts the training batch in both BatchNorms. */
+        ResidualBlockTraining trainingArguments() {
+            double m1 = bn1.countTrainingBatch(), m2 = bn2.countTrainingBatch();
+            return new ResidualBlockTraining(conv1.weight().value(), bn1.weight().value(), bn1.bias().value(), bn1.runningMean().value(),
+                    bn1.runningVar().value(), m1, conv2.weight().value(), bn2.weight().value(), bn2.bias().value(),
+                    bn2.runningMean().value(), bn2.runningVar().value(), m2);
+        }
+
+        /**
          * True at inference once both BatchNorms are folded (bn1 with its ReLU) and the shortcut is
          * the identity: forward is then relu(conv2'(relu(conv1'(x))) + x), a link of Conv.residualChain.
          */
@@ -59,6 +78,7 @@ final class ResidualBlocks {
         @Override
         public Tensor forward(Tensor x) {
             List<Module> blocks = layers();
+            if (isTraining()) return forwardTraining(blocks, x);
             for (int i = 0; i < blocks.size(); ) {
                 int j = i;
                 while (j < blocks.size() && blocks.get(j) instanceof Basic b && b.chainable()) j++;
@@ -81,6 +101,28 @@ final class ResidualBlocks {
             }
             return x;
         }
+    }
+
+    /**
+     * Training: each run of identity blocks (Basic.chainableInTraining) through one
+     * Conv.residualChainTrain, which the CPU keeps channels-last from the run's input to its output
+     * (BatchNorms included); the other blocks one by one.
+     */
+    private static Tensor forwardTraining(List<Module> blocks, Tensor x) {
+        for (int i = 0; i < blocks.size(); ) {
+            int j = i;
+            while (j < blocks.size() && blocks.get(j) instanceof Basic b && b.chainableInTraining()) j++;
+            if (j == i) {
+                x = blocks.get(i).forward(x);
+                i++;
+                continue;
+            }
+            ResidualBlockTraining[] args = new ResidualBlockTraining[j - i];
+            for (int q = 0; q < args.length; q++) args[q] = ((Basic) blocks.get(i + q)).trainingArguments();
+            x = Conv.residualChainTrain(x, args, Norm.DEFAULT_EPS);
+            i = j;
+        }
+        return x;
     }
 
     /**

@@ -99,6 +99,20 @@ public final class BatchNorm2d extends Module {
                 Norm.DEFAULT_EPS, r);
     }
 
+    /**
+     * True where this BatchNorm's training forward normalizes with its own batch's statistics
+     * (training, not folded, not synchronized over ranks): what a fused op that runs it itself
+     * ({@link org.stablekd.ops.Conv#residualChainTrain}) computes.
+     */
+    public boolean trainsOnLocalBatch() {
+        return isTraining() && !folded && (syncGroup == null || syncGroup.size() <= 1);
+    }
+
+    /** For a fused op that runs this BatchNorm in training itself: counts the batch as a forward does and returns its momentum. */
+    public double countTrainingBatch() {
+        return trainingMomentum();
+    }
+
     /** Counts this training batch and returns the momentum for it (1/n for a cumulative average). */
     private double trainingMomentum() {
         Tensor n = batchesTracked.value();

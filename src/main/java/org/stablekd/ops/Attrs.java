@@ -14,6 +14,9 @@ public final class Attrs {
      */
     public record BatchNorm(boolean training, double eps, boolean relu, boolean addRelu) {}
 
+    /** A residual chain in training: the layers' geometry, the blocks (their weights and BatchNorm arguments), eps. */
+    public record ResidualChain(org.stablekd.backend.ConvGeometry geometry, org.stablekd.backend.ResidualBlockTraining[] blocks, double eps) {}
+
     /**
      * SYNC_BATCH_NORM (training only): the group its statistics were reduced over (the backward
      * all-reduces through it again) and the global number of values per channel.

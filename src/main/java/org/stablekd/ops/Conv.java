@@ -7,6 +7,7 @@ import org.stablekd.backend.ConvGeometry;
 import org.stablekd.backend.ConvKernels;
 import org.stablekd.backend.InvertedResidualGeometry;
 import org.stablekd.backend.Op;
+import org.stablekd.backend.ResidualBlockTraining;
 import org.stablekd.tensor.Shape;
 import org.stablekd.tensor.Tensor;
 
@@ -114,6 +115,101 @@ public final class Conv {
         kernels.residualChain(g, Checks.contiguous(x), w1c, b1c, w2c, b2c, y);
         MacCounter.add(2 * w1.length * g.macs());
         return y;
+    }
+
+    /**
+     * A run of identity residual blocks in training: for each block ({@link ResidualBlockTraining}),
+     * <pre>
+     *   x = relu(bn2(conv3×3(relu(bn1(conv3×3(x, w1))), w2)) + x)
+     * </pre>
+     * x (n,c,h,w), weights (c,c,3,3) without bias, padding 1; batch statistics, the running ones
+     * updated in place with each block's momenta. One recorded op (RESIDUAL_CHAIN) where the backend
+     * chains such blocks in training (the CPU keeps the run channels-last throughout), else the ops
+     * it stands for, block by block (conv2d, batchNormRelu, conv2d, batchNormAddRelu). The same
+     * values either way up to the order of the BatchNorm sums.
+     */
+    public static Tensor residualChainTrain(Tensor x, ResidualBlockTraining[] blocks, double eps) {
+        String op = "residualChainTrain";
+        check(blocks.length >= 1, op, "needs at least one block");
+        check(eps > 0, op, "eps must be positive, got %s", eps);
+        ConvGeometry g = null;
+        for (int i = 0; i < blocks.length; i++) {
+            ResidualBlockTraining b = blocks[i];
+            Checks.notNull(op, "block " + i + " weight 1", b.w1());
+            Checks.notNull(op, "block " + i + " weight 2", b.w2());
+            g = geometry(x, b.w1(), null, 1, 1, 1, 1, 1);
+            geometry(x, b.w2(), null, 1, 1, 1, 1, 1);
+            check(b.w1().dim(0) == x.dim(1) && b.w2().dim(0) == x.dim(1) && b.w1().dim(2) == 3 && b.w1().dim(3) == 3
+                    && b.w2().dim(2) == 3 && b.w2().dim(3) == 3, op,
+                    "block %d needs 3x3 weights that keep the %d channels, got %s and %s", i, x.dim(1), b.w1().shape(), b.w2().shape());
+            Shape ch = Shape.of(x.dim(1));
+            Tensor[] stats = {b.gamma1(), b.beta1(), b.runMean1(), b.runVar1(), b.gamma2(), b.beta2(), b.runMean2(), b.runVar2()};
+            String[] names = {"gamma 1", "beta 1", "running_mean 1", "running_var 1", "gamma 2", "beta 2", "running_mean 2", "running_var 2"};
+            for (int j = 0; j < stats.length; j++) {
+                Checks.notNull(op, "block " + i + " " + names[j], stats[j]);
+                Checks.floats(op, stats[j]);
+                Checks.shape(op, "block " + i + " " + names[j], stats[j], ch);
+                boolean running = j % 4 >= 2;
+                check(!running || stats[j].isContiguous(), op, "block %d: %s must be contiguous (it is updated in place)", i, names[j]);
+            }
+        }
+        check((long) g.n() * g.h() * g.w() > 1, op, "training needs more than one value per channel, got input %s", x.shape());
+        var backend = Checks.backend(Op.CONV2D, x);
+        ConvKernels kernels = backend.conv();
+        if (!backend.supports(Op.RESIDUAL_CHAIN, x.dtype()) || !kernels.chainsResidualBlocksInTraining(g)) {
+            for (ResidualBlockTraining b : blocks) {
+                Tensor t = Norm.batchNormRelu(conv2d(x, b.w1(), null, 1, 1, 1), b.gamma1(), b.beta1(), b.runMean1(), b.runVar1(), true,
+                        b.momentum1(), eps);
+                x = Norm.batchNormAddRelu(conv2d(t, b.w2(), null, 1, 1, 1), b.gamma2(), b.beta2(), b.runMean2(), b.runVar2(), true,
+                        b.momentum2(), eps, x);
+            }
+            return x;
+        }
+        Tensor xc = Checks.contiguous(x);
+        int m = blocks.length;
+        Tensor[] inputs = new Tensor[1 + m * ResidualBlockTraining.GRADS];
+        inputs[0] = xc;
+        ResidualBlockTraining[] contiguous = new ResidualBlockTraining[m];
+        for (int i = 0; i < m; i++) {
+            ResidualBlockTraining b = blocks[i];
+            Tensor[] params = {b.w1(), b.gamma1(), b.beta1(), b.w2(), b.gamma2(), b.beta2()};
+            for (int j = 0; j < params.length; j++) params[j] = inputs[1 + i * ResidualBlockTraining.GRADS + j] = Checks.contiguous(params[j]);
+            contiguous[i] = new ResidualBlockTraining(params[0], params[1], params[2], b.runMean1(), b.runVar1(), b.momentum1(),
+                    params[3], params[4], params[5], b.runMean2(), b.runVar2(), b.momentum2());
+        }
+        blocks = contiguous;
+        // saved per block (ConvKernels.residualChainTrain): activations 0, 1, 5, 6, 9, statistics 2, 3, 7, 8, scale and shift 4;
+        // a block's input (0) is the previous block's output (9)
+        Shape act = Shape.of(g.n(), g.h(), g.w(), g.c()), ch = Shape.of(g.c()), two = Shape.of(2 * g.c());
+        Tensor[] saved = new Tensor[m * ResidualBlockTraining.SAVED];
+        for (int i = 0; i < m; i++) {
+            int s = i * ResidualBlockTraining.SAVED;
+            saved[s] = i == 0 ? Tensor.emptyLike(x, act) : saved[s - 1];
+            for (int j : new int[] {1, 5, 6, 9}) saved[s + j] = Tensor.emptyLike(x, act);
+            for (int j : new int[] {2, 3, 7, 8}) saved[s + j] = Tensor.emptyLike(x, ch);
+            saved[s + 4] = Tensor.emptyLike(x, two);
+        }
+        Tensor y = Tensor.emptyLike(x, x.shape());
+        kernels.residualChainTrain(g, xc, blocks, eps, saved, y);
+        MacCounter.add(2L * m * g.macs());
+        return Autograd.record(Op.RESIDUAL_CHAIN, y, new Attrs.ResidualChain(g, blocks, eps), inputs, saved);
+    }
+
+    /** The gradients of a recorded residualChainTrain, in its inputs' order (x, then per block w1, γ1, β1, w2, γ2, β2), null where not wanted. */
+    public static Tensor[] residualChainGrads(Attrs.ResidualChain a, Tensor dy, Tensor[] saved, boolean[] wanted) {
+        ResidualBlockTraining[] blocks = a.blocks();
+        Tensor dx = wanted[0] ? Tensor.emptyLike(dy) : null;
+        Tensor[] grads = new Tensor[blocks.length * ResidualBlockTraining.GRADS];
+        for (int i = 0; i < blocks.length; i++) {
+            ResidualBlockTraining b = blocks[i];
+            Tensor[] params = {b.w1(), b.gamma1(), b.beta1(), b.w2(), b.gamma2(), b.beta2()};
+            for (int j = 0; j < params.length; j++) grads[i * ResidualBlockTraining.GRADS + j] = Tensor.emptyLike(dy, params[j].shape());
+        }
+        Checks.backend(Op.CONV2D, dy).conv().residualChainTrainBackward(a.geometry(), Checks.contiguous(dy), blocks, saved, dx, grads);
+        Tensor[] out = new Tensor[1 + grads.length];
+        out[0] = dx;
+        for (int i = 0; i < grads.length; i++) out[1 + i] = wanted[1 + i] ? grads[i] : null;
+        return out;
     }
 
     /**

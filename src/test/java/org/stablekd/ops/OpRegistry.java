@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.function.Function;
 import org.stablekd.backend.Backends;
 import org.stablekd.backend.Op;
+import org.stablekd.backend.ResidualBlockTraining;
 import org.stablekd.tensor.DType;
 import org.stablekd.tensor.Rng;
 import org.stablekd.tensor.Tensor;
@@ -107,6 +108,18 @@ public final class OpRegistry {
         cs.add(c("conv2d depthwise 3x3 s2 bias", Op.CONV2D, t -> Conv.conv2d(t[0], t[1], t[2], 2, 1, 5), x(2, 5, 9, 8), x(5, 1, 3, 3), x(5)));
         cs.add(c("conv2d 7x7 s2 p3", Op.CONV2D, t -> Conv.conv2d(t[0], t[1], null, 2, 3, 1), x(1, 3, 19, 17), x(4, 3, 7, 7)));
         cs.add(c("conv2d 3x1 rect pad", Op.CONV2D, t -> Conv.conv2d(t[0], t[1], null, 1, 2, 1, 0, 1), x(2, 3, 6, 5), x(2, 3, 3, 1)));
+        // ---- identity residual blocks in training (one op where the backend chains them; the ref defines it as the ops it stands for)
+        cs.add(c("residual chain train 2 blocks 16ch", Op.RESIDUAL_CHAIN, t -> Conv.residualChainTrain(t[0], new ResidualBlockTraining[] {
+                    new ResidualBlockTraining(t[1], t[2], t[3], t[13], t[14], 0.1, t[4], t[5], t[6], t[15], t[16], 0.1),
+                    new ResidualBlockTraining(t[7], t[8], t[9], t[17], t[18], 0.1, t[10], t[11], t[12], t[19], t[20], 0.1)}, 1e-5),
+                x(2, 16, 5, 7), x(16, 16, 3, 3), positive(16), x(16), x(16, 16, 3, 3), positive(16), x(16),
+                x(16, 16, 3, 3), positive(16), x(16), x(16, 16, 3, 3), positive(16), x(16),
+                state(Kind.NORMAL, 16), state(Kind.POSITIVE, 16), state(Kind.NORMAL, 16), state(Kind.POSITIVE, 16),
+                state(Kind.NORMAL, 16), state(Kind.POSITIVE, 16), state(Kind.NORMAL, 16), state(Kind.POSITIVE, 16)));
+        cs.add(c("residual chain train 1 block 32ch", Op.RESIDUAL_CHAIN, t -> Conv.residualChainTrain(t[0], new ResidualBlockTraining[] {
+                    new ResidualBlockTraining(t[1], t[2], t[3], t[7], t[8], 0.1, t[4], t[5], t[6], t[9], t[10], 0.1)}, 1e-5),
+                x(3, 32, 6, 4), x(32, 32, 3, 3), positive(32), x(32), x(32, 32, 3, 3), positive(32), x(32),
+                state(Kind.NORMAL, 32), state(Kind.POSITIVE, 32), state(Kind.NORMAL, 32), state(Kind.POSITIVE, 32)));
         // ---- linear
         cs.add(c("linear bias", Op.LINEAR, t -> Dense.linear(t[0], t[1], t[2]), x(5, 19), x(7, 19), x(7)));
         cs.add(c("linear no bias, wide", Op.LINEAR, t -> Dense.linear(t[0], t[1], null), x(3, 33), x(17, 33)));

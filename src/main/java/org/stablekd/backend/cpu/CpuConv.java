@@ -12,6 +12,7 @@ import org.stablekd.backend.ConvGeometry;
 import org.stablekd.backend.ConvKernels;
 import org.stablekd.backend.InvertedResidualGeometry;
 import org.stablekd.backend.Op;
+import org.stablekd.backend.ResidualBlockTraining;
 import org.stablekd.tensor.Tensor;
 
 /**
@@ -47,7 +48,7 @@ import org.stablekd.tensor.Tensor;
  */
 final class CpuConv implements ConvKernels {
     /** The ops this family runs fast for F32. */
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.CONV2D);
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.CONV2D, Op.RESIDUAL_CHAIN);
 
     private static final VectorSpecies<Float> SPECIES = Sgemm.SPECIES;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
@@ -138,6 +139,23 @@ final class CpuConv implements ConvKernels {
     @Override
     public void residualChain(ConvGeometry g, Tensor x, Tensor[] w1, Tensor[] b1, Tensor[] w2, Tensor[] b2, Tensor y) {
         ResidualChainChannelsLast.run(g, x, w1, b1, w2, b2, y);
+    }
+
+    /** Channels-last through the run, BatchNorms included (see ResidualChainTraining). */
+    @Override
+    public boolean chainsResidualBlocksInTraining(ConvGeometry g) {
+        return ResidualChainTraining.supports(g);
+    }
+
+    @Override
+    public void residualChainTrain(ConvGeometry g, Tensor x, ResidualBlockTraining[] blocks, double eps, Tensor[] saved, Tensor y) {
+        ResidualChainTraining.forward(g, x, blocks, eps, saved, y);
+    }
+
+    @Override
+    public void residualChainTrainBackward(ConvGeometry g, Tensor dy, ResidualBlockTraining[] blocks, Tensor[] saved, Tensor dx,
+                                           Tensor[] grads) {
+        ResidualChainTraining.backward(g, dy, blocks, saved, dx, grads);
     }
 
     @Override

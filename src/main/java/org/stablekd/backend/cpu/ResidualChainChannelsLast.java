@@ -39,7 +39,7 @@ final class ResidualChainChannelsLast {
         Shape nhwc = Shape.of(g.n(), g.h(), g.w(), g.c());
         Tensor a = Tensor.empty(DType.F32, nhwc), t = Tensor.empty(DType.F32, nhwc), b = Tensor.empty(DType.F32, nhwc);
         try {
-            toChannelsLast(g, x.segment(), x.offset(), a.segment());
+            toChannelsLast(g, x.segment(), x.offset(), a.segment(), a.offset());
             for (int i = 0; i < w1.length; i++) {
                 WinogradChannelsLast.forwardChannelsLast(g, a.segment(), 0, w1[i].segment(), w1[i].offset(), b1[i].segment(), b1[i].offset(),
                         null, 0, t.segment(), 0, true);
@@ -49,7 +49,7 @@ final class ResidualChainChannelsLast {
                 b = a;
                 a = next;
             }
-            fromChannelsLast(g, a.segment(), y.segment(), y.offset());
+            fromChannelsLast(g, a.segment(), a.offset(), y.segment(), y.offset());
         } finally {
             a.storage().release();
             t.storage().release();
@@ -58,13 +58,13 @@ final class ResidualChainChannelsLast {
     }
 
     /** d (n, h, w, c) = x (n, c, h, w), image by image: planes copied in, turned 16×16 at a time, copied out. */
-    static void toChannelsLast(ConvGeometry g, MemorySegment x, long xOff, MemorySegment d) {
-        relayout(g, x, xOff, d, 0, true);
+    static void toChannelsLast(ConvGeometry g, MemorySegment x, long xOff, MemorySegment d, long dOff) {
+        relayout(g, x, xOff, d, dOff, true);
     }
 
     /** y (n, c, h, w) = s (n, h, w, c): toChannelsLast turned around. */
-    static void fromChannelsLast(ConvGeometry g, MemorySegment s, MemorySegment y, long yOff) {
-        relayout(g, s, 0, y, yOff, false);
+    static void fromChannelsLast(ConvGeometry g, MemorySegment s, long sOff, MemorySegment y, long yOff) {
+        relayout(g, s, sOff, y, yOff, false);
     }
 
     /** Per image, planes (c, hw) to pixels (hw, c) if toPixels, else back: 16×16 transposes, the pixels past the last 16 one by one. */

@@ -178,7 +178,7 @@ final class WinogradChannelsLast {
     /** The forward; with r != null, y = max(· + r, 0) (relu must then be false). */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment bias, long bOff,
                         MemorySegment r, long rOff, MemorySegment y, long yOff, boolean relu, int perImage, int kParts) {
-        run(g, false, x, xOff, forwardWeights(g, w, wOff), biasCopy(g, bias, bOff), relu, r, rOff, y, yOff, perImage, kParts);
+        run(g, false, x, xOff, forwardWeights(g, w, wOff), biasCopy(g, bias, bOff), relu, r, rOff, false, y, yOff, perImage, kParts);
     }
 
     /**
@@ -190,7 +190,7 @@ final class WinogradChannelsLast {
     static void forwardChannelsLast(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment bias, long bOff,
                                     MemorySegment r, long rOff, MemorySegment y, long yOff, boolean relu) {
         int bands = bandsPerImage(g);
-        run(g, true, x, xOff, forwardWeights(g, w, wOff), biasCopy(g, bias, bOff), relu, r, rOff, y, yOff, bands, kParts(g, bands));
+        run(g, true, x, xOff, forwardWeights(g, w, wOff), biasCopy(g, bias, bOff), relu, r, rOff, false, y, yOff, bands, kParts(g, bands));
     }
 
     private static float[] biasCopy(ConvGeometry g, MemorySegment bias, long bOff) {
@@ -204,7 +204,20 @@ final class WinogradChannelsLast {
         float[] u = inputGradientWeights(g, w, wOff);
         ConvGeometry t = inputGradientGeometry(g);
         int bands = bandsPerImage(t);
-        run(t, false, dy, dyOff, u, zeroBias(g.c()), false, null, 0, dx, dxOff, bands, kParts(t, bands));
+        run(t, false, dy, dyOff, u, zeroBias(g.c()), false, null, 0, false, dx, dxOff, bands, kParts(t, bands));
+    }
+
+    /**
+     * backwardInput on channels-last tensors, dy (n, h, w, k) and dx (n, h, w, c); with dxPlus !=
+     * null (laid out as dx), dx = dxPlus + that (the bits of the add after it). The same bits as
+     * WinogradWeightGradBands' fused pass computes for dx.
+     */
+    static void backwardInputChannelsLast(ConvGeometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
+                                          MemorySegment dxPlus, long dxPlusOff, MemorySegment dx, long dxOff) {
+        float[] u = inputGradientWeights(g, w, wOff);
+        ConvGeometry t = inputGradientGeometry(g);
+        int bands = bandsPerImage(t);
+        run(t, true, dy, dyOff, u, zeroBias(g.c()), false, dxPlus, dxPlusOff, true, dx, dxOff, bands, kParts(t, bands));
     }
 
     /** The input gradient's U (the flipped, channel-swapped weights), in the caller's scratch: valid until its next call here. */
@@ -229,12 +242,13 @@ final class WinogradChannelsLast {
      * The input gradient's tile rows [ty0, ty1) of image img, with dy's rows already channels-last
      * as {@link #toChannelsLast} leaves them (rows 4·ty0 − 1 .. 4·ty1 + 1, width 4·⌈w/4⌉ + 2, k
      * channels): steps 2 to 4 of the class comment, the bits of {@link #backwardInput}'s; with
-     * dxPlus != null (laid out as dx), dx = dxPlus + that, the bits of the add after it. For
-     * WinogradWeightGradBands, which turns the same dy rows channels-last for the weight gradient.
+     * dxPlus != null (laid out as dx), dx = dxPlus + that, the bits of the add after it; with
+     * channelsLast, dxPlus and dx are (n, h, w, c). For WinogradWeightGradBands, which turns the
+     * same dy rows channels-last for the weight gradient.
      */
-    static void inputGradientBand(ConvGeometry g, float[] dyt, float[] u, float[] zeroBias, MemorySegment dxPlus, long dxPlusOff,
-                                  MemorySegment dx, long dxOff, int img, int ty0, int ty1) {
-        bandFromRows(inputGradientGeometry(g), false, dyt, u, zeroBias, false, dxPlus, dxPlusOff, true, dx, dxOff, img, ty0, ty1, 0, g.c());
+    static void inputGradientBand(ConvGeometry g, boolean channelsLast, float[] dyt, float[] u, float[] zeroBias, MemorySegment dxPlus,
+                                  long dxPlusOff, MemorySegment dx, long dxOff, int img, int ty0, int ty1) {
+        bandFromRows(inputGradientGeometry(g), channelsLast, dyt, u, zeroBias, false, dxPlus, dxPlusOff, true, dx, dxOff, img, ty0, ty1, 0, g.c());
     }
 
     private static float[] zeros(float[] a, int n) {
@@ -268,9 +282,12 @@ final class WinogradChannelsLast {
         return g.k() >= 4 * VL && units < Parallel.threads() ? Math.min(Sgemm.ceilDiv(Parallel.threads(), units), g.k() / (2 * VL)) : 1;
     }
 
-    /** The bands of a call (one parallel section); with channelsLast, x, r and y are (n, h, w, channels) instead of NCHW. */
+    /**
+     * The bands of a call (one parallel section); with channelsLast, x, r and y are (n, h, w,
+     * channels) instead of NCHW; with r != null, y = · + r where plainAdd, else max(· + r, 0).
+     */
     private static void run(ConvGeometry g, boolean channelsLast, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
-                    MemorySegment r, long rOff, MemorySegment y, long yOff, int perImage, int kParts) {
+                    MemorySegment r, long rOff, boolean plainAdd, MemorySegment y, long yOff, int perImage, int kParts) {
         // parts of k in steps of 32 channels where U comes in 64-channel blocks (a 32-channel register tile never straddles two)
         int th = Sgemm.ceilDiv(g.h(), TILE), step = uBlock(g.k()) == 4 * VL ? 2 * VL : VL, steps = g.k() / step;
         Parallel.forRange(g.n() * perImage * kParts, 1, (u0, u1) -> {
@@ -278,7 +295,7 @@ final class WinogradChannelsLast {
                 int img = unit / (perImage * kParts), b = unit / kParts % perImage, part = unit % kParts;
                 int k0 = step * (steps * part / kParts), k1 = step * (steps * (part + 1) / kParts);
                 if (k1 == k0) continue;   // more parts than steps (tests only)
-                band(g, channelsLast, x, xOff, u, bias, relu, r, rOff, y, yOff, img, th * b / perImage, th * (b + 1) / perImage, k0, k1);
+                band(g, channelsLast, x, xOff, u, bias, relu, r, rOff, plainAdd, y, yOff, img, th * b / perImage, th * (b + 1) / perImage, k0, k1);
             }
         });
     }
@@ -289,7 +306,7 @@ final class WinogradChannelsLast {
      * row copies instead of transposes.
      */
     private static void band(ConvGeometry g, boolean channelsLast, MemorySegment x, long xOff, float[] u, float[] bias, boolean relu,
-                             MemorySegment r, long rOff, MemorySegment y, long yOff, int img, int ty0, int ty1, int k0, int k1) {
+                             MemorySegment r, long rOff, boolean plainAdd, MemorySegment y, long yOff, int img, int ty0, int ty1, int k0, int k1) {
         int c = g.c(), h = g.h(), w = g.w();
         int tw = Sgemm.ceilDiv(w, TILE), wp = TILE * tw + 2;
         int inRows = TILE * (ty1 - ty0) + 2;                  // input rows 4·ty0 − 1 .. 4·ty1 + 1
@@ -301,7 +318,7 @@ final class WinogradChannelsLast {
             float[] rows = s.buffer(ROWS, (long) c * inRows * w), tmp = s.buffer(TMP, POSITIONS * VL);
             toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, TILE * ty0 - 1, inRows, wp, rows, xt, tmp);
         }
-        bandFromRows(g, channelsLast, xt, u, bias, relu, r, rOff, false, y, yOff, img, ty0, ty1, k0, k1);
+        bandFromRows(g, channelsLast, xt, u, bias, relu, r, rOff, plainAdd, y, yOff, img, ty0, ty1, k0, k1);
     }
 
     /**
@@ -367,7 +384,7 @@ final class WinogradChannelsLast {
     }
 
     /** xt as {@link #toChannelsLast} leaves it, from x already channels-last (h, w, c): one copy of w·c floats per live row. */
-    private static void rowsFromChannelsLast(MemorySegment x, long xOff, int c, int h, int w, int row0, int inRows, int wp, float[] xt) {
+    static void rowsFromChannelsLast(MemorySegment x, long xOff, int c, int h, int w, int row0, int inRows, int wp, float[] xt) {
         int rowLen = wp * c;
         for (int r = 0; r < inRows; r++) {
             int at = r * rowLen, row = row0 + r;

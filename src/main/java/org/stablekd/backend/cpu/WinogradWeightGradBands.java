@@ -124,7 +124,13 @@ final class WinogradWeightGradBands {
     /** dw (k, c, 3, 3) and, if dbias != null, dbias (k) = Σ dy, for x (n, c, h, w) and dy (n, k, h, w). */
     static void backwardWeight(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
-        backward(g, x, xOff, dy, dyOff, null, dw, dwOff, dbias, dbOff);
+        backward(g, false, x, xOff, dy, dyOff, null, dw, dwOff, dbias, dbOff);
+    }
+
+    /** backwardWeight for x (n, h, w, c) and dy (n, h, w, k) channels-last (no bias gradient). */
+    static void backwardWeightChannelsLast(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
+                                           MemorySegment dw, long dwOff) {
+        backward(g, true, x, xOff, dy, dyOff, null, dw, dwOff, null, 0);
     }
 
     /**
@@ -151,14 +157,26 @@ final class WinogradWeightGradBands {
                          MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
         InputGradient in = new InputGradient(WinogradChannelsLast.inputGradientWeights(g, w, wOff),
                 WinogradChannelsLast.zeroBias(g.c()), dxPlus, dxPlusOff, dx, dxOff);
-        backward(g, x, xOff, dy, dyOff, in, dw, dwOff, dbias, dbOff);
+        backward(g, false, x, xOff, dy, dyOff, in, dw, dwOff, dbias, dbOff);
+    }
+
+    /**
+     * {@link #backward} on channels-last tensors: x, dxPlus and dx (n, h, w, c), dy (n, h, w, k);
+     * no bias gradient. The same sums and transforms, so the same bits; each band's rows are
+     * copied in instead of turned (ResidualChainTraining keeps a stage channels-last throughout).
+     */
+    static void backwardChannelsLast(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
+                                     MemorySegment dxPlus, long dxPlusOff, MemorySegment dx, long dxOff, MemorySegment dw, long dwOff) {
+        InputGradient in = new InputGradient(WinogradChannelsLast.inputGradientWeights(g, w, wOff),
+                WinogradChannelsLast.zeroBias(g.c()), dxPlus, dxPlusOff, dx, dxOff);
+        backward(g, true, x, xOff, dy, dyOff, in, dw, dwOff, null, 0);
     }
 
     /** What the fused pass needs for dx: the flipped weights' U, the zero bias, what to add (or null), and where dx goes. */
     private record InputGradient(float[] u, float[] zeroBias, MemorySegment dxPlus, long dxPlusOff, MemorySegment dx, long dxOff) {}
 
-    /** dw (and dbias); also dx where in != null. */
-    private static void backward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment dy, long dyOff, InputGradient in,
+    /** dw (and dbias); also dx where in != null; with channelsLast, x, dy (and dx) are (n, h, w, channels). */
+    private static void backward(ConvGeometry g, boolean channelsLast, MemorySegment x, long xOff, MemorySegment dy, long dyOff, InputGradient in,
                                  MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
         Plan p = Plan.of(g);
         int n = g.n(), groups = Sgemm.ceilDiv(n, p.group()), us = duStride(g), groupFloats = POSITIONS * us;
@@ -169,7 +187,8 @@ final class WinogradWeightGradBands {
                 for (int img = grp * p.group(), end = Math.min(n, img + p.group()); img < end; img += p.imagesPerBand()) {
                     int images = Math.min(p.imagesPerBand(), end - img);
                     for (int ty = 0; ty < p.th(); ty += p.bandRows(), fresh = false) {
-                        band(g, p, x, xOff, dy, dyOff, in, img, images, ty, Math.min(p.th(), ty + p.bandRows()), du, grp * groupFloats, fresh);
+                        band(g, p, channelsLast, x, xOff, dy, dyOff, in, img, images, ty, Math.min(p.th(), ty + p.bandRows()), du,
+                                grp * groupFloats, fresh);
                     }
                 }
             }
@@ -191,7 +210,8 @@ final class WinogradWeightGradBands {
      * into the dU at du[duAt..] (from zero when fresh); where in != null, also those tile rows of
      * dx, from each image's dy rows while they are channels-last.
      */
-    private static void band(ConvGeometry g, Plan p, MemorySegment x, long xOff, MemorySegment dy, long dyOff, InputGradient in,
+    private static void band(ConvGeometry g, Plan p, boolean channelsLast, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
+                             InputGradient in,
                              int img0, int images, int ty0, int ty1, float[] du, int duAt, boolean fresh) {
         int c = g.c(), k = g.k(), h = g.h(), w = g.w();
         int tw = p.tw(), wp = TILE * tw + 2, perImage = (ty1 - ty0) * tw, nt = images * perImage;
@@ -206,8 +226,13 @@ final class WinogradWeightGradBands {
         float[] tmp = s.buffer(TMP, POSITIONS * VL);
         for (int i = 0; i < images; i++) {
             int img = img0 + i;
-            WinogradChannelsLast.toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, row0, inRows, wp, rows, xt, tmp);
-            WinogradChannelsLast.toChannelsLast(dy, dyOff + (long) img * k * h * w, k, h, w, row0, inRows, wp, rows, dyt, tmp);
+            if (channelsLast) {   // an image is c·h·w floats in either layout
+                WinogradChannelsLast.rowsFromChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, row0, inRows, wp, xt);
+                WinogradChannelsLast.rowsFromChannelsLast(dy, dyOff + (long) img * k * h * w, k, h, w, row0, inRows, wp, dyt);
+            } else {
+                WinogradChannelsLast.toChannelsLast(x, xOff + (long) img * c * h * w, c, h, w, row0, inRows, wp, rows, xt, tmp);
+                WinogradChannelsLast.toChannelsLast(dy, dyOff + (long) img * k * h * w, k, h, w, row0, inRows, wp, rows, dyt, tmp);
+            }
             for (int lt = 0, t = i * perImage; lt < perImage; lt++, t++) {
                 int ty = TILE * (lt / tw), tx = TILE * (lt % tw);
                 for (int cv = 0; cv < c; cv += VL) {
@@ -224,7 +249,7 @@ final class WinogradWeightGradBands {
                 }
             }
             if (in != null) {
-                WinogradChannelsLast.inputGradientBand(g, dyt, in.u(), in.zeroBias(), in.dxPlus(), in.dxPlusOff(), in.dx(), in.dxOff(),
+                WinogradChannelsLast.inputGradientBand(g, channelsLast, dyt, in.u(), in.zeroBias(), in.dxPlus(), in.dxPlusOff(), in.dx(), in.dxOff(),
                         img, ty0, ty1);
             }
         }

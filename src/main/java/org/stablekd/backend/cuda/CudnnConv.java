@@ -70,7 +70,8 @@ import org.stablekd.tensor.Tensor;
  */
 @SuppressWarnings("deprecation")
 final class CudnnConv implements ConvKernels {
-    static final Set<Op> SUPPORTED = EnumSet.of(Op.CONV2D);
+    /** RESIDUAL_CHAIN: chainsResidualBlocksInTraining is false here, so the frontend runs the chain as its ops (conv2d, batch norms). */
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.CONV2D, Op.RESIDUAL_CHAIN);
     /** Shapes with descriptors kept at once (a model has a few dozen conv shapes per batch size). */
     static final int PLAN_CAPACITY = 256;
 

@@ -137,14 +137,14 @@ class ResidualChainChannelsLastTest {
                 for (int i = 0; i < xs.length; i++) xs[i] = i;
                 Tensor x = Tensor.of(xs, n, c, s[2], s[3]);
                 Tensor d = Tensor.full(DType.F32, Double.NaN, n, s[2], s[3], c);
-                ResidualChainChannelsLast.toChannelsLast(g, x.segment(), x.offset(), d.segment());
+                ResidualChainChannelsLast.toChannelsLast(g, x.segment(), x.offset(), d.segment(), d.offset());
                 float[] ds = d.toFloatArray();
                 for (int i = 0; i < n; i++)
                     for (int ci = 0; ci < c; ci++)
                         for (int p = 0; p < hw; p++)
                             assertEquals(xs[(i * c + ci) * hw + p], ds[(i * hw + p) * c + ci], "image " + i + " channel " + ci + " pixel " + p);
                 Tensor back = Tensor.full(DType.F32, Double.NaN, n, c, s[2], s[3]);
-                ResidualChainChannelsLast.fromChannelsLast(g, d.segment(), back.segment(), back.offset());
+                ResidualChainChannelsLast.fromChannelsLast(g, d.segment(), d.offset(), back.segment(), back.offset());
                 Close.assertBitIdentical(xs, back.toFloatArray(), "round trip " + java.util.Arrays.toString(s));
             }
         }
