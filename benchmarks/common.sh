@@ -8,6 +8,8 @@ machine_header() {
   {
     echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src pom.xml || echo ' (+ uncommitted changes)')"
     echo "machine: $(nproc) cpus, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $("$JAVA" -version 2>&1 | head -1)"
+    # the model name alone hides the generation (AMD EPYC: Zen 4 is family 25, Zen 5 family 26)
+    echo "cpu: family $(sed -n 's/^cpu family[^:]*: *//p' /proc/cpuinfo | head -1) model $(sed -n 's/^model[^:]*: *//p' /proc/cpuinfo | head -1), $(grep -o 'avx512[a-z_0-9]*' /proc/cpuinfo | sort -u | wc -l) avx512 flags, L3 $(lscpu | sed -n 's/^L3 cache: *//p' | head -1 | grep . || echo 'not reported')"
     echo "command: $command"
     [ -z "$extra" ] || echo "$extra"
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); steal before: $(awk '/^cpu /{print $9}' /proc/stat) jiffies"
