@@ -354,13 +354,13 @@ final class CpuNorm implements NormKernels {
      * thread (the ranges the convolutions give each thread, so a thread reads what it wrote), or
      * fewer for small tensors (at least GRAIN_VALUES values per part).
      */
-    private static int imageParts(int n, long valuesPerImage) {
+    static int imageParts(int n, long valuesPerImage) {
         long grain = Math.max(1, GRAIN_VALUES / Math.max(1, valuesPerImage));
         return (int) Math.min(Parallel.threads(), Math.max(1, n / grain));
     }
 
     /** First image of part {@code part} of {@code parts} (Parallel.forRange's split). */
-    private static int firstImage(int n, int parts, int part) {
+    static int firstImage(int n, int parts, int part) {
         return (int) ((long) n * part / parts);
     }
 

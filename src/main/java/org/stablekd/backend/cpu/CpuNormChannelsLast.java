@@ -44,9 +44,6 @@ final class CpuNormChannelsLast {
     /** Pixels per float partial of the sums: 128 adds per accumulator lane, at most CpuReduce.BLOCK values a lane. */
     static final int PIXEL_BLOCK = 256;
 
-    /** Values a part should get (CpuNorm's GRAIN_VALUES). */
-    private static final int GRAIN_VALUES = 1 << 15;
-
     private CpuNormChannelsLast() {}
 
     /**
@@ -65,7 +62,7 @@ final class CpuNormChannelsLast {
         long xo = x.offset(), yo = y.offset(), ro = r == null ? 0 : r.offset();
         MemorySegment gs = gamma.segment(), bs = beta.segment(), rms = runMean.segment(), rvs = runVar.segment();
         long go = gamma.offset(), bo = beta.offset(), rmo = runMean.offset(), rvo = runVar.offset();
-        int parts = imageParts(n, (long) c * hw);
+        int parts = CpuNorm.imageParts(n, (long) c * hw);
         // the pivot: Σ over image 0's pixels (moments around 0, S1 kept), / hw
         float[] pivot = new float[c];
         double[] first = new double[2 * c];
@@ -168,7 +165,7 @@ final class CpuNormChannelsLast {
                 shift[ch] = get(affine.segment(), affine.offset() + c + ch);
             }
         }
-        int parts = imageParts(n, (long) c * hw);
+        int parts = CpuNorm.imageParts(n, (long) c * hw);
         double[][] partial = new double[parts][2 * c];   // per part: Σdy (c), then Σdy·(x − μ) (c)
         Parallel.forChunks(parts, part -> {
             long p0 = firstPixel(n, hw, parts, part), p1 = firstPixel(n, hw, parts, part + 1);
@@ -242,15 +239,9 @@ final class CpuNormChannelsLast {
         return c <= 2 * VL ? Integer.MAX_VALUE : PIXEL_BLOCK;
     }
 
-    /** CpuNorm's imageParts: contiguous ranges of whole images, one per thread, at least GRAIN_VALUES values each. */
-    private static int imageParts(int n, long valuesPerImage) {
-        long grain = Math.max(1, GRAIN_VALUES / Math.max(1, valuesPerImage));
-        return (int) Math.min(Parallel.threads(), Math.max(1, n / grain));
-    }
-
-    /** First pixel of part {@code part} of {@code parts}: CpuNorm's firstImage (Parallel.forRange's split), times hw. */
+    /** First pixel of part {@code part} of {@code parts}: CpuNorm's first image of that part, times hw. */
     private static long firstPixel(int n, int hw, int parts, int part) {
-        return (long) n * part / parts * hw;
+        return (long) CpuNorm.firstImage(n, parts, part) * hw;
     }
 
     // ---------------------------------------------------------------- kernels
