@@ -38,7 +38,9 @@ import org.stablekd.tensor.Tensor;
  * 16- and 32-channel layers when both are wanted, turning dy channels-last once for both) and on
  * {@link WinogradWeightGrad} above; under an
  * inference WeightCache the same layers with fewer tiles (batch 1) whose channels are not multiples
- * of 16 run the forward on {@link WinogradFewTiles}; then the CIFAR-style layers run on {@link GridConv}.
+ * of 16 run the forward on {@link WinogradFewTiles}; under the same cache the batch-1 stride-2 layers
+ * (3×3, and 1×1 up to 64 output pixels) with c a multiple of 16 and k of 64 run on
+ * {@link DirectChannelsLast}; then the CIFAR-style layers run on {@link GridConv}.
  *
  * <p>Threads: images are split into contiguous ranges, one per thread, each with its own scratch
  * ({@link ConvScratch}); with fewer images than threads the pixels (forward) or the products
@@ -293,6 +295,10 @@ final class CpuConv implements ConvKernels {
         }
         if (WinogradChannelsLast.supports(g, w.isNative())) {
             WinogradChannelsLast.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
+            return;
+        }
+        if (DirectChannelsLast.supports(g, w.isNative())) {
+            DirectChannelsLast.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
             return;
         }
         if (GridConv.supports(g) && !WinogradConv.supports(g) && !(w.isNative() && WinogradFewTiles.supports(g))) {

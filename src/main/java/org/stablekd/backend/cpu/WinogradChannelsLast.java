@@ -479,7 +479,7 @@ final class WinogradChannelsLast {
      * plainAdd, else max(· + res, 0), res laid out as y). Transpose16 takes 16 pixels at a time (across rows when the
      * tiles end at w, wo = w), the rest go one by one.
      */
-    private static void toPlanes(float[] yt, int k, int nRows, int w, int wo, float[] rows, MemorySegment res, long resOff,
+    static void toPlanes(float[] yt, int k, int nRows, int w, int wo, float[] rows, MemorySegment res, long resOff,
                                  boolean plainAdd, MemorySegment y, long yOff, int hw) {
         int run = nRows * w;
         if (wo == w) {   // yt's pixels are rows' pixels: p = r·w + col

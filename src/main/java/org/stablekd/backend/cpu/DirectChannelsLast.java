@@ -1,0 +1,224 @@
+package org.stablekd.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.stablekd.backend.ConvGeometry;
+import org.stablekd.backend.WeightCache;
+
+/**
+ * Direct convolution with the channels along the vectors, for the batch-1 inference layers that no
+ * Winograd path takes: 3×3 stride 2 pad 1, and 1×1 pad 0 stride 2 (the projection shortcuts), c a
+ * multiple of 16, k of 64, under an inference {@link WeightCache}. Per image:
+ * <pre>
+ *   xt (h+2, w+2, c)   the image zero-padded by one, channels-last ({@link WinogradChannelsLast#toChannelsLast})
+ *   yt (p·q, k)        yt[pix][kk] = act(Σ_{tap, ci} xt[at(pix) + tapAt(tap) + ci] · w[kk][ci][tap] + bias[kk])
+ *   y  (k, p, q)       yt turned back to planes ({@link WinogradChannelsLast#toPlanes})
+ * </pre>
+ * with at(pix) the padded pixel under output (oy, ox)'s first tap: (s·oy + 1 − pad, s·ox + 1 − pad).
+ * Register tile: {@link #PX} output pixels × 64 output channels, 24 accumulators; per (tap, ci) four
+ * weight vectors, six broadcasts, 24 FMAs. The weights are packed once per layer under the cache,
+ * wp[kb][tap][ci][64] for each block kb of 64 output channels (a block of 128→256 is 295 KiB: it
+ * stays in L2 across the pixel groups).
+ *
+ * <p>Why: at batch 1 the shared-padding grid ({@link GridConv}) computes its garbage columns and
+ * rounds the pixels up to whole 48-pixel tiles, so resnet8x4's 128→256 stride-2 layer (8×8 out)
+ * ran 96 pixels for 64 (measured on the 2-vCPU Zen 5, 2026-12-06: 438 µs, 86 GFLOP/s; see
+ * benchmarks/results/cpu.md for the figures with this class).
+ *
+ * <p>Threads: units of work are (block of 64 channels, group of 6 pixels), split over the threads
+ * in contiguous ranges; a last group short of 6 repeats its last pixel (same sums, same stores).
+ * Every output is one in-order sum over (tap, ci), then + bias, then the ReLU, whatever the split:
+ * the bits do not depend on the thread count (Note [Determinism]).
+ */
+final class DirectChannelsLast {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
+    private static final int VL = 16;
+    /** Output channels per block (four vectors) and pixels per register tile. */
+    static final int KB = 64, PX = 6;
+    /**
+     * Most output pixels in the batch (n·p·q) a 3×3 layer runs here with: batch-1 sizes. Measured
+     * (one thread, Zen 5, 2026-12-06, µs against the grid): 4×4 outputs 246 vs 718 (256→512), 8×8 212
+     * vs 365 (128→256), 16×16 223 vs 304 (64→128) and 51 vs 50 (16→64), 32×32 348 vs 353 (32→64).
+     */
+    static final int MAX_PIXELS = 1024;
+    /**
+     * The same for 1×1 (stride 2): 64, as measured (one thread, Zen 5, 2026-12-06, µs against the grid):
+     * 8×8 outputs 39 vs 62 (128→256) and 14 vs 18 (64→128); 16×16 outputs 82 vs 50 (64→128) and
+     * 211 vs 167 (128→256), where reading the whole input for a quarter of its pixels costs more than
+     * the product.
+     */
+    static final int MAX_POINTWISE_PIXELS = 64;
+    /**
+     * Most floats of all the patches at once (384 KiB): in the model, with the weights evicted by the
+     * other layers between calls, resnet8x4's 128→256 (304 KiB of patches, 1.2 MiB of weights) ran
+     * 313–326 µs with the blocks outer against 349 with the groups outer, and 64→128 at 16×16 (594
+     * KiB of patches, 295 KiB of weights) 323–338 with the blocks outer: no faster than the grid.
+     */
+    static final long WHOLE_PATCHES_FLOATS = 96 * 1024;
+    // ConvScratch slots and int slot
+    private static final int XT = 60, YT = 61, ROWS = 62, TMP = 63, BIAS = 64, PATCH = 65, OFFSETS = 5;
+    private static volatile boolean enabled = !"false".equals(System.getProperty("stablekd.directChannelsLast"));
+
+    private DirectChannelsLast() {}
+
+    /** For tests and A/B timing; returns the previous setting. */
+    static boolean enable(boolean on) {
+        boolean was = enabled;
+        enabled = on;
+        return was;
+    }
+
+    /**
+     * True for 3×3 stride 2 pad 1 and 1×1 stride 2 pad 0, one group, c a multiple of 16, k of 64,
+     * at most {@link #MAX_PIXELS} output pixels in the batch, on 16-float vectors, with weights it
+     * can cache (native) under an inference WeightCache. Shape and cache only; off with
+     * -Dstablekd.directChannelsLast=false.
+     */
+    static boolean supports(ConvGeometry g, boolean nativeWeights) {
+        if (!enabled || !nativeWeights || WeightCache.current() == null || GridGemm.VL != VL) return false;
+        if (g.groups() != 1 || g.r() != g.s() || g.strideH() != 2 || g.strideW() != 2 || g.padH() != g.padW()) return false;
+        long pixels = (long) g.n() * g.p() * g.q();
+        boolean shape = (g.r() == 3 && g.padH() == 1 && pixels <= MAX_PIXELS) || (g.r() == 1 && g.padH() == 0 && pixels <= MAX_POINTWISE_PIXELS);
+        return shape && g.c() % VL == 0 && g.k() % KB == 0;
+    }
+
+    /** wp[((kb·taps + tap)·c + ci)·64 + kk % 64] = w[kk][ci][tap], kb = kk / 64. */
+    static float[] pack(MemorySegment w, long wOff, int k, int c, int taps) {
+        float[] wf = new float[k * c * taps];
+        MemorySegment.copy(w, ValueLayout.JAVA_FLOAT, wOff * Float.BYTES, wf, 0, wf.length);
+        float[] wp = new float[wf.length];
+        for (int kk = 0; kk < k; kk++)
+            for (int ci = 0; ci < c; ci++)
+                for (int t = 0; t < taps; t++) wp[((kk / KB * taps + t) * c + ci) * KB + kk % KB] = wf[(kk * c + ci) * taps + t];
+        return wp;
+    }
+
+    /** y = conv(x, w) + bias (bias may be null), then max(0, ·) if relu. */
+    static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                        MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
+        int c = g.c(), k = g.k(), h = g.h(), wd = g.w(), p = g.p(), q = g.q(), pq = p * q, taps = g.r() * g.s();
+        int wp = wd + 2, s = g.strideH(), first = 1 - g.padH();
+        float[] packed = WeightCache.current().packed(w, wOff, "direct-channels-last", k, c * taps, () -> pack(w, wOff, k, c, taps));
+        ConvScratch sc = ConvScratch.get();
+        boolean pointwise = taps == 1;   // 1×1: the patch is gathered straight from x's planes, no padded copy
+        float[] xt = pointwise ? null : sc.buffer(XT, (long) (h + 2) * wp * c), yt = sc.buffer(YT, (long) pq * k);
+        float[] rows = sc.buffer(ROWS, (long) Math.max(c * h * wd, k * pq)), tmp = sc.buffer(TMP, VL * VL);
+        float[] b = sc.buffer(BIAS, k);
+        if (bias == null) java.util.Arrays.fill(b, 0, k, 0f);
+        else MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, b, 0, k);
+        // offsets: the taps' in xt (taps entries), then each output pixel's first tap (pq entries):
+        // its place in xt, or for 1×1 its index in an input plane
+        int[] at = sc.ints(OFFSETS, taps + pq);
+        for (int i = 0, t = 0; i < g.r(); i++)
+            for (int j = 0; j < g.s(); j++) at[t++] = (i * wp + j) * c;
+        for (int oy = 0, pix = 0; oy < p; oy++)
+            for (int ox = 0; ox < q; ox++) at[taps + pix++] = pointwise ? s * oy * wd + s * ox : ((s * oy + first) * wp + s * ox + first) * c;
+        int groups = (pq + PX - 1) / PX, len = taps * c, blocks = k / KB;
+        // the loop order: all patches at once where they and one block's weights fit in L2, else one group at a time
+        boolean wholePatches = (long) groups * PX * len <= WHOLE_PATCHES_FLOATS;
+        float[] patches = wholePatches ? sc.buffer(PATCH, (long) groups * PX * len) : null;
+        for (int img = 0; img < g.n(); img++) {
+            long xi = xOff + (long) img * c * h * wd;
+            if (pointwise) MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, xi * Float.BYTES, rows, 0, c * h * wd);   // one bulk copy: gathering from the segment was slower
+            else WinogradChannelsLast.toChannelsLast(x, xi, c, h, wd, -1, h + 2, wp, rows, xt, tmp);
+            if (wholePatches) {
+                // every group's patch first, then the products block by block: a block's weights stay
+                // in L2 while all the groups pass (groups outer streamed all the weights once per group)
+                Parallel.forRange(groups, 1, (u0, u1) -> {
+                    for (int u = u0; u < u1; u++) patch(pointwise, c, taps, h * wd, xt, rows, at, u, pq, patches, u * PX * len);
+                });
+                Parallel.forRange(blocks * groups, 1, (u0, u1) -> {
+                    for (int u = u0; u < u1; u++) {
+                        int kb = u / groups, group = u % groups;
+                        tile6x4(len, patches, group * PX * len, packed, kb * len * KB, b, kb * KB, relu, yt, k, group * PX, Math.min(PX, pq - group * PX) - 1);
+                    }
+                });
+            } else {
+                // one group at a time, its patch in L1, every block on it (the weights, under L2's size here, stay there)
+                Parallel.forRange(groups, 1, (u0, u1) -> {
+                    float[] patch = ConvScratch.get().buffer(PATCH, (long) PX * len);
+                    for (int u = u0; u < u1; u++) {
+                        patch(pointwise, c, taps, h * wd, xt, rows, at, u, pq, patch, 0);
+                        for (int kb = 0; kb < blocks; kb++) tile6x4(len, patch, 0, packed, kb * len * KB, b, kb * KB, relu, yt, k, u * PX, Math.min(PX, pq - u * PX) - 1);
+                    }
+                });
+            }
+            WinogradChannelsLast.toPlanes(yt, k, p, q, q, rows, null, 0, false, y, yOff + (long) img * k * pq, pq);
+        }
+    }
+
+    /** Group u's patch (pixels u·6 ..) at patch[pAt..]: from xt, or for 1×1 from the planes' copy. */
+    private static void patch(boolean pointwise, int c, int taps, int hw, float[] xt, float[] planes, int[] at, int u, int pq,
+                              float[] patch, int pAt) {
+        int p0 = u * PX, last = Math.min(PX, pq - p0) - 1;
+        if (pointwise) gatherPlanes(c, hw, planes, at, p0, last, patch, pAt);
+        else gather(c, taps, xt, at, p0, last, patch, pAt);
+    }
+
+    /**
+     * patch[pAt + j·len + tap·c + ci] = xt[at(p0 + j) + tapAt(tap) + ci] for j < 6: the six pixels' taps as
+     * rows (pixels past p0 + last repeat it), so the product reads one base. (Reading xt at six
+     * bases inside a loop over the taps instead ran 2.5–4× slower: C2 did not keep the 24
+     * accumulators in registers across the two loops.)
+     */
+    private static void gather(int c, int taps, float[] xt, int[] at, int p0, int last, float[] patch, int pAt) {
+        int len = taps * c;
+        for (int j = 0; j < PX; j++) {
+            int px = at[taps + p0 + Math.min(j, last)];
+            for (int t = 0; t < taps; t++) System.arraycopy(xt, px + at[t], patch, pAt + j * len + t * c, c);
+        }
+    }
+
+    /** The same for 1×1 from a copy of x's planes (plane stride hw): patch[pAt + j·c + ci] = planes[ci][pixel p0 + j]. */
+    private static void gatherPlanes(int c, int hw, float[] planes, int[] at, int p0, int last, float[] patch, int pAt) {
+        for (int j = 0; j < PX; j++) {
+            int px = at[1 + p0 + Math.min(j, last)];
+            for (int ci = 0; ci < c; ci++) patch[pAt + j * c + ci] = planes[px + ci * hw];
+        }
+    }
+
+    /**
+     * yt[(p0 + j)·k + kOff + v·16 + lane] = act(Σ_s patch[pAt + j·len + s] · wp[wAt + s·64 + v·16 + lane] + bias)
+     * for j ≤ last, v < 4: one block's 64 output channels of up to six pixels, in order over s = (tap, ci).
+     */
+    private static void tile6x4(int len, float[] patch, int pAt, float[] wp, int wAt, float[] bias, int kOff, boolean relu,
+                                float[] yt, int k, int p0, int last) {
+        int j1 = p0 + Math.min(1, last), j2 = p0 + Math.min(2, last), j3 = p0 + Math.min(3, last), j4 = p0 + Math.min(4, last), j5 = p0 + Math.min(5, last);
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
+                c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
+        for (int s = pAt, end = pAt + len, a = wAt; s < end; s++, a += KB) {
+            FloatVector w0 = FloatVector.fromArray(SPECIES, wp, a), w1 = FloatVector.fromArray(SPECIES, wp, a + VL),
+                        w2 = FloatVector.fromArray(SPECIES, wp, a + 2 * VL), w3 = FloatVector.fromArray(SPECIES, wp, a + 3 * VL);
+            FloatVector d = FloatVector.broadcast(SPECIES, patch[s]);
+            c00 = w0.fma(d, c00); c01 = w1.fma(d, c01); c02 = w2.fma(d, c02); c03 = w3.fma(d, c03);
+            d = FloatVector.broadcast(SPECIES, patch[s + len]);
+            c10 = w0.fma(d, c10); c11 = w1.fma(d, c11); c12 = w2.fma(d, c12); c13 = w3.fma(d, c13);
+            d = FloatVector.broadcast(SPECIES, patch[s + 2 * len]);
+            c20 = w0.fma(d, c20); c21 = w1.fma(d, c21); c22 = w2.fma(d, c22); c23 = w3.fma(d, c23);
+            d = FloatVector.broadcast(SPECIES, patch[s + 3 * len]);
+            c30 = w0.fma(d, c30); c31 = w1.fma(d, c31); c32 = w2.fma(d, c32); c33 = w3.fma(d, c33);
+            d = FloatVector.broadcast(SPECIES, patch[s + 4 * len]);
+            c40 = w0.fma(d, c40); c41 = w1.fma(d, c41); c42 = w2.fma(d, c42); c43 = w3.fma(d, c43);
+            d = FloatVector.broadcast(SPECIES, patch[s + 5 * len]);
+            c50 = w0.fma(d, c50); c51 = w1.fma(d, c51); c52 = w2.fma(d, c52); c53 = w3.fma(d, c53);
+        }
+        float floor = relu ? 0f : Float.NEGATIVE_INFINITY;   // max(v, −∞) = v, NaN stays NaN
+        FloatVector b0 = FloatVector.fromArray(SPECIES, bias, kOff), b1 = FloatVector.fromArray(SPECIES, bias, kOff + VL),
+                    b2 = FloatVector.fromArray(SPECIES, bias, kOff + 2 * VL), b3 = FloatVector.fromArray(SPECIES, bias, kOff + 3 * VL);
+        int o = p0 * k + kOff;   // stores written out (a helper taking the vectors was not inlined, and boxed them)
+        c00.add(b0).max(floor).intoArray(yt, o); c01.add(b1).max(floor).intoArray(yt, o + VL); c02.add(b2).max(floor).intoArray(yt, o + 2 * VL); c03.add(b3).max(floor).intoArray(yt, o + 3 * VL);
+        o = j1 * k + kOff;
+        c10.add(b0).max(floor).intoArray(yt, o); c11.add(b1).max(floor).intoArray(yt, o + VL); c12.add(b2).max(floor).intoArray(yt, o + 2 * VL); c13.add(b3).max(floor).intoArray(yt, o + 3 * VL);
+        o = j2 * k + kOff;
+        c20.add(b0).max(floor).intoArray(yt, o); c21.add(b1).max(floor).intoArray(yt, o + VL); c22.add(b2).max(floor).intoArray(yt, o + 2 * VL); c23.add(b3).max(floor).intoArray(yt, o + 3 * VL);
+        o = j3 * k + kOff;
+        c30.add(b0).max(floor).intoArray(yt, o); c31.add(b1).max(floor).intoArray(yt, o + VL); c32.add(b2).max(floor).intoArray(yt, o + 2 * VL); c33.add(b3).max(floor).intoArray(yt, o + 3 * VL);
+        o = j4 * k + kOff;
+        c40.add(b0).max(floor).intoArray(yt, o); c41.add(b1).max(floor).intoArray(yt, o + VL); c42.add(b2).max(floor).intoArray(yt, o + 2 * VL); c43.add(b3).max(floor).intoArray(yt, o + 3 * VL);
+        o = j5 * k + kOff;
+        c50.add(b0).max(floor).intoArray(yt, o); c51.add(b1).max(floor).intoArray(yt, o + VL); c52.add(b2).max(floor).intoArray(yt, o + 2 * VL); c53.add(b3).max(floor).intoArray(yt, o + 3 * VL);
+    }
+}
