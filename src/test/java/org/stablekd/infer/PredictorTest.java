@@ -49,7 +49,7 @@ public class PredictorTest {
 
     @Test
     void foldedModelsGiveTheUnfoldedLogits(@TempDir Path dir) throws Exception {
-        for (String name : List.of("resnet8", "wrn_16_1", "mobile_half", "ShuffleV2", "vgg8")) {
+        for (String name : List.of("resnet8", "resnet8x4", "wrn_16_1", "mobile_half", "ShuffleV2", "vgg8")) {   // resnet8x4: DirectChannelsLast's strided layers
             Shape in = name.equals("mobile_half") ? Shape.of(3, 32, 32) : Shape.of(1, 32, 32);
             Path w = trainedWeights(dir, name, in, 10);
             Predictor p = Predictor.load(name, w);

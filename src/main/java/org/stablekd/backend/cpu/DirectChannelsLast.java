@@ -10,13 +10,15 @@ import org.stablekd.backend.WeightCache;
 /**
  * Direct convolution with the channels along the vectors, for the batch-1 inference layers that no
  * Winograd path takes: 3×3 stride 2 pad 1, and 1×1 pad 0 stride 2 (the projection shortcuts), c a
- * multiple of 16, k of 64, under an inference {@link WeightCache}. Per image:
+ * multiple of 16, k of 64, under an inference {@link WeightCache}. Per band of output rows of one image:
  * <pre>
- *   xt (h+2, w+2, c)   the image zero-padded by one, channels-last ({@link WinogradChannelsLast#toChannelsLast})
- *   yt (p·q, k)        yt[pix][kk] = act(Σ_{tap, ci} xt[at(pix) + tapAt(tap) + ci] · w[kk][ci][tap] + bias[kk])
- *   y  (k, p, q)       yt turned back to planes ({@link WinogradChannelsLast#toPlanes})
+ *   xt (rows, w+2, c)  the input rows it reads, zero-padded by one, channels-last ({@link WinogradChannelsLast#toChannelsLast})
+ *   yt (pixels, k)     yt[pix][kk] = act(Σ_{tap, ci} xt[at(pix) + tapAt(tap) + ci] · w[kk][ci][tap] + bias[kk])
+ *   y  (k, rows, q)    yt turned back to planes ({@link WinogradChannelsLast#toPlanes})
  * </pre>
- * with at(pix) the padded pixel under output (oy, ox)'s first tap: (s·oy + 1 − pad, s·ox + 1 − pad).
+ * with at(pix) the padded pixel under output pixel (oy, ox)'s first tap (1×1: x's planes are read in
+ * place at (s·oy, s·ox)). Each group of 6 pixels' taps is first gathered into a patch (6 rows of
+ * taps·c floats), so the product reads one base.
  * Register tile: {@link #PX} output pixels × 64 output channels, 24 accumulators; per (tap, ci) four
  * weight vectors, six broadcasts, 24 FMAs. The weights are packed once per layer under the cache,
  * wp[kb][tap][ci][64] for each block kb of 64 output channels (a block of 128→256 is 295 KiB: it
@@ -27,10 +29,16 @@ import org.stablekd.backend.WeightCache;
  * ran 96 pixels for 64 (measured on the 2-vCPU Zen 5, 2026-12-06: 438 µs, 86 GFLOP/s; see
  * benchmarks/results/cpu.md for the figures with this class).
  *
- * <p>Threads: units of work are (block of 64 channels, group of 6 pixels), split over the threads
- * in contiguous ranges; a last group short of 6 repeats its last pixel (same sums, same stores).
- * Every output is one in-order sum over (tap, ci), then + bias, then the ReLU, whatever the split:
- * the bits do not depend on the thread count (Note [Determinism]).
+ * <p>Threads: each thread takes a band of output rows (at least {@link #MIN_BAND_MACS}
+ * multiply-adds) and does everything for it: its input rows turned channels-last, the patches, the
+ * products, its rows of y. Nothing one thread makes is read by the other, and rows stay on the
+ * thread that the row-banded layers around it (WinogradChannelsLast) give them. Measured inside
+ * one JVM, switching every 200 calls (2 threads, 2026-12-06): resnet8x4's call 1.19 against 1.33 ms
+ * and 1.33 against 1.46 with the first version, which split (block, group) units over the threads
+ * and turned the layouts on the caller; resnet20 0.460 against 0.472; one thread equal.
+ * A last group short of 6 repeats its last pixel (same sums, same stores). Every output is one
+ * in-order sum over (tap, ci), then + bias, then the ReLU, whatever the bands: the bits do not
+ * depend on the thread count (Note [Determinism]).
  */
 final class DirectChannelsLast {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
@@ -57,6 +65,8 @@ final class DirectChannelsLast {
      * KiB of patches, 295 KiB of weights) 323–338 with the blocks outer: no faster than the grid.
      */
     static final long WHOLE_PATCHES_FLOATS = 96 * 1024;
+    /** Fewest multiply-adds per band of rows: smaller layers run on the caller alone. */
+    static final long MIN_BAND_MACS = Long.getLong("stablekd.directMinBandMacs", 1 << 16);
     // ConvScratch slots and int slot
     private static final int XT = 60, YT = 61, ROWS = 62, TMP = 63, BIAS = 64, PATCH = 65, OFFSETS = 5;
     private static volatile boolean enabled = !"false".equals(System.getProperty("stablekd.directChannelsLast"));
@@ -98,62 +108,65 @@ final class DirectChannelsLast {
     /** y = conv(x, w) + bias (bias may be null), then max(0, ·) if relu. */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
-        int c = g.c(), k = g.k(), h = g.h(), wd = g.w(), p = g.p(), q = g.q(), pq = p * q, taps = g.r() * g.s();
-        int wp = wd + 2, s = g.strideH(), first = 1 - g.padH();
+        int c = g.c(), k = g.k(), h = g.h(), wd = g.w(), p = g.p(), q = g.q(), taps = g.r() * g.s();
         float[] packed = WeightCache.current().packed(w, wOff, "direct-channels-last", k, c * taps, () -> pack(w, wOff, k, c, taps));
-        ConvScratch sc = ConvScratch.get();
-        boolean pointwise = taps == 1;   // 1×1: the patch is gathered straight from x's planes, no padded copy
-        float[] xt = pointwise ? null : sc.buffer(XT, (long) (h + 2) * wp * c), yt = sc.buffer(YT, (long) pq * k);
-        float[] rows = sc.buffer(ROWS, (long) Math.max(c * h * wd, k * pq)), tmp = sc.buffer(TMP, VL * VL);
-        float[] b = sc.buffer(BIAS, k);
+        float[] b = ConvScratch.get().buffer(BIAS, k);   // read by every thread
         if (bias == null) java.util.Arrays.fill(b, 0, k, 0f);
         else MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, b, 0, k);
-        // offsets: the taps' in xt (taps entries), then each output pixel's first tap (pq entries):
-        // its place in xt, or for 1×1 its index in an input plane
-        int[] at = sc.ints(OFFSETS, taps + pq);
-        for (int i = 0, t = 0; i < g.r(); i++)
-            for (int j = 0; j < g.s(); j++) at[t++] = (i * wp + j) * c;
-        for (int oy = 0, pix = 0; oy < p; oy++)
-            for (int ox = 0; ox < q; ox++) at[taps + pix++] = pointwise ? s * oy * wd + s * ox : ((s * oy + first) * wp + s * ox + first) * c;
-        int groups = (pq + PX - 1) / PX, len = taps * c, blocks = k / KB;
-        // the loop order: all patches at once where they and one block's weights fit in L2, else one group at a time
-        boolean wholePatches = (long) groups * PX * len <= WHOLE_PATCHES_FLOATS;
-        float[] patches = wholePatches ? sc.buffer(PATCH, (long) groups * PX * len) : null;
+        long macsPerRow = (long) q * k * c * taps;
+        int grain = (int) Math.max(1, (MIN_BAND_MACS + macsPerRow - 1) / macsPerRow);
         for (int img = 0; img < g.n(); img++) {
-            long xi = xOff + (long) img * c * h * wd;
-            if (pointwise) MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, xi * Float.BYTES, rows, 0, c * h * wd);   // one bulk copy: gathering from the segment was slower
-            else WinogradChannelsLast.toChannelsLast(x, xi, c, h, wd, -1, h + 2, wp, rows, xt, tmp);
-            if (wholePatches) {
-                // every group's patch first, then the products block by block: a block's weights stay
-                // in L2 while all the groups pass (groups outer streamed all the weights once per group)
-                Parallel.forRange(groups, 1, (u0, u1) -> {
-                    for (int u = u0; u < u1; u++) patch(pointwise, c, taps, h * wd, xt, rows, at, u, pq, patches, u * PX * len);
-                });
-                Parallel.forRange(blocks * groups, 1, (u0, u1) -> {
-                    for (int u = u0; u < u1; u++) {
-                        int kb = u / groups, group = u % groups;
-                        tile6x4(len, patches, group * PX * len, packed, kb * len * KB, b, kb * KB, relu, yt, k, group * PX, Math.min(PX, pq - group * PX) - 1);
-                    }
-                });
-            } else {
-                // one group at a time, its patch in L1, every block on it (the weights, under L2's size here, stay there)
-                Parallel.forRange(groups, 1, (u0, u1) -> {
-                    float[] patch = ConvScratch.get().buffer(PATCH, (long) PX * len);
-                    for (int u = u0; u < u1; u++) {
-                        patch(pointwise, c, taps, h * wd, xt, rows, at, u, pq, patch, 0);
-                        for (int kb = 0; kb < blocks; kb++) tile6x4(len, patch, 0, packed, kb * len * KB, b, kb * KB, relu, yt, k, u * PX, Math.min(PX, pq - u * PX) - 1);
-                    }
-                });
-            }
-            WinogradChannelsLast.toPlanes(yt, k, p, q, q, rows, null, 0, false, y, yOff + (long) img * k * pq, pq);
+            long xi = xOff + (long) img * c * h * wd, yi = yOff + (long) img * k * p * q;
+            Parallel.forRange(p, grain, (r0, r1) -> band(g, x, xi, packed, b, relu, y, yi, r0, r1));
         }
     }
 
-    /** Group u's patch (pixels u·6 ..) at patch[pAt..]: from xt, or for 1×1 from the planes' copy. */
-    private static void patch(boolean pointwise, int c, int taps, int hw, float[] xt, float[] planes, int[] at, int u, int pq,
+    /**
+     * Output rows [r0, r1) of one image, start to end on this thread: its input rows turned
+     * channels-last, the patches, the products, its rows of y. So nothing a band makes is read by
+     * another thread, and the band's input and output rows are the ones the neighbouring layers'
+     * bands (split by rows too) keep on this thread.
+     */
+    private static void band(ConvGeometry g, MemorySegment x, long xi, float[] packed, float[] b, boolean relu,
+                             MemorySegment y, long yi, int r0, int r1) {
+        int c = g.c(), k = g.k(), h = g.h(), wd = g.w(), q = g.q(), taps = g.r() * g.s(), s = g.strideH(), wp = wd + 2;
+        int px = (r1 - r0) * q, len = taps * c, blocks = k / KB, groups = (px + PX - 1) / PX;
+        boolean pointwise = taps == 1;   // 1×1: the patch is gathered straight from x's planes, no padded copy
+        int inRows = s * (r1 - 1 - r0) + g.r(), row0 = s * r0 - g.padH();   // the padded input rows the band reads
+        ConvScratch sc = ConvScratch.get();
+        float[] xt = pointwise ? null : sc.buffer(XT, (long) inRows * wp * c), yt = sc.buffer(YT, (long) px * k);
+        float[] rows = sc.buffer(ROWS, Math.max((long) c * inRows * wd, (long) k * px)), tmp = sc.buffer(TMP, VL * VL);
+        // offsets: the taps' in xt (taps entries), then each output pixel's first tap (px entries):
+        // its place in xt, or for 1×1 its index in an input plane
+        int[] at = sc.ints(OFFSETS, taps + px);
+        for (int i = 0, t = 0; i < g.r(); i++)
+            for (int j = 0; j < g.s(); j++) at[t++] = (i * wp + j) * c;
+        for (int oy = r0, pix = 0; oy < r1; oy++)
+            for (int ox = 0; ox < q; ox++) at[taps + pix++] = pointwise ? s * oy * wd + s * ox : (s * (oy - r0) * wp + s * ox) * c;
+        if (!pointwise) WinogradChannelsLast.toChannelsLast(x, xi, c, h, wd, row0, inRows, wp, rows, xt, tmp);
+        if ((long) groups * PX * len <= WHOLE_PATCHES_FLOATS) {
+            // every group's patch first, then the products block by block: a block's weights stay in
+            // L2 while all the groups pass (groups outer streamed all the weights once per group)
+            float[] patches = sc.buffer(PATCH, (long) groups * PX * len);
+            for (int u = 0; u < groups; u++) patch(pointwise, c, taps, (long) h * wd, xt, x, xi, at, u, px, patches, u * PX * len);
+            for (int kb = 0; kb < blocks; kb++)
+                for (int u = 0; u < groups; u++) tile6x4(len, patches, u * PX * len, packed, kb * len * KB, b, kb * KB, relu, yt, k, u * PX, Math.min(PX, px - u * PX) - 1);
+        } else {
+            // one group at a time, its patch in L1, every block on it (the weights, under L2's size here, stay there)
+            float[] patch = sc.buffer(PATCH, (long) PX * len);
+            for (int u = 0; u < groups; u++) {
+                patch(pointwise, c, taps, (long) h * wd, xt, x, xi, at, u, px, patch, 0);
+                for (int kb = 0; kb < blocks; kb++) tile6x4(len, patch, 0, packed, kb * len * KB, b, kb * KB, relu, yt, k, u * PX, Math.min(PX, px - u * PX) - 1);
+            }
+        }
+        WinogradChannelsLast.toPlanes(yt, k, r1 - r0, q, q, rows, null, 0, false, y, yi + (long) r0 * q, g.p() * q);
+    }
+
+    /** Group u's patch (pixels u·6 .. of the band) at patch[pAt..]: from xt, or for 1×1 from x's planes. */
+    private static void patch(boolean pointwise, int c, int taps, long hw, float[] xt, MemorySegment x, long xi, int[] at, int u, int px,
                               float[] patch, int pAt) {
-        int p0 = u * PX, last = Math.min(PX, pq - p0) - 1;
-        if (pointwise) gatherPlanes(c, hw, planes, at, p0, last, patch, pAt);
+        int p0 = u * PX, last = Math.min(PX, px - p0) - 1;
+        if (pointwise) gatherPlanes(c, hw, x, xi, at, p0, last, patch, pAt);
         else gather(c, taps, xt, at, p0, last, patch, pAt);
     }
 
@@ -171,11 +184,11 @@ final class DirectChannelsLast {
         }
     }
 
-    /** The same for 1×1 from a copy of x's planes (plane stride hw): patch[pAt + j·c + ci] = planes[ci][pixel p0 + j]. */
-    private static void gatherPlanes(int c, int hw, float[] planes, int[] at, int p0, int last, float[] patch, int pAt) {
+    /** The same for 1×1 from x's planes (plane stride hw, image at xi): patch[pAt + j·c + ci] = x[ci][pixel p0 + j]. */
+    private static void gatherPlanes(int c, long hw, MemorySegment x, long xi, int[] at, int p0, int last, float[] patch, int pAt) {
         for (int j = 0; j < PX; j++) {
-            int px = at[1 + p0 + Math.min(j, last)];
-            for (int ci = 0; ci < c; ci++) patch[pAt + j * c + ci] = planes[px + ci * hw];
+            long px = xi + at[1 + p0 + Math.min(j, last)];
+            for (int ci = 0; ci < c; ci++) patch[pAt + j * c + ci] = x.getAtIndex(ValueLayout.JAVA_FLOAT, px + ci * hw);
         }
     }
 
