@@ -59,7 +59,7 @@ for r in $(seq 1 "$rounds"); do
     echo "== round $r of $rounds: stablekd (JMH PredictorBench, $t threads)" >&2
     # shellcheck disable=SC2086
     "$JAVA" $STABLEKD_JVM_FLAGS -jar "$here/target/benchmarks.jar" PredictorBench $jmh_opts \
-        -jvmArgsAppend "-XX:+UseParallelGC -Xss4m -Dstablekd.threads=$t" \
+        -jvmArgsAppend "-XX:+UseSerialGC -Xmn32m -Xss4m -Dstablekd.threads=$t" \
         -p model="$models" -p input="$input" -p batch="$batch" -p weightsDir="$weights" -rf json -rff "$out/stablekd-t$t-r$r.json" >&2
     echo "== round $r of $rounds: anchors ($anchor, $t threads: $engines; $iters timed calls each)" >&2
     "$anchor" "$here/pytorch_infer.py" --models "$models" --input "$input" --batch "$batch" --threads "$t" \

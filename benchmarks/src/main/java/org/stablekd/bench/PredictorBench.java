@@ -38,7 +38,7 @@ import org.stablekd.tensor.Shape;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-        "-XX:+UseParallelGC", "-Xss4m"})
+        "-XX:+UseSerialGC", "-Xmn32m", "-Xss4m"})   // the launcher's collector and young generation
 public class PredictorBench {
     @Param({"resnet8x4", "mobile_half", "resnet20"})
     public String model;
