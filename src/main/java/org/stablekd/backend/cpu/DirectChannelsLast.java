@@ -135,7 +135,8 @@ final class DirectChannelsLast {
         int inRows = s * (r1 - 1 - r0) + g.r(), row0 = s * r0 - g.padH();   // the padded input rows the band reads
         ConvScratch sc = ConvScratch.get();
         float[] xt = pointwise ? null : sc.buffer(XT, (long) inRows * wp * c), yt = sc.buffer(YT, (long) px * k);
-        float[] rows = sc.buffer(ROWS, Math.max((long) c * inRows * wd, (long) k * px)), tmp = sc.buffer(TMP, VL * VL);
+        // rows: the live input rows plane by plane for the turn to channels-last, then y's rows for the turn back
+        float[] rows = sc.buffer(ROWS, Math.max(pointwise ? 0 : (long) c * inRows * wd, (long) k * px)), tmp = sc.buffer(TMP, VL * VL);
         // offsets: the taps' in xt (taps entries), then each output pixel's first tap (px entries):
         // its place in xt, or for 1×1 its index in an input plane
         int[] at = sc.ints(OFFSETS, taps + px);
