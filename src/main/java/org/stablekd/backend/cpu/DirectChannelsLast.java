@@ -19,8 +19,9 @@ import org.stablekd.backend.WeightCache;
  * with at(pix) the padded pixel under output pixel (oy, ox)'s first tap (1×1: x's planes are read in
  * place at (s·oy, s·ox)). Each group of 6 pixels' taps is first gathered into a patch (6 rows of
  * taps·c floats), so the product reads one base.
- * Register tile: {@link #PX} output pixels × 64 output channels, 24 accumulators; per (tap, ci) four
- * weight vectors, six broadcasts, 24 FMAs. The weights are packed once per layer under the cache,
+ * The product is {@link WinogradChannelsLast#tile6x4}'s register tile (there 6 tiles × 64 channels
+ * of one position; here {@link #PX} pixels × 64 output channels): 24 accumulators, per (tap, ci) four
+ * weight vectors, six broadcasts, 24 FMAs; then the bias and the ReLU in one pass over yt. The weights are packed once per layer under the cache,
  * wp[kb][tap][ci][64] for each block kb of 64 output channels (a block of 128→256 is 295 KiB: it
  * stays in L2 across the pixel groups).
  *
@@ -36,7 +37,8 @@ import org.stablekd.backend.WeightCache;
  * one JVM, switching every 200 calls (2 threads, 2026-12-06): resnet8x4's call 1.19 against 1.33 ms
  * and 1.33 against 1.46 with the first version, which split (block, group) units over the threads
  * and turned the layouts on the caller; resnet20 0.460 against 0.472; one thread equal.
- * A last group short of 6 repeats its last pixel (same sums, same stores). Every output is one
+ * A last group short of 6 repeats its last pixel's patch; those rows of yt lie past the band's
+ * pixels and are never turned back. Every output is one
  * in-order sum over (tap, ci), then + bias, then the ReLU, whatever the bands: the bits do not
  * depend on the thread count (Note [Determinism]).
  */
@@ -134,7 +136,7 @@ final class DirectChannelsLast {
         boolean pointwise = taps == 1;   // 1×1: the patch is gathered straight from x's planes, no padded copy
         int inRows = s * (r1 - 1 - r0) + g.r(), row0 = s * r0 - g.padH();   // the padded input rows the band reads
         ConvScratch sc = ConvScratch.get();
-        float[] xt = pointwise ? null : sc.buffer(XT, (long) inRows * wp * c), yt = sc.buffer(YT, (long) px * k);
+        float[] xt = pointwise ? null : sc.buffer(XT, (long) inRows * wp * c), yt = sc.buffer(YT, (long) groups * PX * k);   // whole groups: a last group's repeated pixels land past px
         // rows: the live input rows plane by plane for the turn to channels-last, then y's rows for the turn back
         float[] rows = sc.buffer(ROWS, Math.max(pointwise ? 0 : (long) c * inRows * wd, (long) k * px)), tmp = sc.buffer(TMP, VL * VL);
         // offsets: the taps' in xt (taps entries), then each output pixel's first tap (px entries):
@@ -151,15 +153,16 @@ final class DirectChannelsLast {
             float[] patches = sc.buffer(PATCH, (long) groups * PX * len);
             for (int u = 0; u < groups; u++) patch(pointwise, c, taps, (long) h * wd, xt, x, xi, at, u, px, patches, u * PX * len);
             for (int kb = 0; kb < blocks; kb++)
-                for (int u = 0; u < groups; u++) tile6x4(len, patches, u * PX * len, packed, kb * len * KB, b, kb * KB, relu, yt, k, u * PX, Math.min(PX, px - u * PX) - 1);
+                for (int u = 0; u < groups; u++) WinogradChannelsLast.tile6x4(len, KB, k, patches, u * PX * len, packed, kb * len * KB, yt, u * PX * k + kb * KB);
         } else {
             // one group at a time, its patch in L1, every block on it (the weights, under L2's size here, stay there)
             float[] patch = sc.buffer(PATCH, (long) PX * len);
             for (int u = 0; u < groups; u++) {
                 patch(pointwise, c, taps, (long) h * wd, xt, x, xi, at, u, px, patch, 0);
-                for (int kb = 0; kb < blocks; kb++) tile6x4(len, patch, 0, packed, kb * len * KB, b, kb * KB, relu, yt, k, u * PX, Math.min(PX, px - u * PX) - 1);
+                for (int kb = 0; kb < blocks; kb++) WinogradChannelsLast.tile6x4(len, KB, k, patch, 0, packed, kb * len * KB, yt, u * PX * k + kb * KB);
             }
         }
+        biasRelu(yt, px, k, b, relu);
         WinogradChannelsLast.toPlanes(yt, k, r1 - r0, q, q, rows, null, 0, false, y, yi + (long) r0 * q, g.p() * q);
     }
 
@@ -193,46 +196,11 @@ final class DirectChannelsLast {
         }
     }
 
-    /**
-     * yt[(p0 + j)·k + kOff + v·16 + lane] = act(Σ_s patch[pAt + j·len + s] · wp[wAt + s·64 + v·16 + lane] + bias)
-     * for j ≤ last, v < 4: one block's 64 output channels of up to six pixels, in order over s = (tap, ci).
-     */
-    private static void tile6x4(int len, float[] patch, int pAt, float[] wp, int wAt, float[] bias, int kOff, boolean relu,
-                                float[] yt, int k, int p0, int last) {
-        int j1 = p0 + Math.min(1, last), j2 = p0 + Math.min(2, last), j3 = p0 + Math.min(3, last), j4 = p0 + Math.min(4, last), j5 = p0 + Math.min(5, last);
-        FloatVector z = FloatVector.zero(SPECIES);
-        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
-                c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
-        for (int s = pAt, end = pAt + len, a = wAt; s < end; s++, a += KB) {
-            FloatVector w0 = FloatVector.fromArray(SPECIES, wp, a), w1 = FloatVector.fromArray(SPECIES, wp, a + VL),
-                        w2 = FloatVector.fromArray(SPECIES, wp, a + 2 * VL), w3 = FloatVector.fromArray(SPECIES, wp, a + 3 * VL);
-            FloatVector d = FloatVector.broadcast(SPECIES, patch[s]);
-            c00 = w0.fma(d, c00); c01 = w1.fma(d, c01); c02 = w2.fma(d, c02); c03 = w3.fma(d, c03);
-            d = FloatVector.broadcast(SPECIES, patch[s + len]);
-            c10 = w0.fma(d, c10); c11 = w1.fma(d, c11); c12 = w2.fma(d, c12); c13 = w3.fma(d, c13);
-            d = FloatVector.broadcast(SPECIES, patch[s + 2 * len]);
-            c20 = w0.fma(d, c20); c21 = w1.fma(d, c21); c22 = w2.fma(d, c22); c23 = w3.fma(d, c23);
-            d = FloatVector.broadcast(SPECIES, patch[s + 3 * len]);
-            c30 = w0.fma(d, c30); c31 = w1.fma(d, c31); c32 = w2.fma(d, c32); c33 = w3.fma(d, c33);
-            d = FloatVector.broadcast(SPECIES, patch[s + 4 * len]);
-            c40 = w0.fma(d, c40); c41 = w1.fma(d, c41); c42 = w2.fma(d, c42); c43 = w3.fma(d, c43);
-            d = FloatVector.broadcast(SPECIES, patch[s + 5 * len]);
-            c50 = w0.fma(d, c50); c51 = w1.fma(d, c51); c52 = w2.fma(d, c52); c53 = w3.fma(d, c53);
-        }
+    /** yt[pix·k + kk] = max(yt[pix·k + kk] + bias[kk], 0 if relu else −∞) for pix < px: the bias after the sum, then the ReLU. */
+    private static void biasRelu(float[] yt, int px, int k, float[] bias, boolean relu) {
         float floor = relu ? 0f : Float.NEGATIVE_INFINITY;   // max(v, −∞) = v, NaN stays NaN
-        FloatVector b0 = FloatVector.fromArray(SPECIES, bias, kOff), b1 = FloatVector.fromArray(SPECIES, bias, kOff + VL),
-                    b2 = FloatVector.fromArray(SPECIES, bias, kOff + 2 * VL), b3 = FloatVector.fromArray(SPECIES, bias, kOff + 3 * VL);
-        int o = p0 * k + kOff;   // stores written out (a helper taking the vectors was not inlined, and boxed them)
-        c00.add(b0).max(floor).intoArray(yt, o); c01.add(b1).max(floor).intoArray(yt, o + VL); c02.add(b2).max(floor).intoArray(yt, o + 2 * VL); c03.add(b3).max(floor).intoArray(yt, o + 3 * VL);
-        o = j1 * k + kOff;
-        c10.add(b0).max(floor).intoArray(yt, o); c11.add(b1).max(floor).intoArray(yt, o + VL); c12.add(b2).max(floor).intoArray(yt, o + 2 * VL); c13.add(b3).max(floor).intoArray(yt, o + 3 * VL);
-        o = j2 * k + kOff;
-        c20.add(b0).max(floor).intoArray(yt, o); c21.add(b1).max(floor).intoArray(yt, o + VL); c22.add(b2).max(floor).intoArray(yt, o + 2 * VL); c23.add(b3).max(floor).intoArray(yt, o + 3 * VL);
-        o = j3 * k + kOff;
-        c30.add(b0).max(floor).intoArray(yt, o); c31.add(b1).max(floor).intoArray(yt, o + VL); c32.add(b2).max(floor).intoArray(yt, o + 2 * VL); c33.add(b3).max(floor).intoArray(yt, o + 3 * VL);
-        o = j4 * k + kOff;
-        c40.add(b0).max(floor).intoArray(yt, o); c41.add(b1).max(floor).intoArray(yt, o + VL); c42.add(b2).max(floor).intoArray(yt, o + 2 * VL); c43.add(b3).max(floor).intoArray(yt, o + 3 * VL);
-        o = j5 * k + kOff;
-        c50.add(b0).max(floor).intoArray(yt, o); c51.add(b1).max(floor).intoArray(yt, o + VL); c52.add(b2).max(floor).intoArray(yt, o + 2 * VL); c53.add(b3).max(floor).intoArray(yt, o + 3 * VL);
+        for (int pix = 0, o = 0; pix < px; pix++, o += k)
+            for (int kk = 0; kk < k; kk += VL)
+                FloatVector.fromArray(SPECIES, yt, o + kk).add(FloatVector.fromArray(SPECIES, bias, kk)).max(floor).intoArray(yt, o + kk);
     }
 }

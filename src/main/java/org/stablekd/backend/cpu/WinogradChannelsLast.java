@@ -543,9 +543,10 @@ final class WinogradChannelsLast {
 
     /**
      * m[mAt + j·mk + q·16 + l] = Σ_ci v[vAt + j·c + ci] · u[uAt + ci·k + q·16 + l] for j < 6, q < 4, l < 16:
-     * 6 tiles × 64 output channels, each broadcast of v feeding four FMAs.
+     * 6 tiles × 64 output channels, each broadcast of v feeding four FMAs. (DirectChannelsLast's
+     * product too: 6 pixels' patches × a block of 64 output channels.)
      */
-    private static void tile6x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+    static void tile6x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
                 c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
