@@ -31,7 +31,9 @@ import org.stablekd.tensor.Tensor;
  * layers with few output channels (16, as in resnet20) fast. Depthwise layers (groups = c = k)
  * run {@link DepthwiseConv}, direct. Before any of these: 3×3 stride-1 pad-1 layers with 16 or 32
  * channels in and out run the forward and input gradient on {@link WinogradChannelsLast} (channels along
- * the vectors), as do wider ones (multiples of 16) at batch 1 under an inference WeightCache; other
+ * the vectors), as do wider ones (multiples of 16) at batch 1 under an inference WeightCache, except
+ * the widest on small images (c·k ≥ 128², 8×8 at batch 1), which run F(2×2, 3×3) on
+ * {@link WinogradF2ChannelsLast} (a quarter of the weights' bytes per multiply-add); other
  * layers the shape rule of {@link WinogradConv} picks (32+ channels, 256+ tiles) run on WinogradConv.
  * The weight gradient of the 3×3 stride-1 layers in whole vectors of 16 channels (AVX-512) runs on
  * {@link WinogradWeightGradBands} up to 64 channels (which also computes the input gradient of the
@@ -117,6 +119,11 @@ final class CpuConv implements ConvKernels {
     public void forwardAddRelu(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor r, Tensor y) {
         MemorySegment bs = bias == null ? null : bias.segment();
         long bo = bias == null ? 0 : bias.offset();
+        if (WinogradF2ChannelsLast.supports(g, w.segment().isNative())) {
+            WinogradF2ChannelsLast.forwardAddRelu(g, x.segment(), x.offset(), w.segment(), w.offset(), bs, bo,
+                    r.segment(), r.offset(), y.segment(), y.offset());
+            return;
+        }
         if (!g.depthwise() && WinogradChannelsLast.supports(g, w.segment().isNative())) {
             WinogradChannelsLast.forwardAddRelu(g, x.segment(), x.offset(), w.segment(), w.offset(), bs, bo,
                     r.segment(), r.offset(), y.segment(), y.offset());
@@ -131,11 +138,13 @@ final class CpuConv implements ConvKernels {
     /**
      * Channels-last between the layers (see ResidualChainChannelsLast) where the blocks one by one
      * would run on WinogradChannelsLast or WinogradConv, whose bits the chain has (a host tensor's
-     * weights are always native memory, hence supports(g, true)).
+     * weights are always native memory, hence supports(g, true)). Not where the blocks one by one run
+     * on WinogradF2ChannelsLast (other bits; the wide 8×8 layers at batch 1).
      */
     @Override
     public boolean chainsResidualBlocks(ConvGeometry g) {
-        return ResidualChainChannelsLast.supports(g) && (WinogradChannelsLast.supports(g, true) || WinogradConv.supports(g));
+        return ResidualChainChannelsLast.supports(g) && !WinogradF2ChannelsLast.supports(g, true)
+                && (WinogradChannelsLast.supports(g, true) || WinogradConv.supports(g));
     }
 
     @Override
@@ -291,6 +300,10 @@ final class CpuConv implements ConvKernels {
         }
         if (PointwiseConvSmall.supports(g)) {
             PointwiseConvSmall.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
+            return;
+        }
+        if (WinogradF2ChannelsLast.supports(g, w.isNative())) {
+            WinogradF2ChannelsLast.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
             return;
         }
         if (WinogradChannelsLast.supports(g, w.isNative())) {

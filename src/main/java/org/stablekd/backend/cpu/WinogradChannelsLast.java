@@ -576,7 +576,7 @@ final class WinogradChannelsLast {
     }
 
     /** tile6x4 for the first 4 tiles only (a last group of 4 or fewer live tiles: 8×8 images at batch 1 have 4); same sums. */
-    private static void tile4x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+    static void tile4x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
                 c30 = z, c31 = z, c32 = z, c33 = z;
