@@ -24,10 +24,15 @@ import org.stablekd.backend.WeightCache;
  * <p>Why: at batch 1 an 8×8 image is only 4 tiles of F(4×4, 3×3), so each float of its 36·c·k
  * transformed weights feeds 4 multiply-adds, and 256→256 streams 9.4 MB of U from memory every
  * call: in the model, where the other layers evict it, that layer took 270–750 µs as the host's
- * memory traffic came and went (its FLOPs take about 200). Here U is 16·c·k (4.2 MB) and each
- * float feeds the 16 tiles, at 16/9·… = 1.8× F(4×4)'s multiply-adds. Measured: see
- * benchmarks/results/cpu.md (issue 12, 2026-12-06 21:30).
- *
+ * memory traffic came and went. Here U is 16·c·k (4.2 MB) and each float feeds the 16 tiles, for
+ * (16·16)/(36·4) = 1.8× F(4×4)'s multiply-adds. Measured on the 2-vCPU Zen 5 (2026-12-06, one
+ * layer, the two alternating in one JVM, µs): with 16 MB read between calls, as a model's other
+ * layers do, 256→256 at 8×8 508–527 against 788–796 on one thread and 309–349 against 474–520 on
+ * two, 128→128 at 8×8 145 against 183; hot in cache 222–239 against 215–258 (256) and 58 against
+ * 48 (128). At 16×16 (16 F(4×4) tiles) F(4×4) wins hot, 145 against 205, so the rule stops at 4.
+ * Of the register tiles tried for the 16 tiles, tile6x4's (6 + 6 + 4) ran 222 against 265 for two
+ * 8 × 32 and 345 for one 16 × 16 (broadcast-bound).
+
  * <p>Threads: at batch 1 the output channels are cut into parts of whole 64-channel blocks, one
  * per thread; each part does its own input transform (cheap beside the products). Every output is,
  * per ξ, one in-order sum over c, then the same output transform, whatever the parts: the bits do
