@@ -28,7 +28,8 @@ import org.stablekd.backend.WeightCache;
  * 16×16: 24 against WinogradFewTiles' 43 at batch 1, 1067 against WinogradConv's 1241 at batch
  * 64); wider layers (c and k multiples of 16) only at batch-1 sizes under an inference WeightCache,
  * where it replaces WinogradFewTiles (64→64 at 8×8 18 against 29, 256→256 at 8×8 423 against 567,
- * one thread). At batch 64 WinogradConv keeps the wide layers: one image's 4 to 16 tiles per pass
+ * one thread; since 2026-12-06 the widest 8×8 ones, c·k ≥ 128², run F(2×2, 3×3) on
+ * {@link WinogradF2ChannelsLast} instead). At batch 64 WinogradConv keeps the wide layers: one image's 4 to 16 tiles per pass
  * over U (64→64 at 8×8: 1.3× slower here). At 16 channels WinogradConv's tiles-along-vectors layout
  * spent most of its time moving data (products 25 % of the layer), which is why its rule starts at 32.
  *
