@@ -31,12 +31,16 @@ import java.util.concurrent.locks.LockSupport;
  * <p>{@link ParallelStats} (off by default) accounts where the threads wait, per submitting kernel.
  *
  * <p>{@code -Dstablekd.threads=N} sets the pool size (default: available processors);
- * {@code -Dstablekd.spinMicros=N} how long idle threads spin before parking (default 100).
+ * {@code -Dstablekd.spinMicros=N} how long idle threads spin before parking (default 400: 100
+ * until 2026-12-06, when batch-1 calls on the Zen 5 host left gaps of more than 100 µs between
+ * parallel sections, the worker parked in them and woke 20–50 µs late; resnet20's 2-thread call
+ * 0.334 against 0.343 and 0.338 against 0.352 ms, resnet8x4's 1.242 against 1.272, together with
+ * WinogradChannelsLast.MIN_PART_MACS, one JVM switching every 300 calls).
  */
 public final class Parallel {
     private static final int THREADS = Math.max(1, Integer.getInteger("stablekd.threads",
             Runtime.getRuntime().availableProcessors()));
-    private static final long SPIN_NANOS = 1000L * Math.max(0, Integer.getInteger("stablekd.spinMicros", 100));
+    private static final long SPIN_NANOS = 1000L * Math.max(0, Integer.getInteger("stablekd.spinMicros", 400));
     private static final Worker[] WORKERS = new Worker[THREADS - 1];
     /** The job being offered to the workers (the latest published). */
     private static volatile Job current;

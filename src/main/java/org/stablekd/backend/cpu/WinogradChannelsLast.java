@@ -276,12 +276,28 @@ final class WinogradChannelsLast {
      * Output-channel parts per band: with fewer bands than threads (batch 1, few tiles) a layer of
      * 64+ output channels is also cut along k, in parts of whole vectors (each part redoes the input
      * transform; what it saves is its share of the products and of U, which at 4 tiles is read once
-     * per 4 FMAs: 64→64 at 8×8 streams 590 KB of U per call).
+     * per 4 FMAs: 64→64 at 8×8 streams 590 KB of U per call), unless a part would get fewer than
+     * {@link #MIN_PART_MACS} multiply-adds.
      */
     private static int kParts(ConvGeometry g, int bands) {
         int units = g.n() * bands;
-        return g.k() >= 4 * VL && units < Parallel.threads() ? Math.min(Sgemm.ceilDiv(Parallel.threads(), units), g.k() / (2 * VL)) : 1;
+        int parts = g.k() >= 4 * VL && units < Parallel.threads() ? Math.min(Sgemm.ceilDiv(Parallel.threads(), units), g.k() / (2 * VL)) : 1;
+        long tiles = (long) g.n() * Sgemm.ceilDiv(g.h(), TILE) * Sgemm.ceilDiv(g.w(), TILE);
+        if (parts > 1 && (long) POSITIONS * tiles * g.c() * g.k() / parts < MIN_PART_MACS) return 1;
+        return parts;
     }
+
+    /**
+     * Fewest product multiply-adds (36 · tiles · c · k / parts) per part of k. Below it one thread
+     * computes the layer: the next layer reads every channel, so half of them would cross between
+     * the vCPUs. Measured on the 2-vCPU Zen 5 (2026-12-06, batch-1 predictor on 2 threads, one JVM
+     * switching every 300 calls, with the pool's spin at 400 µs, see Parallel): resnet20's call
+     * 0.334 against 0.343 and 0.338 against 0.352 ms (its 64→64 layers at 8×8, 295 K per part,
+     * now whole: the chain of two blocks 68–77 against 101–107 µs); with the spin at 100 µs the
+     * worker parked in the gap that left and woke late for the next call's first layers, and the
+     * call gained nothing (0.486 against 0.486).
+     */
+    static final long MIN_PART_MACS = Long.getLong("stablekd.winogradMinPartMacs", 1_000_000);
 
     /**
      * The bands of a call (one parallel section); with channelsLast, x, r and y are (n, h, w,
