@@ -32,7 +32,7 @@ import org.stablekd.backend.WeightCache;
  * 48 (128). At 16×16 (16 F(4×4) tiles) F(4×4) wins hot, 145 against 205, so the rule stops at 4.
  * Of the register tiles tried for the 16 tiles, tile6x4's (6 + 6 + 4) ran 222 against 265 for two
  * 8 × 32 and 345 for one 16 × 16 (broadcast-bound).
-
+ *
  * <p>Threads: at batch 1 the output channels are cut into parts of whole 64-channel blocks, one
  * per thread; each part does its own input transform (cheap beside the products). Every output is,
  * per ξ, one in-order sum over c, then the same output transform, whatever the parts: the bits do
