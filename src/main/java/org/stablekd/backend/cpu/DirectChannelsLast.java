@@ -70,7 +70,7 @@ final class DirectChannelsLast {
     /** Fewest multiply-adds per band of rows: smaller layers run on the caller alone. */
     static final long MIN_BAND_MACS = Long.getLong("stablekd.directMinBandMacs", 1 << 16);
     // ConvScratch slots and int slot
-    private static final int XT = 60, YT = 61, ROWS = 62, TMP = 63, BIAS = 64, PATCH = 65, OFFSETS = 5;
+    private static final int XT = 60, YT = 61, ROWS = 62, TMP = 63, PATCH = 64, OFFSETS = 5;
     private static volatile boolean enabled = !"false".equals(System.getProperty("stablekd.directChannelsLast"));
 
     private DirectChannelsLast() {}
@@ -112,9 +112,7 @@ final class DirectChannelsLast {
                         MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         int c = g.c(), k = g.k(), h = g.h(), wd = g.w(), p = g.p(), q = g.q(), taps = g.r() * g.s();
         float[] packed = WeightCache.current().packed(w, wOff, "direct-channels-last", k, c * taps, () -> pack(w, wOff, k, c, taps));
-        float[] b = ConvScratch.get().buffer(BIAS, k);   // read by every thread
-        if (bias == null) java.util.Arrays.fill(b, 0, k, 0f);
-        else MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, b, 0, k);
+        float[] b = WinogradChannelsLast.biasCopy(g, bias, bOff);   // read by every thread
         long macsPerRow = (long) q * k * c * taps;
         int grain = (int) Math.max(1, (MIN_BAND_MACS + macsPerRow - 1) / macsPerRow);
         for (int img = 0; img < g.n(); img++) {

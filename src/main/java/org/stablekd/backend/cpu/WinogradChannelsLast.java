@@ -194,7 +194,8 @@ final class WinogradChannelsLast {
         run(g, true, x, xOff, forwardWeights(g, w, wOff), biasCopy(g, bias, bOff), relu, r, rOff, false, y, yOff, bands, kParts(g, bands));
     }
 
-    private static float[] biasCopy(ConvGeometry g, MemorySegment bias, long bOff) {
+    /** The bias as g.k() floats in the caller's scratch (zeros where bias is null): read by every thread of a call. */
+    static float[] biasCopy(ConvGeometry g, MemorySegment bias, long bOff) {
         float[] bf = zeros(ConvScratch.get().buffer(BIAS, g.k()), g.k());
         if (bias != null) MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, bf, 0, g.k());
         return bf;

@@ -52,7 +52,7 @@ final class WinogradF2ChannelsLast {
     /** Fewest c·k where it runs: F(4×4)'s U of 128→128 is 2.4 MB, beyond a 1 MB L2; 64→64's (590 KB) stays in it. */
     static final int MIN_CK = 128 * 128;
     // ConvScratch slots
-    private static final int XT = 66, ROWS = 67, V = 68, M = 69, YT = 70, TMP = 71, BIAS = 72;
+    private static final int XT = 65, ROWS = 66, V = 67, M = 68, YT = 69, TMP = 70;
     private static volatile boolean enabled = !"false".equals(System.getProperty("stablekd.winogradF2"));
 
     private WinogradF2ChannelsLast() {}
@@ -131,9 +131,7 @@ final class WinogradF2ChannelsLast {
                         MemorySegment r, long rOff, MemorySegment y, long yOff, boolean relu, int kParts) {
         int k = g.k(), c = g.c(), blocks = k / KB;
         float[] u = WeightCache.current().packed(w, wOff, "winograd-f2-channels-last", k, c * 9, () -> transformWeights(w, wOff, k, c));
-        float[] b = ConvScratch.get().buffer(BIAS, k);   // the caller's, read by every part
-        if (bias == null) java.util.Arrays.fill(b, 0, k, 0f);
-        else MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, bOff * Float.BYTES, b, 0, k);
+        float[] b = WinogradChannelsLast.biasCopy(g, bias, bOff);   // the caller's, read by every part
         Parallel.forRange(g.n() * kParts, 1, (u0, u1) -> {
             for (int unit = u0; unit < u1; unit++) {
                 int img = unit / kParts, part = unit % kParts;
