@@ -310,7 +310,7 @@ final class CpuConv implements ConvKernels {
             WinogradChannelsLast.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
             return;
         }
-        if (DirectChannelsLast.supports(g, w.isNative())) {
+        if (DirectChannelsLast.supports(g, w.isNative()) || DirectChannelsLast.supportsBatch(g)) {
             DirectChannelsLast.forward(g, x, xOff, w, wOff, bias, bOff, y, yOff, relu);
             return;
         }

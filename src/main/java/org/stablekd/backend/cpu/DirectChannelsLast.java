@@ -70,7 +70,7 @@ final class DirectChannelsLast {
     /** Fewest multiply-adds per band of rows: smaller layers run on the caller alone. */
     static final long MIN_BAND_MACS = Long.getLong("stablekd.directMinBandMacs", 1 << 16);
     // ConvScratch slots and int slot
-    private static final int XT = 60, YT = 61, ROWS = 62, TMP = 63, PATCH = 64, OFFSETS = 5;
+    private static final int XT = 60, YT = 61, ROWS = 62, TMP = 63, PATCH = 64, OFFSETS = 5, PACKED = 71;
     private static volatile boolean enabled = !"false".equals(System.getProperty("stablekd.directChannelsLast"));
 
     private DirectChannelsLast() {}
@@ -96,28 +96,57 @@ final class DirectChannelsLast {
         return shape && g.c() % VL == 0 && g.k() % KB == 0;
     }
 
+    /**
+     * True for the batch forward ({@link #forward} with n &gt; 1 and at least one image per thread,
+     * training or inference, weights packed per call without a cache): the same shapes as
+     * {@link #supports} whatever the pixel count, on 16-float vectors; off with
+     * -Dstablekd.directChannelsLast=false.
+     */
+    static boolean supportsBatch(ConvGeometry g) {
+        if (!enabled || GridGemm.VL != VL || g.n() < 2 || g.n() < Parallel.threads()) return false;
+        if (g.groups() != 1 || g.r() != g.s() || g.strideH() != 2 || g.strideW() != 2 || g.padH() != g.padW()) return false;
+        boolean shape = (g.r() == 3 && g.padH() == 1) || (g.r() == 1 && g.padH() == 0 && g.p() * g.q() <= MAX_POINTWISE_PIXELS);
+        return shape && g.c() % VL == 0 && g.k() % KB == 0;
+    }
+
     /** wp[((kb·taps + tap)·c + ci)·64 + kk % 64] = w[kk][ci][tap], kb = kk / 64. */
     static float[] pack(MemorySegment w, long wOff, int k, int c, int taps) {
-        float[] wf = new float[k * c * taps];
-        MemorySegment.copy(w, ValueLayout.JAVA_FLOAT, wOff * Float.BYTES, wf, 0, wf.length);
-        float[] wp = new float[wf.length];
-        for (int kk = 0; kk < k; kk++)
-            for (int ci = 0; ci < c; ci++)
-                for (int t = 0; t < taps; t++) wp[((kk / KB * taps + t) * c + ci) * KB + kk % KB] = wf[(kk * c + ci) * taps + t];
+        float[] wp = new float[k * c * taps];
+        pack(w, wOff, k, c, taps, wp);
         return wp;
+    }
+
+    /** The same into wp (at least k·c·taps floats), read straight from w in its order. */
+    private static void pack(MemorySegment w, long wOff, int k, int c, int taps, float[] wp) {
+        for (int kk = 0, src = 0; kk < k; kk++) {
+            int blockAt = kk / KB * taps * c * KB + kk % KB;
+            for (int ci = 0; ci < c; ci++)
+                for (int t = 0; t < taps; t++, src++) wp[blockAt + (t * c + ci) * KB] = w.getAtIndex(ValueLayout.JAVA_FLOAT, wOff + src);
+        }
     }
 
     /** y = conv(x, w) + bias (bias may be null), then max(0, ·) if relu. */
     static void forward(ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment bias, long bOff, MemorySegment y, long yOff, boolean relu) {
         int c = g.c(), k = g.k(), h = g.h(), wd = g.w(), p = g.p(), q = g.q(), taps = g.r() * g.s();
-        float[] packed = WeightCache.current().packed(w, wOff, "direct-channels-last", k, c * taps, () -> pack(w, wOff, k, c, taps));
+        WeightCache cache = WeightCache.current();
+        float[] packed;
+        if (cache != null && w.isNative()) packed = cache.packed(w, wOff, "direct-channels-last", k, c * taps, () -> pack(w, wOff, k, c, taps));
+        else pack(w, wOff, k, c, taps, packed = ConvScratch.get().buffer(PACKED, (long) k * c * taps));   // read by every thread
         float[] b = WinogradChannelsLast.biasCopy(g, bias, bOff);   // read by every thread
+        if (g.n() > 1 && g.n() >= Parallel.threads()) {
+            // a batch: whole images per thread, each one band of all its rows
+            Parallel.forRange(g.n(), 1, (i0, i1) -> {
+                for (int img = i0; img < i1; img++)
+                    band(g, x, xOff + (long) img * c * h * wd, packed, b, relu, y, yOff + (long) img * k * p * q, 0, p, false);
+            });
+            return;
+        }
         long macsPerRow = (long) q * k * c * taps;
         int grain = (int) Math.max(1, (MIN_BAND_MACS + macsPerRow - 1) / macsPerRow);
         for (int img = 0; img < g.n(); img++) {
             long xi = xOff + (long) img * c * h * wd, yi = yOff + (long) img * k * p * q;
-            Parallel.forRange(p, grain, (r0, r1) -> band(g, x, xi, packed, b, relu, y, yi, r0, r1));
+            Parallel.forRange(p, grain, (r0, r1) -> band(g, x, xi, packed, b, relu, y, yi, r0, r1, taps == 1));
         }
     }
 
@@ -128,10 +157,9 @@ final class DirectChannelsLast {
      * bands (split by rows too) keep on this thread.
      */
     private static void band(ConvGeometry g, MemorySegment x, long xi, float[] packed, float[] b, boolean relu,
-                             MemorySegment y, long yi, int r0, int r1) {
+                             MemorySegment y, long yi, int r0, int r1, boolean pointwise) {
         int c = g.c(), k = g.k(), h = g.h(), wd = g.w(), q = g.q(), taps = g.r() * g.s(), s = g.strideH(), wp = wd + 2;
         int px = (r1 - r0) * q, len = taps * c, blocks = k / KB, groups = (px + PX - 1) / PX;
-        boolean pointwise = taps == 1;   // 1×1: the patch is gathered straight from x's planes, no padded copy
         int inRows = s * (r1 - 1 - r0) + g.r(), row0 = s * r0 - g.padH();   // the padded input rows the band reads
         ConvScratch sc = ConvScratch.get();
         float[] xt = pointwise ? null : sc.buffer(XT, (long) inRows * wp * c), yt = sc.buffer(YT, (long) groups * PX * k);   // whole groups: a last group's repeated pixels land past px
@@ -143,7 +171,7 @@ final class DirectChannelsLast {
         for (int i = 0, t = 0; i < g.r(); i++)
             for (int j = 0; j < g.s(); j++) at[t++] = (i * wp + j) * c;
         for (int oy = r0, pix = 0; oy < r1; oy++)
-            for (int ox = 0; ox < q; ox++) at[taps + pix++] = pointwise ? s * oy * wd + s * ox : (s * (oy - r0) * wp + s * ox) * c;
+            for (int ox = 0; ox < q; ox++) at[taps + pix++] = pointwise ? s * oy * wd + s * ox : (s * (oy - r0) * wp + s * ox + 1 - g.padW()) * c;
         if (!pointwise) WinogradChannelsLast.toChannelsLast(x, xi, c, h, wd, row0, inRows, wp, rows, xt, tmp);
         if ((long) groups * PX * len <= WHOLE_PATCHES_FLOATS) {
             // every group's patch first, then the products block by block: a block's weights stay in

@@ -22,10 +22,12 @@ import org.stablekd.testing.Close;
 import org.stablekd.testing.Tolerance;
 
 /**
- * The batch-1 direct convolution with channels along the vectors ({@link DirectChannelsLast}):
+ * The direct convolution with channels along the vectors ({@link DirectChannelsLast}): at batch 1
  * against the ref oracle under a WeightCache for resnet8x4's strided layers and shapes that hit a
  * last pixel group short of six, odd sizes, one and two images, with and without bias and ReLU; the
- * same bits call after call and on 1 and 2 threads; the CPU backend's dispatch; and the selection rule.
+ * same bits call after call and on 1 and 2 threads; the CPU backend's dispatch; and the selection
+ * rule. The batch path (training, no cache): against the oracle, the same bits on 1 and 2 threads,
+ * through the backend, and image by image the bits of the batch-1 path.
  */
 class DirectChannelsLastTest {
     record Case(String name, int n, int c, int h, int w, int k, int r, boolean bias, boolean relu) {
@@ -109,13 +111,73 @@ class DirectChannelsLastTest {
         }
     }
 
-    /** Shape and cache only: never without a WeightCache (training), never for stride 1 or past the pixel limits. */
+    static Stream<Arguments> batchCases() {
+        return Stream.<Case>of(
+                new Case("resnet8x4 layer3 conv1 at batch 3, 128->256 3x3 s2 at 16x16", 3, 128, 16, 16, 256, 3, false, false),
+                new Case("wrn_16_2 block3 conv1 at batch 4, 64->128 3x3 s2 at 16x16, bias and ReLU", 4, 64, 16, 16, 128, 3, true, true),
+                new Case("batch 3, 7x9 (odd sizes), 16->64 3x3 s2", 3, 16, 7, 9, 64, 3, true, false),
+                new Case("resnet8x4 layer3 shortcut at batch 3, 128->256 1x1 s2 at 16x16", 3, 128, 16, 16, 256, 1, false, false),
+                new Case("batch 2, 7x9 (odd sizes), 32->64 1x1 s2, ReLU", 2, 32, 7, 9, 64, 1, true, true)).map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("batchCases")
+    void batchMatchesRefWithoutACacheOnOneAndTwoThreadsAndImageByImage(Case tc) {
+        Assumptions.assumeTrue(GridGemm.VL == 16, "runs on 16-float vectors only");
+        ConvGeometry g = tc.g();
+        try (Scope scope = Scope.open()) {
+            Rng rng = new Rng(tc.name().hashCode());
+            double wScale = 1 / Math.sqrt((double) tc.c() * tc.r() * tc.r());
+            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, tc.n(), tc.c(), tc.h(), tc.w());
+            Tensor w = Tensor.uniform(rng, DType.F32, -wScale, wScale, tc.k(), tc.c(), tc.r(), tc.r());
+            Tensor bias = tc.bias() ? Tensor.uniform(rng, DType.F32, -1, 1, tc.k()) : null;
+            Tensor yRef = Tensor.empty(DType.F32, g.n(), g.k(), g.p(), g.q());
+            Backends.ref().conv().forward(g, x, w, bias, yRef);
+            if (tc.relu()) {
+                float[] v = yRef.toFloatArray();
+                for (int i = 0; i < v.length; i++) yRef.setFlat(i, Math.max(v[i], 0f));
+            }
+            Tensor y2 = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.p(), g.q());
+            Tensor y1 = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.p(), g.q());
+            assertTrue(DirectChannelsLast.supportsBatch(g), "the batch rule must take " + g);
+            if (tc.relu()) CpuBackend.INSTANCE.conv().forwardRelu(g, x, w, bias, y2);
+            else CpuBackend.INSTANCE.conv().forward(g, x, w, bias, y2);   // dispatched: no cache, as in training
+            Parallel.onCaller(() -> DirectChannelsLast.forward(g, x.segment(), x.offset(), w.segment(), w.offset(),
+                    bias == null ? null : bias.segment(), bias == null ? 0 : bias.offset(), y1.segment(), y1.offset(), tc.relu()));
+            Close.assertClose(y2, yRef, Tolerance.F32_VS_REF, tc.toString());
+            Close.assertBitIdentical(y2.toFloatArray(), y1.toFloatArray(), "2 threads against 1: " + tc);
+            // each image alone through the batch-1 path (row bands, weights under a cache): the same sums
+            ConvGeometry one = ConvGeometry.of(1, tc.c(), tc.h(), tc.w(), tc.k(), tc.r(), tc.r(), 2, 2, (tc.r() - 1) / 2, (tc.r() - 1) / 2, 1);
+            long xs = (long) tc.c() * tc.h() * tc.w(), ys = (long) tc.k() * g.p() * g.q();
+            Tensor yi = Tensor.empty(DType.F32, 1, g.k(), g.p(), g.q());
+            float[] all = y2.toFloatArray();
+            for (int img = 0; img < tc.n(); img++) {
+                long xo = x.offset() + img * xs;
+                new WeightCache().run(() -> DirectChannelsLast.forward(one, x.segment(), xo, w.segment(), w.offset(),
+                        bias == null ? null : bias.segment(), bias == null ? 0 : bias.offset(), yi.segment(), yi.offset(), tc.relu()));
+                Close.assertBitIdentical(java.util.Arrays.copyOfRange(all, (int) (img * ys), (int) ((img + 1) * ys)), yi.toFloatArray(),
+                        "image " + img + " alone: " + tc);
+            }
+        }
+    }
+
+    /**
+     * Batch 1: shape and cache only, never without a WeightCache, never for stride 1 or past the pixel
+     * limits. A batch (at least 2 images and one per thread): the same shapes at any pixel count, 1×1
+     * only up to 64 output pixels per image.
+     */
     @Test
     void selection() {
+        boolean wide = GridGemm.VL == 16;
+        assertEquals(wide, DirectChannelsLast.supportsBatch(ConvGeometry.of(64, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1, 1)), "resnet8x4 training, 3x3 s2");
+        assertEquals(wide, DirectChannelsLast.supportsBatch(ConvGeometry.of(64, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0, 1)), "1x1 s2 to 8x8");
+        assertFalse(DirectChannelsLast.supportsBatch(ConvGeometry.of(64, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0, 1)), "1x1 s2 to 16x16");
+        assertFalse(DirectChannelsLast.supportsBatch(ConvGeometry.of(1, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1, 1)), "one image: the batch-1 rule");
+        assertFalse(DirectChannelsLast.supportsBatch(ConvGeometry.of(64, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1)), "k = 32");
+        assertFalse(DirectChannelsLast.supportsBatch(ConvGeometry.of(64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1)), "stride 1");
         ConvGeometry s2 = ConvGeometry.of(1, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1, 1);
         assertFalse(DirectChannelsLast.supports(s2, true), "no WeightCache: training and plain calls stay as they were");
         new WeightCache().run(() -> {
-            boolean wide = GridGemm.VL == 16;
             assertEquals(wide, DirectChannelsLast.supports(s2, true), "resnet8x4's 128->256 stride 2");
             assertFalse(DirectChannelsLast.supports(s2, false), "weights it cannot cache (heap)");
             assertEquals(wide, DirectChannelsLast.supports(ConvGeometry.of(1, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0, 1), true), "1x1 s2, 64 pixels");
@@ -128,6 +190,7 @@ class DirectChannelsLastTest {
             boolean was = DirectChannelsLast.enable(false);
             try {
                 assertFalse(DirectChannelsLast.supports(s2, true), "-Dstablekd.directChannelsLast=false switches it off");
+                assertFalse(DirectChannelsLast.supportsBatch(ConvGeometry.of(64, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1, 1)), "the batch path too");
             } finally {
                 DirectChannelsLast.enable(was);
             }
