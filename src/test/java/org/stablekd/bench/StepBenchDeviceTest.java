@@ -51,7 +51,8 @@ class StepBenchDeviceTest {
                 org.stablekd.dist.DataParallel.Settings.DEFAULT, Device.SIM);
         double seconds = (System.nanoTime() - t0) / 1e9;
         long steps = SimBackend.counts().minus(again).downloads();
-        assertTrue(seconds >= 1.5, "the warm-up took at least 1.5 s: " + seconds);
+        // at least 1.5 s, unless the 200 extra warm-up steps ran out first (a fast host: 1.49 s once)
+        assertTrue(seconds >= 1.5 || steps == 1 + 200 + 2, "the warm-up took at least 1.5 s or 200 extra steps: " + seconds + " s, " + steps + " steps");
         assertTrue(steps > 3 && steps <= 1 + 200 + 2, "more warm-up steps than the 1 asked for, at most 200 more: " + steps);
     }
 }

@@ -42,7 +42,10 @@ import org.stablekd.tensor.Tensor;
  * inference WeightCache the same layers with fewer tiles (batch 1) whose channels are not multiples
  * of 16 run the forward on {@link WinogradFewTiles}; under the same cache the batch-1 stride-2 layers
  * (3×3, and 1×1 up to 64 output pixels) with c a multiple of 16 and k of 64 run on
- * {@link DirectChannelsLast}; then the CIFAR-style layers run on {@link GridConv}.
+ * {@link DirectChannelsLast}, as do the same stride-2 shapes of a batch (training: whole images
+ * per thread, 1×1 up to 64 output pixels per image), with both gradients on
+ * {@link DirectChannelsLastGrad} where c is a multiple of 64 and the sizes even; then the
+ * CIFAR-style layers run on {@link GridConv}.
  *
  * <p>Threads: images are split into contiguous ranges, one per thread, each with its own scratch
  * ({@link ConvScratch}); with fewer images than threads the pixels (forward) or the products
@@ -237,6 +240,12 @@ final class CpuConv implements ConvKernels {
                     null, 0, dx.segment(), dx.offset(), dw.segment(), dw.offset(), bs, bo);
             return;
         }
+        if (DirectChannelsLastGrad.supports(g)) {
+            DirectChannelsLastGrad.backward(g, x.segment(), x.offset(), dy.segment(), dy.offset(), w.segment(), w.offset(),
+                    dx == null ? null : dx.segment(), dx == null ? 0 : dx.offset(), dw == null ? null : dw.segment(),
+                    dw == null ? 0 : dw.offset(), bs, bo);
+            return;
+        }
         if (dx == null || dw == null || !GridConv.supports(g) || WinogradConv.supportsInputGradient(g)
                 || WinogradChannelsLast.supportsInputGradient(g)) {
             // the Winograd input gradient does not share GridConv's pass over dy: each gradient on its own
@@ -409,6 +418,10 @@ final class CpuConv implements ConvKernels {
             WinogradConv.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
             return;
         }
+        if (DirectChannelsLastGrad.supports(g)) {
+            DirectChannelsLastGrad.backward(g, null, 0, dy, dyOff, w, wOff, dx, dxOff, null, 0, null, 0);
+            return;
+        }
         if (GridConv.supports(g)) {
             GridConv.backwardInput(g, dy, dyOff, w, wOff, dx, dxOff);
             return;
@@ -467,6 +480,10 @@ final class CpuConv implements ConvKernels {
         }
         if (WinogradWeightGrad.supports(g)) {
             WinogradWeightGrad.backwardWeight(g, x, xOff, dy, dyOff, dw, dwOff, dbias, dbOff);
+            return;
+        }
+        if (DirectChannelsLastGrad.supports(g)) {
+            DirectChannelsLastGrad.backward(g, x, xOff, dy, dyOff, null, 0, null, 0, dw, dwOff, dbias, dbOff);
             return;
         }
         if (GridConv.supports(g)) {

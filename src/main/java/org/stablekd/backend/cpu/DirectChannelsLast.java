@@ -10,7 +10,9 @@ import org.stablekd.backend.WeightCache;
 /**
  * Direct convolution with the channels along the vectors, for the batch-1 inference layers that no
  * Winograd path takes: 3×3 stride 2 pad 1, and 1×1 pad 0 stride 2 (the projection shortcuts), c a
- * multiple of 16, k of 64, under an inference {@link WeightCache}. Per band of output rows of one image:
+ * multiple of 16, k of 64, under an inference {@link WeightCache}; and for the same shapes in a
+ * batch ({@link #supportsBatch}: training, weights packed per call; gradients in
+ * {@link DirectChannelsLastGrad}). Per band of output rows of one image:
  * <pre>
  *   xt (rows, w+2, c)  the input rows it reads, zero-padded by one, channels-last ({@link WinogradChannelsLast#toChannelsLast})
  *   yt (pixels, k)     yt[pix][kk] = act(Σ_{tap, ci} xt[at(pix) + tapAt(tap) + ci] · w[kk][ci][tap] + bias[kk])
@@ -30,7 +32,11 @@ import org.stablekd.backend.WeightCache;
  * ran 96 pixels for 64 (measured on the 2-vCPU Zen 5, 2026-12-06: 438 µs, 86 GFLOP/s; see
  * benchmarks/results/cpu.md for the figures with this class).
  *
- * <p>Threads: each thread takes a band of output rows (at least {@link #MIN_BAND_MACS}
+ * <p>In a batch the grid path costs the same: resnet8x4's 128→256 stride-2 forward at batch 64 ran
+ * 8.3–8.8 ms here against 13.9–14.3 on the grid (145 against 87 G multiply-adds/s on the 2-vCPU
+ * Zen 5, 2026-12-07), 64→128 at 16×16 out 8.7–9.2 against 10.1–10.6.
+ *
+ * <p>Threads: at batch 1 each thread takes a band of output rows (at least {@link #MIN_BAND_MACS}
  * multiply-adds) and does everything for it: its input rows turned channels-last, the patches, the
  * products, its rows of y. Nothing one thread makes is read by the other, and rows stay on the
  * thread that the row-banded layers around it (WinogradChannelsLast) give them. Measured inside
@@ -40,7 +46,8 @@ import org.stablekd.backend.WeightCache;
  * A last group short of 6 repeats its last pixel's patch; those rows of yt lie past the band's
  * pixels and are never turned back. Every output is one
  * in-order sum over (tap, ci), then + bias, then the ReLU, whatever the bands: the bits do not
- * depend on the thread count (Note [Determinism]).
+ * depend on the thread count (Note [Determinism]). A batch of at least one image per thread is
+ * split by whole images instead, each image one band of all its rows: the same sums.
  */
 final class DirectChannelsLast {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
@@ -98,9 +105,11 @@ final class DirectChannelsLast {
 
     /**
      * True for the batch forward ({@link #forward} with n &gt; 1 and at least one image per thread,
-     * training or inference, weights packed per call without a cache): the same shapes as
-     * {@link #supports} whatever the pixel count, on 16-float vectors; off with
-     * -Dstablekd.directChannelsLast=false.
+     * training or inference, weights packed per call without a cache): the shapes of
+     * {@link #supports}, 3×3 at any size, 1×1 up to {@link #MAX_POINTWISE_PIXELS} output pixels per
+     * image (measured at batch 64, 2 threads, µs: 8×8 outputs 1 418–1 608 against the grid's
+     * 1 895–2 655 for 128→256; 16×16 outputs 1 991–2 531 against 1 554–2 040 for 64→128, 814–1 010
+     * against 509–544 for 32→64); on 16-float vectors; off with -Dstablekd.directChannelsLast=false.
      */
     static boolean supportsBatch(ConvGeometry g) {
         if (!enabled || GridGemm.VL != VL || g.n() < 2 || g.n() < Parallel.threads()) return false;

@@ -565,9 +565,29 @@ final class WinogradChannelsLast {
      * product too: 6 pixels' patches × a block of 64 output channels.)
      */
     static void tile6x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+        tile6x4(c, k, mk, v, vAt, u, uAt, m, mAt, false);
+    }
+
+    /** tile6x4, or with add the sums added to m's values (each output's sum starts from them). */
+    static void tile6x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt, boolean add) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
                 c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
+        if (add) {
+            int o = mAt;
+            c00 = FloatVector.fromArray(SPECIES, m, o); c01 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c02 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c03 = FloatVector.fromArray(SPECIES, m, o + 3 * VL); o += mk;
+            c10 = FloatVector.fromArray(SPECIES, m, o); c11 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c12 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c13 = FloatVector.fromArray(SPECIES, m, o + 3 * VL); o += mk;
+            c20 = FloatVector.fromArray(SPECIES, m, o); c21 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c22 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c23 = FloatVector.fromArray(SPECIES, m, o + 3 * VL); o += mk;
+            c30 = FloatVector.fromArray(SPECIES, m, o); c31 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c32 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c33 = FloatVector.fromArray(SPECIES, m, o + 3 * VL); o += mk;
+            c40 = FloatVector.fromArray(SPECIES, m, o); c41 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c42 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c43 = FloatVector.fromArray(SPECIES, m, o + 3 * VL); o += mk;
+            c50 = FloatVector.fromArray(SPECIES, m, o); c51 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c52 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c53 = FloatVector.fromArray(SPECIES, m, o + 3 * VL);
+        }
         for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += k, b++) {
             FloatVector w0 = FloatVector.fromArray(SPECIES, u, a), w1 = FloatVector.fromArray(SPECIES, u, a + VL),
                         w2 = FloatVector.fromArray(SPECIES, u, a + 2 * VL), w3 = FloatVector.fromArray(SPECIES, u, a + 3 * VL);
@@ -595,9 +615,25 @@ final class WinogradChannelsLast {
 
     /** tile6x4 for the first 4 tiles only (a last group of 4 or fewer live tiles: 8×8 images at batch 1 have 4); same sums. */
     static void tile4x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt) {
+        tile4x4(c, k, mk, v, vAt, u, uAt, m, mAt, false);
+    }
+
+    /** tile4x4, or with add the sums added to m's values (as tile6x4). */
+    static void tile4x4(int c, int k, int mk, float[] v, int vAt, float[] u, int uAt, float[] m, int mAt, boolean add) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z,
                 c30 = z, c31 = z, c32 = z, c33 = z;
+        if (add) {
+            int o = mAt;
+            c00 = FloatVector.fromArray(SPECIES, m, o); c01 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c02 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c03 = FloatVector.fromArray(SPECIES, m, o + 3 * VL); o += mk;
+            c10 = FloatVector.fromArray(SPECIES, m, o); c11 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c12 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c13 = FloatVector.fromArray(SPECIES, m, o + 3 * VL); o += mk;
+            c20 = FloatVector.fromArray(SPECIES, m, o); c21 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c22 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c23 = FloatVector.fromArray(SPECIES, m, o + 3 * VL); o += mk;
+            c30 = FloatVector.fromArray(SPECIES, m, o); c31 = FloatVector.fromArray(SPECIES, m, o + VL);
+            c32 = FloatVector.fromArray(SPECIES, m, o + 2 * VL); c33 = FloatVector.fromArray(SPECIES, m, o + 3 * VL);
+        }
         for (int ci = 0, a = uAt, b = vAt; ci < c; ci++, a += k, b++) {
             FloatVector w0 = FloatVector.fromArray(SPECIES, u, a), w1 = FloatVector.fromArray(SPECIES, u, a + VL),
                         w2 = FloatVector.fromArray(SPECIES, u, a + 2 * VL), w3 = FloatVector.fromArray(SPECIES, u, a + 3 * VL);
