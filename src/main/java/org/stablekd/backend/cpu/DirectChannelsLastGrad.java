@@ -24,7 +24,7 @@ import org.stablekd.backend.ConvGeometry;
  *
  * <p>Why: the shared-padding grid ({@link GridConv}) ran resnet8x4's 128→256 stride-2 layer's
  * backward at batch 64 in 32 ms, against 17 ms for PyTorch 2.13's channels-last oneDNN on the
- * same 2-vCPU host (2026-12-07); its 8×8 outputs carry 27 % garbage and its products read
+ * same 2-vCPU host (2026-12-06); its 8×8 outputs carry 27 % garbage and its products read
  * unaligned taps from L2 (see benchmarks/results/cpu.md for this class's figures).
  *
  * <p>Threads: one contiguous range of images per thread; each thread adds its images' weight

@@ -26,8 +26,8 @@ import org.stablekd.testing.Tolerance;
  * against the ref oracle under a WeightCache for resnet8x4's strided layers and shapes that hit a
  * last pixel group short of six, odd sizes, one and two images, with and without bias and ReLU; the
  * same bits call after call and on 1 and 2 threads; the CPU backend's dispatch; and the selection
- * rule. The batch path (training, no cache): against the oracle, the same bits on 1 and 2 threads,
- * through the backend, and image by image the bits of the batch-1 path.
+ * rule. The batch path (training, no cache): against the oracle, the same bits on the pool and on
+ * the caller alone, through the backend, and image by image the bits of the batch-1 path.
  */
 class DirectChannelsLastTest {
     record Case(String name, int n, int c, int h, int w, int k, int r, boolean bias, boolean relu) {
@@ -122,7 +122,7 @@ class DirectChannelsLastTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("batchCases")
-    void batchMatchesRefWithoutACacheOnOneAndTwoThreadsAndImageByImage(Case tc) {
+    void batchMatchesRefWithoutACacheOnThePoolAndImageByImage(Case tc) {
         Assumptions.assumeTrue(GridGemm.VL == 16, "runs on 16-float vectors only");
         ConvGeometry g = tc.g();
         try (Scope scope = Scope.open()) {
@@ -145,7 +145,7 @@ class DirectChannelsLastTest {
             Parallel.onCaller(() -> DirectChannelsLast.forward(g, x.segment(), x.offset(), w.segment(), w.offset(),
                     bias == null ? null : bias.segment(), bias == null ? 0 : bias.offset(), y1.segment(), y1.offset(), tc.relu()));
             Close.assertClose(y2, yRef, Tolerance.F32_VS_REF, tc.toString());
-            Close.assertBitIdentical(y2.toFloatArray(), y1.toFloatArray(), "2 threads against 1: " + tc);
+            Close.assertBitIdentical(y2.toFloatArray(), y1.toFloatArray(), "the pool against the caller alone: " + tc);
             // each image alone through the batch-1 path (row bands, weights under a cache): the same sums
             ConvGeometry one = ConvGeometry.of(1, tc.c(), tc.h(), tc.w(), tc.k(), tc.r(), tc.r(), 2, 2, (tc.r() - 1) / 2, (tc.r() - 1) / 2, 1);
             long xs = (long) tc.c() * tc.h() * tc.w(), ys = (long) tc.k() * g.p() * g.q();
