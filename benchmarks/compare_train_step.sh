@@ -6,7 +6,7 @@
 #
 #   benchmarks/compare_train_step.sh                       # resnet20 resnet8 wrn_16_2 resnet56 × 1x32x32 3x32x32
 #   MODELS=resnet20 INPUTS=3x32x32 ROUNDS=3 benchmarks/compare_train_step.sh
-#   JMH_OPTS="-wi 3 -w 3s -i 5 -r 3s -f 1" THREADS=2 benchmarks/compare_train_step.sh
+#   JMH_OPTS="-wi 5 -w 3s -i 5 -r 3s -f 1" THREADS=2 benchmarks/compare_train_step.sh
 #   EXTRA_PYTHON= benchmarks/compare_train_step.sh         # without the PyTorch 1.13 column
 #   MODELS=kd:resnet56:resnet20,stablekd-decomposed:resnet56:resnet20 INPUTS=3x32x32 benchmarks/compare_train_step.sh
 #                    # distillation steps (see TrainStepBench); StableKD has no PyTorch anchor (its row compares with KD's)
@@ -31,7 +31,7 @@ inputs=${INPUTS:-1x32x32,3x32x32}
 rounds=${ROUNDS:-1}
 threads=${THREADS:-2}
 batch=${BATCH:-64}
-jmh_opts=${JMH_OPTS:-"-wi 3 -w 3s -i 5 -r 3s -f 1"}
+jmh_opts=${JMH_OPTS:-"-wi 5 -w 3s -i 5 -r 3s -f 1"}
 anchor=${ANCHOR_PYTHON:-python3}
 variants=${VARIANTS:-all}
 # StableKD exists only here: its workloads get no anchor row
