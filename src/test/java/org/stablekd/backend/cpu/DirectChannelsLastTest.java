@@ -35,6 +35,25 @@ class DirectChannelsLastTest {
         @Override public String toString() { return name + " " + g(); }
     }
 
+    record Operands(Tensor x, Tensor w, Tensor bias, Tensor yRef) {}
+
+    /** x, w, bias (or null) from the case's seed, and the oracle's output (then max(0, ·) where the case fuses a ReLU). */
+    private static Operands operands(Case tc) {
+        ConvGeometry g = tc.g();
+        Rng rng = new Rng(tc.name().hashCode());
+        double wScale = 1 / Math.sqrt((double) tc.c() * tc.r() * tc.r());
+        Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, tc.n(), tc.c(), tc.h(), tc.w());
+        Tensor w = Tensor.uniform(rng, DType.F32, -wScale, wScale, tc.k(), tc.c(), tc.r(), tc.r());
+        Tensor bias = tc.bias() ? Tensor.uniform(rng, DType.F32, -1, 1, tc.k()) : null;
+        Tensor yRef = Tensor.empty(DType.F32, g.n(), g.k(), g.p(), g.q());
+        Backends.ref().conv().forward(g, x, w, bias, yRef);
+        if (tc.relu()) {   // the oracle has no fused ReLU: max(0, ·) on its output
+            float[] v = yRef.toFloatArray();
+            for (int i = 0; i < v.length; i++) yRef.setFlat(i, Math.max(v[i], 0f));
+        }
+        return new Operands(x, w, bias, yRef);
+    }
+
     static Stream<Arguments> cases() {
         return Stream.<Case>of(
                 new Case("resnet8x4 layer2 conv1, 64->128 3x3 s2 at 32x32", 1, 64, 32, 32, 128, 3, true, true),
@@ -51,19 +70,9 @@ class DirectChannelsLastTest {
     void matchesRefAndRepeatsItsBitsOnOneAndTwoThreads(Case tc) {
         Assumptions.assumeTrue(GridGemm.VL == 16, "runs on 16-float vectors only");
         ConvGeometry g = tc.g();
-        ConvKernels ref = Backends.ref().conv();
         try (Scope scope = Scope.open()) {
-            Rng rng = new Rng(tc.name().hashCode());
-            double wScale = 1 / Math.sqrt((double) tc.c() * tc.r() * tc.r());
-            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, tc.n(), tc.c(), tc.h(), tc.w());
-            Tensor w = Tensor.uniform(rng, DType.F32, -wScale, wScale, tc.k(), tc.c(), tc.r(), tc.r());
-            Tensor bias = tc.bias() ? Tensor.uniform(rng, DType.F32, -1, 1, tc.k()) : null;
-            Tensor yRef = Tensor.empty(DType.F32, g.n(), g.k(), g.p(), g.q());
-            ref.forward(g, x, w, bias, yRef);
-            if (tc.relu()) {   // the oracle has no fused ReLU: max(0, ·) on its output
-                float[] v = yRef.toFloatArray();
-                for (int i = 0; i < v.length; i++) yRef.setFlat(i, Math.max(v[i], 0f));
-            }
+            Operands o = operands(tc);
+            Tensor x = o.x(), w = o.w(), bias = o.bias(), yRef = o.yRef();
             WeightCache cache = new WeightCache();
             float[] first = null;
             for (int round = 0; round < 4; round++) {   // round 0 packs the weights; 2 and 3 on one thread
@@ -126,17 +135,8 @@ class DirectChannelsLastTest {
         Assumptions.assumeTrue(GridGemm.VL == 16, "runs on 16-float vectors only");
         ConvGeometry g = tc.g();
         try (Scope scope = Scope.open()) {
-            Rng rng = new Rng(tc.name().hashCode());
-            double wScale = 1 / Math.sqrt((double) tc.c() * tc.r() * tc.r());
-            Tensor x = Tensor.uniform(rng, DType.F32, -1, 1, tc.n(), tc.c(), tc.h(), tc.w());
-            Tensor w = Tensor.uniform(rng, DType.F32, -wScale, wScale, tc.k(), tc.c(), tc.r(), tc.r());
-            Tensor bias = tc.bias() ? Tensor.uniform(rng, DType.F32, -1, 1, tc.k()) : null;
-            Tensor yRef = Tensor.empty(DType.F32, g.n(), g.k(), g.p(), g.q());
-            Backends.ref().conv().forward(g, x, w, bias, yRef);
-            if (tc.relu()) {
-                float[] v = yRef.toFloatArray();
-                for (int i = 0; i < v.length; i++) yRef.setFlat(i, Math.max(v[i], 0f));
-            }
+            Operands o = operands(tc);
+            Tensor x = o.x(), w = o.w(), bias = o.bias(), yRef = o.yRef();
             Tensor y2 = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.p(), g.q());
             Tensor y1 = Tensor.full(DType.F32, Double.NaN, g.n(), g.k(), g.p(), g.q());
             assertTrue(DirectChannelsLast.supportsBatch(g), "the batch rule must take " + g);
