@@ -32,7 +32,7 @@ import org.stablekd.backend.WeightCache;
  * ran 96 pixels for 64 (measured on the 2-vCPU Zen 5, 2026-12-06: 438 µs, 86 GFLOP/s; see
  * benchmarks/results/cpu.md for the figures with this class).
  *
- * <p>In a batch the grid path costs the same: resnet8x4's 128→256 stride-2 forward at batch 64 ran
+ * <p>In a batch the grid path loses too: resnet8x4's 128→256 stride-2 forward at batch 64 ran
  * 8.3–8.8 ms here against 13.9–14.3 on the grid (145 against 87 G multiply-adds/s on the 2-vCPU
  * Zen 5, 2026-12-06), 64→128 at 16×16 out 8.7–9.2 against 10.1–10.6.
  *
