@@ -176,11 +176,7 @@ final class DirectChannelsLast {
         float[] rows = sc.buffer(ROWS, Math.max(pointwise ? 0 : (long) c * inRows * wd, (long) k * px)), tmp = sc.buffer(TMP, VL * VL);
         // offsets: the taps' in xt (taps entries), then each output pixel's first tap (px entries):
         // its place in xt, or for 1×1 its index in an input plane
-        int[] at = sc.ints(OFFSETS, taps + px);
-        for (int i = 0, t = 0; i < g.r(); i++)
-            for (int j = 0; j < g.s(); j++) at[t++] = (i * wp + j) * c;
-        for (int oy = r0, pix = 0; oy < r1; oy++)
-            for (int ox = 0; ox < q; ox++) at[taps + pix++] = pointwise ? s * oy * wd + s * ox : (s * (oy - r0) * wp + s * ox + 1 - g.padW()) * c;
+        int[] at = offsets(g, r0, r1, pointwise, sc.ints(OFFSETS, taps + px));
         if (!pointwise) WinogradChannelsLast.toChannelsLast(x, xi, c, h, wd, row0, inRows, wp, rows, xt, tmp);
         if ((long) groups * PX * len <= WHOLE_PATCHES_FLOATS) {
             // every group's patch first, then the products block by block: a block's weights stay in
@@ -199,6 +195,20 @@ final class DirectChannelsLast {
         }
         biasRelu(yt, px, k, b, relu);
         WinogradChannelsLast.toPlanes(yt, k, r1 - r0, q, q, rows, null, 0, false, y, yi + (long) r0 * q, g.p() * q);
+    }
+
+    /**
+     * at[t] = where tap t sits relative to a pixel's first tap in xt (padded rows of w + 2 pixels, c
+     * channels), then at[taps + pix] = output pixel pix's first tap (rows [r0, r1), row r0 at xt's
+     * first row): its place in xt, or with fromPlanes (1×1) its index in an input plane. Returns at.
+     */
+    static int[] offsets(ConvGeometry g, int r0, int r1, boolean fromPlanes, int[] at) {
+        int c = g.c(), wd = g.w(), q = g.q(), s = g.strideH(), taps = g.r() * g.s(), wp = wd + 2;
+        for (int i = 0, t = 0; i < g.r(); i++)
+            for (int j = 0; j < g.s(); j++) at[t++] = (i * wp + j) * c;
+        for (int oy = r0, pix = 0; oy < r1; oy++)
+            for (int ox = 0; ox < q; ox++) at[taps + pix++] = fromPlanes ? s * oy * wd + s * ox : (s * (oy - r0) * wp + s * ox + 1 - g.padW()) * c;
+        return at;
     }
 
     /** Group u's patch (pixels u·6 .. of the band) at patch[pAt..]: from xt, or for 1×1 from x's planes. */

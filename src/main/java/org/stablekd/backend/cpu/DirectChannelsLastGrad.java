@@ -52,14 +52,15 @@ final class DirectChannelsLastGrad {
                          MemorySegment dx, long dxOff, MemorySegment dw, long dwOff, MemorySegment dbias, long dbOff) {
         int n = g.n(), k = g.k(), c = g.c(), taps = g.r() * g.s(), len = taps * c, chunks = Math.min(Parallel.threads(), n);
         ConvScratch sc = ConvScratch.get();
+        int[][] phaseTaps = phaseTaps(g);
         int[] phaseAt = new int[5];
-        float[] wt = dx == null ? null : packTransposed(g, w, wOff, sc.buffer(PACKED_T, (long) k * len), phaseAt);
+        float[] wt = dx == null ? null : packTransposed(g, w, wOff, phaseTaps, sc.buffer(PACKED_T, (long) k * len), phaseAt);
         int size = k * len + k;   // a partial: dWt, then dbias
         float[] partials = dw == null ? null : sc.buffer(PARTIALS, (long) chunks * size);
         Parallel.forChunks(chunks, chunk -> {
             int start = (int) ((long) n * chunk / chunks), end = (int) ((long) n * (chunk + 1) / chunks);
             if (dw != null) weightGradient(g, x, xOff, dy, dyOff, dbias != null, start, end, partials, chunk * size);
-            if (dx != null) for (int img = start; img < end; img++) inputGradient(g, dy, dyOff, wt, phaseAt, img, dx, dxOff);
+            if (dx != null) for (int img = start; img < end; img++) inputGradient(g, dy, dyOff, phaseTaps, wt, phaseAt, img, dx, dxOff);
         });
         if (dw != null) fold(g, partials, chunks, size, dw, dwOff, dbias, dbOff);
     }
@@ -75,11 +76,7 @@ final class DirectChannelsLastGrad {
         ConvScratch sc = ConvScratch.get();
         float[] xt = sc.buffer(XT, (long) inRows * wp * c), rows = sc.buffer(ROWS, (long) c * inRows * wd), tmp = sc.buffer(TMP, VL * VL);
         float[] patches = sc.buffer(PATCH, (long) perChunk * pq * len), dyv = sc.buffer(DYV, (long) perChunk * pq * k);
-        int[] at = sc.ints(OFFSETS, taps + pq);   // the taps' offsets in xt, then each output pixel's first tap
-        for (int i = 0, t = 0; i < r; i++)
-            for (int j = 0; j < r; j++) at[t++] = (i * wp + j) * c;
-        for (int oy = 0, pix = 0; oy < p; oy++)
-            for (int ox = 0; ox < q; ox++) at[taps + pix++] = (s * oy * wp + s * ox + 1 - pad) * c;
+        int[] at = DirectChannelsLast.offsets(g, 0, p, false, sc.ints(OFFSETS, taps + pq));   // the forward's taps and pixels in xt
         Arrays.fill(partials, part, part + k * len + k, 0f);
         for (int b0 = start; b0 < end; b0 += perChunk) {
             int nb = Math.min(perChunk, end - b0), depth = nb * pq;
@@ -139,33 +136,43 @@ final class DirectChannelsLastGrad {
 
     // ---------------------------------------------------------------- input gradient
 
-    /** Row i of a tap reaches input rows of parity (i − pad) mod 2: phase ph = (row parity)·2 + column parity. */
-    private static boolean inPhase(int ph, int i, int j, int pad) {
-        return Math.floorMod(i - pad, 2) == (ph >> 1) && Math.floorMod(j - pad, 2) == (ph & 1);
+    /**
+     * The taps (i·r + j, row-major) that reach each phase ph = (row parity)·2 + column parity of the
+     * input: row i of a tap reaches input rows of parity (i − pad) mod 2, column j likewise.
+     */
+    private static int[][] phaseTaps(ConvGeometry g) {
+        int r = g.r(), pad = g.padH();
+        int[][] taps = new int[4][];
+        for (int ph = 0; ph < 4; ph++) {
+            int[] t = new int[r * r];
+            int nt = 0;
+            for (int i = 0; i < r; i++)
+                for (int j = 0; j < r; j++)
+                    if (Math.floorMod(i - pad, 2) == (ph >> 1) && Math.floorMod(j - pad, 2) == (ph & 1)) t[nt++] = i * r + j;
+            taps[ph] = Arrays.copyOf(t, nt);
+        }
+        return taps;
     }
 
     /**
-     * wt[phaseAt[ph] + (t·k + kk)·c + ci] = w[kk][ci][tap t of phase ph] (a phase's taps in row-major
-     * order); phaseAt gets each phase's start and, at [4], the end.
+     * wt[phaseAt[ph] + (t·k + kk)·c + ci] = w[kk][ci][phaseTaps[ph][t]]; phaseAt gets each phase's
+     * start and, at [4], the end.
      */
-    private static float[] packTransposed(ConvGeometry g, MemorySegment w, long wOff, float[] wt, int[] phaseAt) {
-        int k = g.k(), c = g.c(), r = g.r(), taps = r * r, pad = g.padH();
+    private static float[] packTransposed(ConvGeometry g, MemorySegment w, long wOff, int[][] phaseTaps, float[] wt, int[] phaseAt) {
+        int k = g.k(), c = g.c(), taps = g.r() * g.s();
         for (int ph = 0, at = 0; ph < 4; ph++) {
             phaseAt[ph] = at;
-            for (int i = 0; i < r; i++)
-                for (int j = 0; j < r; j++) {
-                    if (!inPhase(ph, i, j, pad)) continue;
-                    for (int kk = 0; kk < k; kk++, at += c)
-                        for (int ci = 0; ci < c; ci++) wt[at + ci] = w.getAtIndex(ValueLayout.JAVA_FLOAT, wOff + ((long) kk * c + ci) * taps + i * r + j);
-                }
+            for (int tap : phaseTaps[ph])
+                for (int kk = 0; kk < k; kk++, at += c)
+                    for (int ci = 0; ci < c; ci++) wt[at + ci] = w.getAtIndex(ValueLayout.JAVA_FLOAT, wOff + ((long) kk * c + ci) * taps + tap);
             phaseAt[ph + 1] = at;
         }
         return wt;
     }
 
     /** dx of one image: its dy turned channels-last, per phase groups of 6 pixels × 64 input channels, dx turned back to planes. */
-    private static void inputGradient(ConvGeometry g, MemorySegment dy, long dyOff, float[] wt, int[] phaseAt, int img,
-                                      MemorySegment dx, long dxOff) {
+    private static void inputGradient(ConvGeometry g, MemorySegment dy, long dyOff, int[][] phaseTaps, float[] wt, int[] phaseAt,
+                                      int img, MemorySegment dx, long dxOff) {
         int k = g.k(), c = g.c(), h = g.h(), wd = g.w(), p = g.p(), q = g.q(), r = g.r(), pad = g.padH();
         int hp = h / 2, wq = wd / 2, dwp = q + 2;   // a phase's rows and columns; dyt's row length in pixels
         ConvScratch sc = ConvScratch.get();
@@ -174,16 +181,8 @@ final class DirectChannelsLastGrad {
         float[] tmp = sc.buffer(TMP, VL * VL), patch = sc.buffer(PATCH, (long) PX * 4 * k), m = sc.buffer(M, (long) PX * c);
         float[] dxt = sc.buffer(DXT, (long) h * wd * c);
         WinogradChannelsLast.toChannelsLast(dy, dyOff + (long) img * k * p * q, k, p, q, 0, p + 1, dwp, rows, dyt, tmp);
-        int[] tapI = new int[4], tapJ = new int[4];
         for (int ph = 0; ph < 4; ph++) {
-            int py = ph >> 1, px = ph & 1, nt = 0;
-            for (int i = 0; i < r; i++)
-                for (int j = 0; j < r; j++)
-                    if (inPhase(ph, i, j, pad)) {
-                        tapI[nt] = i;
-                        tapJ[nt++] = j;
-                    }
-            int pixels = hp * wq;
+            int py = ph >> 1, px = ph & 1, nt = phaseTaps[ph].length, pixels = hp * wq;
             if (nt == 0) {   // 1×1: no tap reaches this phase
                 for (int u = 0; u < pixels; u++) {
                     int at = ((2 * (u / wq) + py) * wd + 2 * (u % wq) + px) * c;
@@ -198,7 +197,7 @@ final class DirectChannelsLastGrad {
                 for (int j = 0; j < PX; j++) {
                     int u = u0 + Math.min(j, live - 1), iy = 2 * (u / wq) + py, ix = 2 * (u % wq) + px;
                     for (int t = 0; t < nt; t++) {
-                        int oy = (iy + pad - tapI[t]) / 2, ox = (ix + pad - tapJ[t]) / 2;
+                        int tap = phaseTaps[ph][t], oy = (iy + pad - tap / r) / 2, ox = (ix + pad - tap % r) / 2;
                         System.arraycopy(dyt, (oy * dwp + 1 + ox) * k, patch, j * depth + t * k, k);
                     }
                 }
