@@ -18,6 +18,7 @@
 # the PyTorch CSVs of each round, host.txt with HostProbe's line before each round, table.md).
 # Needs Java 25 (scripts/java25.sh), Maven; python3 with torch 2.13 (one line to install:
 # python3 -m pip install torch==2.13.0+cpu); /usr/bin/python3 with Debian's torch for the extra column.
+# Both PyTorch runs get common.sh's anchor_env (glibc malloc keeps its memory; ANCHOR_MALLOC=default: untuned).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -55,7 +56,7 @@ stamp=$(date -u +%Y%m%d-%H%M%S)
 out="$here/results/raw/train-step-$stamp"
 mkdir -p "$out"
 machine_header "$out" "MODELS=$models INPUTS=$inputs ROUNDS=$rounds THREADS=$threads BATCH=$batch JMH_OPTS=\"$jmh_opts\" VARIANTS=$variants benchmarks/compare_train_step.sh" \
-  "anchor: $("$anchor" -c 'import torch; print("torch", torch.__version__)'); extra: ${extra:+$("$extra" -c 'import torch; print("torch", torch.__version__)')}"
+  "anchor: $("$anchor" -c 'import torch; print("torch", torch.__version__)') ${anchor_env[*]:-(default malloc)}; extra: ${extra:+$("$extra" -c 'import torch; print("torch", torch.__version__)')}"
 for r in $(seq "$rounds"); do
   # what the host gives right now (effective last-level cache, bandwidth, core sharing): see HostProbe
   # shellcheck disable=SC2086
@@ -67,11 +68,11 @@ for r in $(seq "$rounds"); do
       -p model="$models" -p input="$inputs" -p batch="$batch" -rf json -rff "$out/stablekd-r$r.json" >&2
   [ -n "$anchor_models" ] || continue
   echo "== round $r/$rounds: PyTorch anchor ($anchor, $threads threads, variants $variants)" >&2
-  "$anchor" "$here/pytorch_train_step.py" --models "$anchor_models" --inputs "$inputs" --batch "$batch" \
+  env "${anchor_env[@]}" "$anchor" "$here/pytorch_train_step.py" --models "$anchor_models" --inputs "$inputs" --batch "$batch" \
       --threads "$threads" --variants "$variants" | tee "$out/torch-anchor-r$r.csv" >&2
   if [ -n "$extra" ]; then
     echo "== round $r/$rounds: PyTorch extra ($extra, $threads threads, NCHW)" >&2
-    "$extra" "$here/pytorch_train_step.py" --models "$anchor_models" --inputs "$inputs" --batch "$batch" \
+    env "${anchor_env[@]}" "$extra" "$here/pytorch_train_step.py" --models "$anchor_models" --inputs "$inputs" --batch "$batch" \
         --threads "$threads" --variants nchw | tee "$out/torch-extra-r$r.csv" >&2
   fi
 done

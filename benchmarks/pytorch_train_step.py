@@ -53,7 +53,8 @@ def kd_loss(s, t, y, tau=4.0):
     return 0.1 * F.cross_entropy(s, y) + 0.9 * tau * tau * kl
 
 
-def bench(model_name, chw, batch, warmup, steps, seed, variant):
+def make_step(model_name, chw, batch, seed, variant):
+    """One training step of the workload as a function of no arguments (model, batch and optimizer built here)."""
     c, h, w = chw
     classes = classes_for(c)
     torch.manual_seed(seed)
@@ -92,6 +93,11 @@ def bench(model_name, chw, batch, warmup, steps, seed, variant):
         opt.zero_grad(set_to_none=False)
         return loss
 
+    return step
+
+
+def bench(model_name, chw, batch, warmup, steps, seed, variant):
+    step = make_step(model_name, chw, batch, seed, variant)
     for _ in range(warmup):
         step()
     times = []
@@ -100,6 +106,28 @@ def bench(model_name, chw, batch, warmup, steps, seed, variant):
         step()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def serve(models, chw, batch, seed, variants):
+    """Blocks of steps on request, for compare_train_interleaved.sh (same protocol as our TrainStepServe):
+    prints 'ready' once every (model, variant) is built; then per stdin line 'MODEL/VARIANT N' runs N
+    steps and prints 'MODEL/VARIANT t1 ... tN' (ms each); 'quit' or end of input ends it. torch.compile
+    compiles in the first steps asked for: the driver's warm-up."""
+    steps = {"%s/%s" % (m, v): make_step(m, chw, batch, seed, v) for m in models for v in variants}
+    print("ready", flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            break
+        if len(words) != 2 or words[0] not in steps:
+            print("error: expected 'MODEL/VARIANT N' with MODEL/VARIANT one of %s, got %r" % (sorted(steps), line.strip()), flush=True)
+            continue
+        step, times = steps[words[0]], []
+        for _ in range(int(words[1])):
+            t0 = time.perf_counter()
+            step()
+            times.append("%.3f" % ((time.perf_counter() - t0) * 1e3))
+        print(words[0], " ".join(times), flush=True)
 
 
 def main():
@@ -113,6 +141,8 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--variants", default="all", help="comma separated among " + ",".join(VARIANTS)
                     + "; 'all' = every one this torch supports")
+    ap.add_argument("--serve", action="store_true", help="run blocks of steps on request (compare_train_interleaved.sh); "
+                    "one input only")
     args = ap.parse_args()
     if args.steps < 20:
         ap.error("--steps must be at least 20 (the median of fewer is too noisy)")
@@ -121,6 +151,9 @@ def main():
         if v not in available_variants():
             ap.error("variant %s is not one of %s (for torch %s)" % (v, available_variants(), torch.__version__))
     torch.set_num_threads(args.threads)
+    if args.serve:
+        serve(args.models.split(","), tuple(int(v) for v in args.inputs.split(",")[0].lower().split("x")), args.batch, args.seed, variants)
+        return
     print("# torch %s, %d threads, batch %d, %d warm-up + %d timed steps (median)"
           % (torch.__version__, torch.get_num_threads(), args.batch, args.warmup, args.steps), flush=True)
     print("model,input,batch,classes,threads,variant,median_ms,img_per_s", flush=True)
