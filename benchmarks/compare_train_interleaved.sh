@@ -46,8 +46,8 @@ echo "host probe before: $("$JAVA" $STABLEKD_JVM_FLAGS -cp "$here/target/benchma
 pair_args=()
 IFS=',' read -r -a pair_list <<< "$pairs"
 for p in "${pair_list[@]}"; do [ -z "$p" ] || pair_args+=(--pair "$p"); done
-# the same JVM flags as TrainStepBench's JMH fork
-java_cmd="$JAVA $STABLEKD_JVM_FLAGS -XX:+UseParallelGC -Xss4m -Dstablekd.threads=$threads -cp $here/target/benchmarks.jar org.stablekd.bench.TrainStepServe"
+# the same JVM flags as compare_train_step.sh's JMH fork (the heap on huge pages as in the launcher)
+java_cmd="$JAVA $STABLEKD_JVM_FLAGS -XX:+UseParallelGC -Xss4m $STABLEKD_THP_FLAG -Dstablekd.threads=$threads -cp $here/target/benchmarks.jar org.stablekd.bench.TrainStepServe"
 python3 "$here/compare_train_interleaved.py" --java-cmd "$java_cmd" --torch-cmd "env ${anchor_env[*]} $anchor $here/pytorch_train_step.py --serve" \
   --workloads "$workloads" "${pair_args[@]}" --input "$input" --batch "$batch" --threads "$threads" --seconds "$seconds" --out "$out" \
   | tee "$out/table.stdout" >&2

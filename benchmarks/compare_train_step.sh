@@ -64,7 +64,7 @@ for r in $(seq "$rounds"); do
   echo "== round $r/$rounds: stablekd (JMH TrainStepBench, $threads threads)" >&2
   # shellcheck disable=SC2086
   "$JAVA" $STABLEKD_JVM_FLAGS -jar "$here/target/benchmarks.jar" TrainStepBench $jmh_opts \
-      -jvmArgsAppend "-XX:+UseParallelGC -Xss4m -Dstablekd.threads=$threads" \
+      -jvmArgsAppend "-XX:+UseParallelGC -Xss4m $STABLEKD_THP_FLAG -Dstablekd.threads=$threads" \
       -p model="$models" -p input="$inputs" -p batch="$batch" -rf json -rff "$out/stablekd-r$r.json" >&2
   [ -n "$anchor_models" ] || continue
   echo "== round $r/$rounds: PyTorch anchor ($anchor, $threads threads, variants $variants)" >&2
