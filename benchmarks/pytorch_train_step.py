@@ -119,7 +119,7 @@ def serve(models, chw, batch, seed, variants):
         words = line.split()
         if not words or words[0] == "quit":
             break
-        if len(words) != 2 or words[0] not in steps:
+        if len(words) != 2 or words[0] not in steps or not words[1].isdigit():
             print("error: expected 'MODEL/VARIANT N' with MODEL/VARIANT one of %s, got %r" % (sorted(steps), line.strip()), flush=True)
             continue
         step, times = steps[words[0]], []

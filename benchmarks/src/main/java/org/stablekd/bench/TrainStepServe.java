@@ -43,7 +43,7 @@ public final class TrainStepServe {
             String[] words = line.trim().split("\\s+");
             if (words[0].equals("quit")) break;
             TrainStepBench.TrainStep step = steps.get(words[0]);
-            if (step == null || words.length != 2) {
+            if (step == null || words.length != 2 || !words[1].matches("[0-9]{1,6}")) {
                 out.println("error: expected 'WORKLOAD N' with WORKLOAD one of " + steps.keySet() + ", got '" + line + "'");
                 out.flush();
                 continue;
