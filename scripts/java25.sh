@@ -23,12 +23,12 @@ export PATH="$JAVA_HOME/bin:$PATH"
 STABLEKD_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
 # Maven 3.8 on Java 25 warns about sun.misc.Unsafe in its own libraries; keep the output clean.
 export MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow ${MAVEN_OPTS:-}"
-# The JVM heap on transparent huge pages where the kernel offers them ("always" or "madvise"): the
-# kernels' scratch arrays (Winograd's transformed weights, up to 9.4 MB per layer, and its V and M
-# blocks) live on the heap and are streamed per call. Two warm JVMs alternated block by block
-# (2026-12-07, Zen 5): resnet8x4's training step 2.6-6 % faster, wrn_16_2's 3.5-4 %, resnet20's and
-# KD's within the noise (-1 to +3 %); peak RSS of the resnet8x4 predictor 165 against 162 MiB, of
-# the resnet56 -> resnet20 bench 564 against 557 (benchmarks/results/cpu.md, 2026-12-07).
+# The training benchmarks' JVMs (ParallelGC, as TrainStepBench's fork) run the heap on transparent
+# huge pages where the kernel offers them ("always" or "madvise"). Two warm JVMs alternated block by
+# block (2026-12-07, Zen 5), ParallelGC: resnet8x4's step 2.6-6 % faster with it, wrn_16_2's
+# 3.5-4 %, resnet20's and KD's within the noise. Under the launcher's SerialGC -Xmn32m it gave
+# nothing (1.020 and, order swapped, 1.000), so ./stablekd does not pass it; ParallelGC with it ran
+# resnet8x4 0.967x the launcher's time per round (benchmarks/results/cpu.md, 2026-12-07).
 STABLEKD_THP_FLAG=""
 if grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
   STABLEKD_THP_FLAG="-XX:+UseTransparentHugePages"
