@@ -47,3 +47,32 @@ if [ "${ANCHOR_MALLOC:-tuned}" = default ]; then
 else
   anchor_env=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=1073741824)
 fi
+
+# build_all: installs the engine and packages target/benchmarks.jar (each comparison script's first step).
+build_all() {
+  echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
+  (cd "$root" && mvn -q -DskipTests install)
+  (cd "$here" && mvn -q package)
+}
+
+# new_raw_dir KIND: creates results/raw/KIND-<UTC time>/ and prints its path.
+new_raw_dir() {
+  local dir
+  dir="$here/results/raw/$1-$(date -u +%Y%m%d-%H%M%S)"
+  mkdir -p "$dir"
+  echo "$dir"
+}
+
+# require_torch2 SCRIPT_NAME: stops with the one-line install hint unless $anchor has PyTorch 2.x.
+require_torch2() {
+  if ! "$anchor" -c 'import torch, sys; sys.exit(0 if int(torch.__version__.split(".")[0]) >= 2 else 1)' 2>/dev/null; then
+    echo "$1: $anchor has no PyTorch 2.x; install the anchor with: python3 -m pip install torch==2.13.0+cpu" >&2
+    exit 1
+  fi
+}
+
+# The training benchmarks' JVM (TrainStepBench's JMH fork and TrainStepServe alike): ParallelGC,
+# and the heap on huge pages where the kernel offers them (STABLEKD_THP_FLAG, scripts/java25.sh).
+train_jvm_flags() {
+  echo "-XX:+UseParallelGC -Xss4m $STABLEKD_THP_FLAG -Dstablekd.threads=$1"
+}

@@ -41,14 +41,10 @@ if ! "$anchor" -c 'import torch, onnxruntime, onnx' 2>/dev/null; then
   exit 1
 fi
 
-echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
-(cd "$root" && mvn -q -DskipTests install)
-(cd "$here" && mvn -q package)
+build_all
 
-stamp=$(date -u +%Y%m%d-%H%M%S)
-out="$here/results/raw/infer-$stamp"
+out=$(new_raw_dir infer)
 weights="$here/results/infer-weights"
-mkdir -p "$out"
 machine_header "$out" "MODELS=$models INPUT=$input BATCH=$batch THREADS=$thread_counts ROUNDS=$rounds JMH_OPTS=\"$jmh_opts\" ITERS=$iters benchmarks/compare_infer.sh" \
   "anchors: $("$anchor" -c 'import torch, onnxruntime; print("torch", torch.__version__, "/ onnxruntime", onnxruntime.__version__)')"
 "$anchor" "$here/pytorch_infer.py" --models "$models" --input "$input" --write-weights "$weights"

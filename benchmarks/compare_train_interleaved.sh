@@ -28,26 +28,18 @@ batch=${BATCH:-64}
 seconds=${SECONDS_PER:-150}
 anchor=${ANCHOR_PYTHON:-python3}
 
-if ! "$anchor" -c 'import torch, sys; sys.exit(0 if int(torch.__version__.split(".")[0]) >= 2 else 1)' 2>/dev/null; then
-  echo "compare_train_interleaved.sh: $anchor has no PyTorch 2.x; install the anchor with: python3 -m pip install torch==2.13.0+cpu" >&2
-  exit 1
-fi
+require_torch2 compare_train_interleaved.sh
 
-echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
-(cd "$root" && mvn -q -DskipTests install)
-(cd "$here" && mvn -q package)
+build_all
 
-stamp=$(date -u +%Y%m%d-%H%M%S)
-out="$here/results/raw/train-interleaved-$stamp"
-mkdir -p "$out"
+out=$(new_raw_dir train-interleaved)
 machine_header "$out" "WORKLOADS=$workloads PAIRS=$pairs INPUT=$input THREADS=$threads BATCH=$batch SECONDS_PER=$seconds benchmarks/compare_train_interleaved.sh" \
   "anchor: $("$anchor" -c 'import torch; print("torch", torch.__version__)') ${anchor_env[*]:-(default malloc)}"
 echo "host probe before: $("$JAVA" $STABLEKD_JVM_FLAGS -cp "$here/target/benchmarks.jar" org.stablekd.bench.HostProbe 2>/dev/null)" | tee "$out/host.txt" >&2
 pair_args=()
 IFS=',' read -r -a pair_list <<< "$pairs"
 for p in "${pair_list[@]}"; do [ -z "$p" ] || pair_args+=(--pair "$p"); done
-# the same JVM flags as compare_train_step.sh's JMH fork (the heap on huge pages as in the launcher)
-java_cmd="$JAVA $STABLEKD_JVM_FLAGS -XX:+UseParallelGC -Xss4m $STABLEKD_THP_FLAG -Dstablekd.threads=$threads -cp $here/target/benchmarks.jar org.stablekd.bench.TrainStepServe"
+java_cmd="$JAVA $STABLEKD_JVM_FLAGS $(train_jvm_flags "$threads") -cp $here/target/benchmarks.jar org.stablekd.bench.TrainStepServe"
 python3 "$here/compare_train_interleaved.py" --java-cmd "$java_cmd" --torch-cmd "env ${anchor_env[*]} $anchor $here/pytorch_train_step.py --serve" \
   --workloads "$workloads" "${pair_args[@]}" --input "$input" --batch "$batch" --threads "$threads" --seconds "$seconds" --out "$out" \
   | tee "$out/table.stdout" >&2

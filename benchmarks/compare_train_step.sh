@@ -39,22 +39,15 @@ variants=${VARIANTS:-all}
 anchor_models=$(echo "$models" | tr ',' '\n' | grep -v '^stablekd-' | paste -sd, || true)
 extra=${EXTRA_PYTHON-/usr/bin/python3}
 
-if ! "$anchor" -c 'import torch, sys; sys.exit(0 if int(torch.__version__.split(".")[0]) >= 2 else 1)' 2>/dev/null; then
-  echo "compare_train_step.sh: $anchor has no PyTorch 2.x; install the anchor with: python3 -m pip install torch==2.13.0+cpu" >&2
-  exit 1
-fi
+require_torch2 compare_train_step.sh
 if [ -n "$extra" ] && ! "$extra" -c 'import torch' 2>/dev/null; then
   echo "compare_train_step.sh: $extra has no torch; skipping the PyTorch 1.13 column (apt-get install python3-torch adds it)" >&2
   extra=""
 fi
 
-echo "== building the engine (mvn -DskipTests install) and the benchmarks" >&2
-(cd "$root" && mvn -q -DskipTests install)
-(cd "$here" && mvn -q package)
+build_all
 
-stamp=$(date -u +%Y%m%d-%H%M%S)
-out="$here/results/raw/train-step-$stamp"
-mkdir -p "$out"
+out=$(new_raw_dir train-step)
 machine_header "$out" "MODELS=$models INPUTS=$inputs ROUNDS=$rounds THREADS=$threads BATCH=$batch JMH_OPTS=\"$jmh_opts\" VARIANTS=$variants benchmarks/compare_train_step.sh" \
   "anchor: $("$anchor" -c 'import torch; print("torch", torch.__version__)') ${anchor_env[*]:-(default malloc)}; extra: ${extra:+$("$extra" -c 'import torch; print("torch", torch.__version__)')}"
 for r in $(seq "$rounds"); do
@@ -64,7 +57,7 @@ for r in $(seq "$rounds"); do
   echo "== round $r/$rounds: stablekd (JMH TrainStepBench, $threads threads)" >&2
   # shellcheck disable=SC2086
   "$JAVA" $STABLEKD_JVM_FLAGS -jar "$here/target/benchmarks.jar" TrainStepBench $jmh_opts \
-      -jvmArgsAppend "-XX:+UseParallelGC -Xss4m $STABLEKD_THP_FLAG -Dstablekd.threads=$threads" \
+      -jvmArgsAppend "$(train_jvm_flags "$threads")" \
       -p model="$models" -p input="$inputs" -p batch="$batch" -rf json -rff "$out/stablekd-r$r.json" >&2
   [ -n "$anchor_models" ] || continue
   echo "== round $r/$rounds: PyTorch anchor ($anchor, $threads threads, variants $variants)" >&2
