@@ -47,7 +47,8 @@ import org.stablekd.backend.WeightCache;
  * pixels and are never turned back. Every output is one
  * in-order sum over (tap, ci), then + bias, then the ReLU, whatever the bands: the bits do not
  * depend on the thread count (Note [Determinism]). A batch of at least one image per thread is
- * split by whole images instead, each image one band of all its rows: the same sums.
+ * split by whole images instead, each image one band of all its rows and an item of
+ * {@link Parallel#forItems}: the same sums.
  */
 final class DirectChannelsLast {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
@@ -144,11 +145,9 @@ final class DirectChannelsLast {
         else pack(w, wOff, k, c, taps, packed = ConvScratch.get().buffer(PACKED, (long) k * c * taps));   // read by every thread
         float[] b = WinogradChannelsLast.biasCopy(g, bias, bOff);   // read by every thread
         if (g.n() > 1 && g.n() >= Parallel.threads()) {
-            // a batch: whole images per thread, each one band of all its rows
-            Parallel.forRange(g.n(), 1, (i0, i1) -> {
-                for (int img = i0; img < i1; img++)
-                    band(g, x, xOff + (long) img * c * h * wd, packed, b, relu, y, yOff + (long) img * k * p * q, 0, p, false);
-            });
+            // a batch: whole images, each one band of all its rows
+            Parallel.forItems(g.n(), img ->
+                    band(g, x, xOff + (long) img * c * h * wd, packed, b, relu, y, yOff + (long) img * k * p * q, 0, p, false));
             return;
         }
         long macsPerRow = (long) q * k * c * taps;

@@ -29,9 +29,10 @@ import org.stablekd.backend.ConvGeometry;
  *
  * <p>Threads and determinism: the batch is cut into groups of up to {@value #GROUP} images (more
  * past 64 images, and more where the groups' partial dU would pass {@link #PARTIAL_FLOATS}), a
- * group per work item, each with its own dU (one in-order sum over its images' tiles); the
- * groups' dU are then added in group order. The grouping depends on the shape only,
- * so the bits do not depend on the thread count (Note [Determinism]).
+ * group per work item ({@link Parallel#forItems}: a thread done with its own groups takes the
+ * other's), each with its own dU (one in-order sum over its images' tiles); the groups' dU are
+ * then added in group order. The grouping depends on the shape only, so the bits depend neither
+ * on the thread count nor on which thread ran a group (Note [Determinism]).
  *
  * <p>Accuracy: the same products and transforms as WinogradWeightGrad, summed in a different
  * order; its documented bound |dw − dw_ref| ≤ 1e-5 · Σ|dy||x| per weight holds (tested).
@@ -181,15 +182,13 @@ final class WinogradWeightGradBands {
         Plan p = Plan.of(g);
         int n = g.n(), groups = Sgemm.ceilDiv(n, p.group()), us = duStride(g), groupFloats = POSITIONS * us;
         float[] du = ConvScratch.get().buffer(DU, (long) groups * groupFloats);
-        Parallel.forRange(groups, 1, (g0, g1) -> {
-            for (int grp = g0; grp < g1; grp++) {
-                boolean fresh = true;
-                for (int img = grp * p.group(), end = Math.min(n, img + p.group()); img < end; img += p.imagesPerBand()) {
-                    int images = Math.min(p.imagesPerBand(), end - img);
-                    for (int ty = 0; ty < p.th(); ty += p.bandRows(), fresh = false) {
-                        band(g, p, channelsLast, x, xOff, dy, dyOff, in, img, images, ty, Math.min(p.th(), ty + p.bandRows()), du,
-                                grp * groupFloats, fresh);
-                    }
+        Parallel.forItems(groups, grp -> {
+            boolean fresh = true;
+            for (int img = grp * p.group(), end = Math.min(n, img + p.group()); img < end; img += p.imagesPerBand()) {
+                int images = Math.min(p.imagesPerBand(), end - img);
+                for (int ty = 0; ty < p.th(); ty += p.bandRows(), fresh = false) {
+                    band(g, p, channelsLast, x, xOff, dy, dyOff, in, img, images, ty, Math.min(p.th(), ty + p.bandRows()), du,
+                            grp * groupFloats, fresh);
                 }
             }
         });

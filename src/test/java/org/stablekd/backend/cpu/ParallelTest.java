@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The pool's contract: every chunk runs exactly once whatever the chunk count against the thread
  * count (home ranges, then what the others left), from the caller, from inside a chunk (inline)
- * and on the caller alone; forRange's ranges cover [0, n) once; a chunk's exception reaches the caller.
+ * and on the caller alone; forRange's ranges cover [0, n) once; forItems' items are taken from a
+ * held thread; a chunk's exception reaches the caller.
  */
 class ParallelTest {
 
@@ -79,6 +80,34 @@ class ParallelTest {
             });
             for (int i = 0; i < n; i++) assertEquals(1, seen.get(i), "item " + i + " of " + n);
         }
+    }
+
+    /**
+     * forItems: every item runs once; and a thread held inside its first item has the rest of its
+     * home range taken by the others (item 0 waits, up to 5 s, until another thread has run one of
+     * items 1..3; without stealing it would wait the whole 5 s and the test fails).
+     */
+    @Test
+    void forItemsRunsEachItemOnceAndTheOthersTakeAHeldThreadsItems() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Parallel.threads() >= 2, "needs a pool");
+        int n = 4 * Parallel.threads();
+        AtomicIntegerArray runs = new AtomicIntegerArray(n);
+        java.util.concurrent.CountDownLatch taken = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean waitedTooLong = new java.util.concurrent.atomic.AtomicBoolean();
+        Parallel.forItems(n, i -> {
+            runs.incrementAndGet(i);
+            if (i == 0) {
+                try {
+                    if (!taken.await(5, java.util.concurrent.TimeUnit.SECONDS)) waitedTooLong.set(true);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            } else if (i < 4) {
+                taken.countDown();   // items are claimed in order, so item 0's thread is still held: another thread runs this
+            }
+        });
+        for (int i = 0; i < n; i++) assertEquals(1, runs.get(i), "item " + i + " of " + n);
+        org.junit.jupiter.api.Assertions.assertFalse(waitedTooLong.get(), "no other thread took items 1..3 while item 0 was held");
     }
 
     @Test
