@@ -150,6 +150,22 @@ public final class Parallel {
         forChunks(n, body, body);
     }
 
+    /**
+     * Runs {@code body} over {@code [0, n)} cut as forRange would with grain 1 (one contiguous range
+     * per thread), each range then cut from its start into blocks of at most {@code block} items,
+     * each block its own chunk ({@link #forItems}' stealing, with the blocks kernels already had:
+     * {@code body} gets one block at a time).
+     */
+    public static void forBlocks(int n, int block, Range body) {
+        if (n <= 0) return;
+        int ranges = Math.min(THREADS, n), perRange = Sgemm.ceilDiv(Sgemm.ceilDiv(n, ranges), block);
+        forChunks(ranges * perRange, item -> {
+            int r = item / perRange, r0 = (int) ((long) n * r / ranges), r1 = (int) ((long) n * (r + 1) / ranges);
+            int b0 = r0 + item % perRange * block;
+            if (b0 < r1) body.run(b0, Math.min(r1, b0 + block));
+        }, body);
+    }
+
     /** Runs chunks {@code 0..chunks-1}, each exactly once, on the pool and the calling thread. */
     public static void forChunks(int chunks, Chunk body) {
         forChunks(chunks, body, body);

@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The pool's contract: every chunk runs exactly once whatever the chunk count against the thread
  * count (home ranges, then what the others left), from the caller, from inside a chunk (inline)
- * and on the caller alone; forRange's ranges cover [0, n) once; forItems' items are taken from a
- * held thread; a chunk's exception reaches the caller.
+ * and on the caller alone; forRange's ranges and forBlocks' blocks cover [0, n) once; forItems'
+ * items are taken from a held thread; a chunk's exception reaches the caller.
  */
 class ParallelTest {
 
@@ -108,6 +108,31 @@ class ParallelTest {
         });
         for (int i = 0; i < n; i++) assertEquals(1, runs.get(i), "item " + i + " of " + n);
         org.junit.jupiter.api.Assertions.assertFalse(waitedTooLong.get(), "no other thread took items 1..3 while item 0 was held");
+    }
+
+    /** forBlocks: every item once, in blocks of at most `block` cut from the start of each thread's range. */
+    @Test
+    void forBlocksCoversEachItemOnceInBlocksWithinTheRanges() {
+        int threads = Parallel.threads();
+        for (int n : new int[] {1, 2, 3, 7, 64, 1001}) {
+            for (int block : new int[] {1, 3, 48, 5000}) {
+                AtomicIntegerArray seen = new AtomicIntegerArray(n);
+                java.util.concurrent.ConcurrentLinkedQueue<int[]> blocks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+                Parallel.forBlocks(n, block, (a, b) -> {
+                    blocks.add(new int[] {a, b});
+                    for (int i = a; i < b; i++) seen.incrementAndGet(i);
+                });
+                for (int i = 0; i < n; i++) assertEquals(1, seen.get(i), "item " + i + " of " + n + ", blocks of " + block);
+                int ranges = Math.min(threads, n);
+                for (int[] ab : blocks) {
+                    int r = 0;   // the range holding ab[0]
+                    while (r + 1 < ranges && (long) n * (r + 1) / ranges <= ab[0]) r++;
+                    int r0 = (int) ((long) n * r / ranges), r1 = (int) ((long) n * (r + 1) / ranges);
+                    org.junit.jupiter.api.Assertions.assertTrue(ab[1] > ab[0] && ab[1] - ab[0] <= block && ab[1] <= r1
+                            && (ab[0] - r0) % block == 0, "block [" + ab[0] + ", " + ab[1] + ") of n " + n + ", blocks of " + block);
+                }
+            }
+        }
     }
 
     @Test
