@@ -25,7 +25,7 @@ import org.stablekd.backend.WeightCache;
  * into one contiguous range per thread, and each range is cut into blocks of a whole number of
  * GridGemm tiles (48 tiles) with about {@link #V_FLOATS} floats of V, which stays in L2; a range's
  * last block may be shorter, padded to whole vectors ({@link GridGemm#TAIL}). A thread runs its
- * range's blocks first, then takes the other's last ones ({@link Parallel#forItems}). Per
+ * range's blocks first, then takes the other's last ones ({@link Parallel#forBlocks}). Per
  * block and input channel: the block's images are copied into zero-padded planes, the 6×6
  * patches of 16 tiles are transposed into an L1 buffer by scalar moves and transformed into
  * V (36, c, tiles). Then per 8 output channels the 36 products fill M (36, 8, tiles), and the
