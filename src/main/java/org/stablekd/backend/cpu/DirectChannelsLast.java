@@ -48,7 +48,7 @@ import org.stablekd.backend.WeightCache;
  * in-order sum over (tap, ci), then + bias, then the ReLU, whatever the bands: the bits do not
  * depend on the thread count (Note [Determinism]). A batch of at least one image per thread is
  * split by whole images instead, each image one band of all its rows and an item of
- * {@link Parallel#forItems}: the same sums.
+ * {@link Parallel#forChunks}: the same sums.
  */
 final class DirectChannelsLast {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
@@ -146,7 +146,7 @@ final class DirectChannelsLast {
         float[] b = WinogradChannelsLast.biasCopy(g, bias, bOff);   // read by every thread
         if (g.n() > 1 && g.n() >= Parallel.threads()) {
             // a batch: whole images, each one band of all its rows
-            Parallel.forItems(g.n(), img ->
+            Parallel.forChunks(g.n(), img ->
                     band(g, x, xOff + (long) img * c * h * wd, packed, b, relu, y, yOff + (long) img * k * p * q, 0, p, false));
             return;
         }

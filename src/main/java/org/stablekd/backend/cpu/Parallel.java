@@ -136,25 +136,10 @@ public final class Parallel {
     }
 
     /**
-     * Runs {@code body} once per item of {@code [0, n)}, each item its own chunk: for items that
-     * are independent and each worth tens of microseconds or more (an image, a group of images
-     * with its own partial sum). Each thread still starts on its home range, as with forRange; a
-     * thread that finishes first then takes the others' unclaimed items instead of waiting. On
-     * this 2-vCPU host one vCPU is often slower than the other for a while, and a job of two
-     * fixed halves ends when the slower finishes (2026-12-07: each thread idle about 12 % of
-     * resnet8x4's Winograd jobs). Measured on resnet20's step, switching every two steps in one
-     * JVM (WinogradChannelsLast, WinogradWeightGradBands, DirectChannelsLast): 2.5–4.6 % faster
-     * in the slow minutes, level in the fast ones; resnet8x4 level.
-     */
-    public static void forItems(int n, Chunk body) {
-        forChunks(n, body, body);
-    }
-
-    /**
      * Runs {@code body} over {@code [0, n)} cut as forRange would with grain 1 (one contiguous range
      * per thread), each range then cut from its start into blocks of at most {@code block} items,
-     * each block its own chunk ({@link #forItems}' stealing, with the blocks kernels already had:
-     * {@code body} gets one block at a time).
+     * each block its own chunk, so a thread done with its range takes the others' last blocks
+     * ({@link #forChunks}); {@code body} gets one block at a time.
      */
     public static void forBlocks(int n, int block, Range body) {
         if (n <= 0) return;
@@ -166,7 +151,17 @@ public final class Parallel {
         }, body);
     }
 
-    /** Runs chunks {@code 0..chunks-1}, each exactly once, on the pool and the calling thread. */
+    /**
+     * Runs chunks {@code 0..chunks-1}, each exactly once, on the pool and the calling thread. Each
+     * thread starts on its home range; one that finishes first takes the others' unclaimed chunks.
+     * So kernels whose items are independent and each worth tens of microseconds or more (an image,
+     * a group of images with its own partial sum) give each item its own chunk rather than one
+     * range per thread (forRange): on this 2-vCPU host one vCPU is often slower than the other for
+     * a while, and a job of two fixed halves ends when the slower finishes (2026-12-07: each thread
+     * idle about 12 % of resnet8x4's Winograd jobs). Measured on resnet20's step, switching every
+     * two steps in one JVM (WinogradChannelsLast, WinogradWeightGradBands, DirectChannelsLast with
+     * a chunk per item): 2.5–4.6 % faster in the slow minutes, level in the fast ones.
+     */
     public static void forChunks(int chunks, Chunk body) {
         forChunks(chunks, body, body);
     }

@@ -36,7 +36,7 @@ import org.stablekd.backend.WeightCache;
  * <p>Threads: bands are whole images when the batch has at least as many images as threads, else
  * each image is cut into bands of tile rows (at most one per thread, and none smaller than a
  * register tile); a band does all four steps on its own (one parallel section per call, each band
- * an item of {@link Parallel#forItems}, so a thread done with its half takes the other's last bands).
+ * an item of {@link Parallel#forChunks}, so a thread done with its half takes the other's last bands).
  *
  * <p>Determinism and accuracy: every output is, per ξ, one in-order sum over c and then the same
  * transforms, whatever the bands, so the bits do not depend on the thread count (Note
@@ -309,7 +309,7 @@ final class WinogradChannelsLast {
                     MemorySegment r, long rOff, boolean plainAdd, MemorySegment y, long yOff, int perImage, int kParts) {
         // parts of k in steps of 32 channels where U comes in 64-channel blocks (a 32-channel register tile never straddles two)
         int th = Sgemm.ceilDiv(g.h(), TILE), step = uBlock(g.k()) == 4 * VL ? 2 * VL : VL, steps = g.k() / step;
-        Parallel.forItems(g.n() * perImage * kParts, unit -> {
+        Parallel.forChunks(g.n() * perImage * kParts, unit -> {
             int img = unit / (perImage * kParts), b = unit / kParts % perImage, part = unit % kParts;
             int k0 = step * (steps * part / kParts), k1 = step * (steps * (part + 1) / kParts);
             if (k1 == k0) return;   // more parts than steps (tests only)

@@ -29,7 +29,7 @@ import org.stablekd.backend.ConvGeometry;
  *
  * <p>Threads and determinism: the batch is cut into groups of up to {@value #GROUP} images (more
  * past 64 images, and more where the groups' partial dU would pass {@link #PARTIAL_FLOATS}), a
- * group per work item ({@link Parallel#forItems}: a thread done with its own groups takes the
+ * group per work item ({@link Parallel#forChunks}: a thread done with its own groups takes the
  * other's), each with its own dU (one in-order sum over its images' tiles); the groups' dU are
  * then added in group order. The grouping depends on the shape only, so the bits depend neither
  * on the thread count nor on which thread ran a group (Note [Determinism]).
@@ -182,7 +182,7 @@ final class WinogradWeightGradBands {
         Plan p = Plan.of(g);
         int n = g.n(), groups = Sgemm.ceilDiv(n, p.group()), us = duStride(g), groupFloats = POSITIONS * us;
         float[] du = ConvScratch.get().buffer(DU, (long) groups * groupFloats);
-        Parallel.forItems(groups, grp -> {
+        Parallel.forChunks(groups, grp -> {
             boolean fresh = true;
             for (int img = grp * p.group(), end = Math.min(n, img + p.group()); img < end; img += p.imagesPerBand()) {
                 int images = Math.min(p.imagesPerBand(), end - img);

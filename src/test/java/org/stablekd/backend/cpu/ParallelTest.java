@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The pool's contract: every chunk runs exactly once whatever the chunk count against the thread
  * count (home ranges, then what the others left), from the caller, from inside a chunk (inline)
- * and on the caller alone; forRange's ranges and forBlocks' blocks cover [0, n) once; forItems'
- * items are taken from a held thread; a chunk's exception reaches the caller.
+ * and on the caller alone; forRange's ranges and forBlocks' blocks cover [0, n) once; a held
+ * thread's chunks are taken by the others; a chunk's exception reaches the caller.
  */
 class ParallelTest {
 
@@ -83,18 +83,18 @@ class ParallelTest {
     }
 
     /**
-     * forItems: every item runs once; and a thread held inside its first item has the rest of its
+     * A chunk per item: every item runs once; and a thread held inside its first item has the rest of its
      * home range taken by the others (item 0 waits, up to 5 s, until another thread has run one of
      * items 1..3; without stealing it would wait the whole 5 s and the test fails).
      */
     @Test
-    void forItemsRunsEachItemOnceAndTheOthersTakeAHeldThreadsItems() throws Exception {
+    void theOthersTakeAHeldThreadsChunks() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Parallel.threads() >= 2, "needs a pool");
         int n = 4 * Parallel.threads();
         AtomicIntegerArray runs = new AtomicIntegerArray(n);
         java.util.concurrent.CountDownLatch taken = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean waitedTooLong = new java.util.concurrent.atomic.AtomicBoolean();
-        Parallel.forItems(n, i -> {
+        Parallel.forChunks(n, i -> {
             runs.incrementAndGet(i);
             if (i == 0) {
                 try {
